@@ -1,0 +1,77 @@
+/**
+ * What every netctl command shares: the datastore flags, opening the datastore, and turning
+ * any error into one line, a suggestion and an exit code (2 usage, 1 runtime).
+ */
+import {Command, Errors, Flags} from '@oclif/core'
+
+import {resolveConfig, type ConfigFlags, type ResolvedConfig} from '../datastore/config.js'
+import {datastoreTypes, type Datastore} from '../datastore/datastore.js'
+import {openDatastore} from '../datastore/open.js'
+import {NetctlError} from '../errors.js'
+
+const GLOBAL = 'GLOBAL'
+
+export abstract class NetctlCommand extends Command {
+  static override baseFlags = {
+    datastore: Flags.option({options: datastoreTypes, helpGroup: GLOBAL, summary: 'Datastore type (default: file, the embedded one).'})(),
+    config: Flags.string({helpGroup: GLOBAL, summary: 'CalicoAPIConfig file to read settings from.'}),
+    'state-dir': Flags.string({helpGroup: GLOBAL, summary: 'Directory of the embedded datastore.'}),
+    'etcd-endpoints': Flags.string({helpGroup: GLOBAL, summary: 'etcd endpoints, comma separated.'}),
+    kubeconfig: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig file for the kubernetes datastore.'}),
+    context: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig context to use.'}),
+    debug: Flags.boolean({helpGroup: GLOBAL, summary: 'Show stack traces on errors.'}),
+  }
+
+  private datastores: Datastore[] = []
+
+  protected resolveConfig(flags: Record<string, unknown>): Promise<ResolvedConfig> {
+    const pick = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined)
+    const configFlags: ConfigFlags = {
+      config: pick('config'),
+      datastoreType: pick('datastore'),
+      stateDir: pick('state-dir'),
+      etcdEndpoints: pick('etcd-endpoints'),
+      kubeconfig: pick('kubeconfig'),
+      k8sContext: pick('context'),
+    }
+    return resolveConfig(configFlags)
+  }
+
+  /** Opens the configured datastore; it is closed when the command ends, also on error. */
+  protected async datastore(flags: Record<string, unknown>): Promise<Datastore> {
+    const {values} = await this.resolveConfig(flags)
+    const ds = await openDatastore(values)
+    this.datastores.push(ds)
+    return ds
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    await Promise.allSettled(this.datastores.map((ds) => ds.close()))
+    return super.finally(error)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (error instanceof Errors.ExitError) throw error
+    const problem = asNetctlError(error)
+    if (this.jsonEnabled()) {
+      this.logJson({error: {kind: problem.kind, message: problem.message, suggestion: problem.suggestion}})
+    } else {
+      this.logToStderr(`Error: ${problem.message}`)
+      if (problem.suggestion) this.logToStderr(`  ${problem.suggestion}`)
+      if (wantsDebug()) this.logToStderr(error.stack ?? String(error))
+    }
+    this.exit(problem.exitCode)
+  }
+}
+
+const wantsDebug = () => process.argv.includes('--debug') || Boolean(process.env.NETCTL_DEBUG)
+
+/** oclif's parse errors are the user's to fix (exit 2); anything unexpected is a runtime failure. */
+function asNetctlError(error: Error & {oclif?: {exit?: number}}): NetctlError {
+  if (error instanceof NetctlError) return error
+  if (error instanceof Errors.CLIError) {
+    const message = error.message.replace(/\n\s*See more help with --help$/m, '').trim()
+    return new NetctlError('usage', message, 'see --help for the accepted flags and arguments')
+  }
+  return new NetctlError('internal', error.message || String(error), 'run again with --debug for the stack trace')
+}

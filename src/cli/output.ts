@@ -1,0 +1,72 @@
+/** Printers for -o ps|wide|yaml|json|custom-columns=...: strings in, strings out. */
+import {NetctlError} from '../errors.js'
+import type {ColumnContext, KindInfo} from '../resources/kind.js'
+import {API_VERSION, type Resource} from '../resources/types.js'
+
+export type OutputFormat = {type: 'ps' | 'wide' | 'yaml' | 'json'} | {type: 'custom-columns'; columns: string[]}
+
+export function parseOutputFormat(text: string | undefined): OutputFormat {
+  const value = text ?? 'ps'
+  if (value === 'ps' || value === 'wide' || value === 'yaml' || value === 'json') return {type: value}
+  if (value.startsWith('custom-columns=')) {
+    const columns = value.slice('custom-columns='.length).split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)
+    if (columns.length > 0) return {type: 'custom-columns', columns}
+  }
+  throw new NetctlError('usage', `unknown output format "${value}"`, 'use -o ps, wide, yaml, json or custom-columns=NAME,CIDR')
+}
+
+/** Keys sorted at every level, as calicoctl's YAML shows them; the same order keeps JSON stable. */
+export function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortKeys) as T
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  ) as T
+}
+
+export const toJson = (value: unknown): string => JSON.stringify(sortKeys(value), null, 2)
+
+export async function toYaml(value: unknown): Promise<string> {
+  const {dump} = await import('js-yaml')
+  return dump(value, {sortKeys: true, lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"'}).trimEnd()
+}
+
+/** One named object prints alone; a listing prints as <Kind>List with items. */
+export function asDocument(info: KindInfo, resources: Resource[], single: boolean): unknown {
+  if (single && resources.length === 1) return resources[0]
+  return {apiVersion: API_VERSION, kind: `${info.kind}List`, items: resources}
+}
+
+/** Columns padded like Go's tabwriter in calicoctl (min width 5, padding 3). */
+export function formatColumns(rows: string[][]): string {
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(Math.max(widths[i]! + 3, 5)))).join('').trimEnd())
+    .join('\n')
+}
+
+export interface TableOptions {
+  format: OutputFormat
+  /** calicoctl puts NAMESPACE first for namespaced kinds when -n or -A was given. */
+  namespaceColumn: boolean
+  context: ColumnContext
+}
+
+export function formatTable(info: KindInfo, resources: Resource[], options: TableOptions): string {
+  let headings: readonly string[]
+  if (options.format.type === 'custom-columns') {
+    headings = options.format.columns
+    const unknown = headings.filter((h) => !info.cells[h])
+    if (unknown.length > 0) {
+      throw new NetctlError('usage', `${info.kind} has no column ${unknown.join(', ')}`, `columns of ${info.kind}: ${Object.keys(info.cells).join(', ')}`)
+    }
+  } else {
+    headings = options.format.type === 'wide' ? info.columns.wide : info.columns.ps
+    if (info.namespaced && options.namespaceColumn) headings = ['NAMESPACE', ...headings]
+  }
+  const rows = resources.map((r) => headings.map((h) => info.cells[h]!(r, options.context)))
+  return formatColumns([[...headings], ...rows])
+}

@@ -1,0 +1,43 @@
+/** apply, create and replace differ only in what they allow to exist already. */
+import {Flags} from '@oclif/core'
+
+import type {WriteMode, WriteResult} from '../services/resources.js'
+import {writeResources} from '../services/resources.js'
+import {NetctlCommand} from './base-command.js'
+import {readResources} from './input.js'
+import {ask, isInteractive, missing} from './prompts.js'
+
+const pastTense: Record<WriteMode, string> = {apply: 'applied', create: 'created', replace: 'replaced'}
+const summaries: Record<WriteMode, string> = {
+  apply: 'Create or update resources from a file, a directory or stdin.',
+  create: 'Create resources from a file; fails if any already exists.',
+  replace: 'Replace existing resources from a file; a stale resourceVersion is a conflict.',
+}
+
+export function writeCommand(mode: WriteMode) {
+  return class extends NetctlCommand {
+    static override summary = summaries[mode]
+    static override examples = [`<%= config.bin %> ${mode} -f ippool.yaml`, `cat pools.yaml | <%= config.bin %> ${mode} -f -`]
+    static override enableJsonFlag = true
+    static override flags = {
+      filename: Flags.string({char: 'f', summary: 'YAML or JSON file, directory of them, or - for stdin.'}),
+      namespace: Flags.string({char: 'n', summary: 'Namespace for namespaced objects that name none (default: default).'}),
+    }
+
+    async run(): Promise<{results: WriteResult[]}> {
+      const {flags} = await this.parse(this.constructor as typeof NetctlCommand)
+      let file = flags.filename as string | undefined
+      if (!file) {
+        if (!isInteractive()) throw missing('-f FILE', `netctl ${mode} -f ippool.yaml`)
+        file = await ask('File with the resources (or - for stdin):')
+      }
+      const documents = await readResources(file)
+      const ds = await this.datastore(flags)
+      const results = await writeResources(ds, documents, mode, flags.namespace as string | undefined)
+      const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
+      const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
+      this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)
+      return {results}
+    }
+  }
+}

@@ -1,0 +1,3 @@
+import {writeCommand} from '../cli/write-command.js'
+
+export default writeCommand('create')

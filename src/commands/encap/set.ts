@@ -1,0 +1,48 @@
+import {Args, Flags} from '@oclif/core'
+
+import {NetctlCommand} from '../../cli/base-command.js'
+import {poolChangeTable} from '../../cli/pool-table.js'
+import {confirm, isInteractive} from '../../cli/prompts.js'
+import {NetctlError} from '../../errors.js'
+import type {IPPool} from '../../resources/types.js'
+import {encapChange, encapTargets, planEncap, setIpPool, type Encapsulation} from '../../services/ippool.js'
+
+const encapsulations = ['ipip', 'vxlan', 'none'] as const satisfies readonly Encapsulation[]
+
+export default class EncapSet extends NetctlCommand {
+  static override summary = 'Switch the encapsulation of every IPv4 pool (or the named ones) at once.'
+  static override examples = [
+    '<%= config.bin %> encap set vxlan',
+    '<%= config.bin %> encap set ipip --cross-subnet',
+    '<%= config.bin %> encap set none --pool default-ipv4-ippool --yes',
+  ]
+  static override enableJsonFlag = true
+  static override args = {
+    encapsulation: Args.string({required: true, options: [...encapsulations], description: 'ipip, vxlan or none.'}),
+  }
+  static override flags = {
+    'cross-subnet': Flags.boolean({summary: 'Encapsulate only between nodes in different subnets.'}),
+    pool: Flags.string({multiple: true, summary: 'Only this pool (repeatable).'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation.'}),
+  }
+
+  async run(): Promise<{pools: Array<{before: IPPool; after: IPPool; tries: number}>}> {
+    const {args, flags} = await this.parse(EncapSet)
+    const encapsulation = args.encapsulation as Encapsulation
+    if (encapsulation === 'none' && flags['cross-subnet']) {
+      throw new NetctlError('usage', '--cross-subnet needs an encapsulation', 'use netctl encap set ipip --cross-subnet or vxlan --cross-subnet')
+    }
+    const change = encapChange(encapsulation, flags['cross-subnet'])
+    const ds = await this.datastore(flags)
+    const targets = await encapTargets(ds, flags.pool ?? [])
+    const preview = await planEncap(ds, targets, change)
+    this.log(await poolChangeTable(preview))
+    if (isInteractive() && !flags.yes && !(await confirm(`Switch ${targets.length} pool(s) to ${encapsulation}?`))) {
+      throw new NetctlError('usage', 'cancelled; nothing was changed')
+    }
+    const pools = []
+    for (const pool of targets) pools.push(await setIpPool(ds, pool.metadata.name, change))
+    this.log(`Successfully switched ${pools.length} IPPool(s) to ${encapsulation}${flags['cross-subnet'] ? ' (CrossSubnet)' : ''}`)
+    return {pools}
+  }
+}

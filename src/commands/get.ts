@@ -1,0 +1,66 @@
+import {Args, Flags} from '@oclif/core'
+
+import {NetctlCommand} from '../cli/base-command.js'
+import {asDocument, formatTable, parseOutputFormat, toJson, toYaml} from '../cli/output.js'
+import {choose, isInteractive, missing} from '../cli/prompts.js'
+import type {Datastore} from '../datastore/datastore.js'
+import {isNetctlError} from '../errors.js'
+import {bgpConfigurationKind} from '../resources/bgp.js'
+import type {ColumnContext} from '../resources/kind.js'
+import {kindInfo, kinds} from '../resources/registry.js'
+import {getResources} from '../services/resources.js'
+
+export default class Get extends NetctlCommand {
+  static override summary = 'Show resources: a table, or the objects as YAML or JSON.'
+  static override examples = [
+    '<%= config.bin %> get ippools',
+    '<%= config.bin %> get ippools -o wide',
+    '<%= config.bin %> get ippool default-ipv4-ippool -o yaml',
+    '<%= config.bin %> get workloadendpoints -A',
+    '<%= config.bin %> get weps -o custom-columns=NAME,NETWORKS',
+  ]
+  static override enableJsonFlag = true
+  static override strict = false
+  static override args = {
+    kind: Args.string({description: `Kind or alias: ${kinds.map((k) => k.aliases[0]).join(', ')}`}),
+    name: Args.string({description: 'Names of the objects to show (all when none).'}),
+  }
+  static override flags = {
+    output: Flags.string({char: 'o', summary: 'Output format: ps, wide, yaml, json or custom-columns=A,B.', default: 'ps'}),
+    namespace: Flags.string({char: 'n', summary: 'Namespace of namespaced kinds (default: default).'}),
+    'all-namespaces': Flags.boolean({char: 'A', summary: 'List namespaced kinds across all namespaces.', exclusive: ['namespace']}),
+  }
+
+  async run(): Promise<unknown> {
+    const {argv, flags} = await this.parse(Get)
+    const format = parseOutputFormat(flags.output)
+    let [kindArg, ...names] = argv as string[]
+    if (!kindArg) {
+      if (!isInteractive()) throw missing('the kind to get', 'netctl get ippools')
+      kindArg = await choose('Which kind?', kinds.map((k) => ({value: k.plural, name: k.kind})))
+    }
+    const info = kindInfo(kindArg)
+    const ds = await this.datastore(flags)
+    const resources = await getResources(ds, info, names, {namespace: flags.namespace, allNamespaces: flags['all-namespaces']})
+    const document = asDocument(info, resources, names.length === 1)
+    if (format.type === 'yaml') this.log(await toYaml(document))
+    else if (format.type === 'json') this.log(toJson(document))
+    else {
+      const context: ColumnContext = {}
+      if (info.kind === 'Node' && format.type !== 'ps') context.defaultASNumber = await clusterASNumber(ds)
+      const namespaceColumn = flags['all-namespaces'] || flags.namespace !== undefined
+      this.log(formatTable(info, resources, {format, namespaceColumn, context}))
+    }
+    return document
+  }
+}
+
+async function clusterASNumber(ds: Datastore): Promise<number | undefined> {
+  try {
+    const config = await ds.get(bgpConfigurationKind, 'default')
+    return typeof config.spec?.asNumber === 'number' ? config.spec.asNumber : undefined
+  } catch (error) {
+    if (isNetctlError(error, 'not-found')) return undefined
+    throw error
+  }
+}

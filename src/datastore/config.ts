@@ -1,0 +1,136 @@
+/**
+ * Where netctl's datastore settings come from: flags over environment over a config file
+ * (calicoctl's CalicoAPIConfig format), and where each value came from, for `config view`.
+ */
+import {readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+import {NetctlError} from '../errors.js'
+import {datastoreTypes, type DatastoreType} from './datastore.js'
+
+export interface ConfigValues {
+  datastoreType: DatastoreType
+  stateDir: string
+  etcdEndpoints?: string
+  etcdUsername?: string
+  etcdPassword?: string
+  etcdCACertFile?: string
+  etcdCertFile?: string
+  etcdKeyFile?: string
+  kubeconfig?: string
+  k8sContext?: string
+}
+
+export type ConfigField = keyof ConfigValues
+
+export interface ConfigSetting {
+  value: string
+  /** "flag --datastore", "env DATASTORE_TYPE", "file /etc/calico/calicoctl.cfg" or "default". */
+  source: string
+  secret?: boolean
+}
+
+export interface ResolvedConfig {
+  values: ConfigValues
+  settings: Partial<Record<ConfigField, ConfigSetting>>
+  /** The config file that was read, if any. */
+  file?: string
+}
+
+export type ConfigFlags = Partial<Record<ConfigField, string>> & {config?: string}
+
+interface FieldSpec {
+  flag?: string
+  env: string[]
+  /** Key under spec: in a CalicoAPIConfig file. */
+  file?: string
+  secret?: boolean
+}
+
+// The CALICO_-prefixed names are calicoctl's alternates; the plain name wins when both are set.
+const calicoEnv = (name: string) => [name, `CALICO_${name}`]
+
+const fields: Record<ConfigField, FieldSpec> = {
+  datastoreType: {flag: '--datastore', env: calicoEnv('DATASTORE_TYPE'), file: 'datastoreType'},
+  stateDir: {flag: '--state-dir', env: ['NETCTL_STATE_DIR']},
+  etcdEndpoints: {flag: '--etcd-endpoints', env: calicoEnv('ETCD_ENDPOINTS'), file: 'etcdEndpoints'},
+  etcdUsername: {env: calicoEnv('ETCD_USERNAME'), file: 'etcdUsername'},
+  etcdPassword: {env: calicoEnv('ETCD_PASSWORD'), file: 'etcdPassword', secret: true},
+  etcdCACertFile: {env: calicoEnv('ETCD_CA_CERT_FILE'), file: 'etcdCACertFile'},
+  etcdCertFile: {env: calicoEnv('ETCD_CERT_FILE'), file: 'etcdCertFile'},
+  etcdKeyFile: {env: calicoEnv('ETCD_KEY_FILE'), file: 'etcdKeyFile'},
+  kubeconfig: {flag: '--kubeconfig', env: calicoEnv('KUBECONFIG'), file: 'kubeconfig'},
+  k8sContext: {flag: '--context', env: calicoEnv('K8S_CURRENT_CONTEXT'), file: 'k8sCurrentContext'},
+}
+
+export const defaultStateDir = (env: NodeJS.ProcessEnv): string =>
+  join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'netctl')
+
+/** The files tried when --config is not given, in order. */
+export const defaultConfigFiles = (env: NodeJS.ProcessEnv): string[] => [
+  join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'netctl', 'config.yaml'),
+  '/etc/calico/calicoctl.cfg',
+]
+
+export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  const explicitFile = flags.config ?? env.NETCTL_CONFIG
+  const candidates = explicitFile ? [explicitFile] : defaultConfigFiles(env)
+  let file: string | undefined
+  let fileSpec: Record<string, unknown> = {}
+  for (const path of candidates) {
+    const spec = await readConfigFile(path, explicitFile !== undefined)
+    if (spec) {
+      file = path
+      fileSpec = spec
+      break
+    }
+  }
+
+  const settings: Partial<Record<ConfigField, ConfigSetting>> = {}
+  for (const [field, spec] of Object.entries(fields) as Array<[ConfigField, FieldSpec]>) {
+    const fromFlag = flags[field]
+    const envName = spec.env.find((name) => env[name])
+    const fromFile = spec.file ? fileSpec[spec.file] : undefined
+    let setting: ConfigSetting | undefined
+    if (fromFlag !== undefined) setting = {value: fromFlag, source: `flag ${spec.flag}`}
+    else if (envName) setting = {value: env[envName]!, source: `env ${envName}`}
+    else if (fromFile !== undefined && fromFile !== '') setting = {value: String(fromFile), source: `file ${file}`}
+    if (setting) settings[field] = spec.secret ? {...setting, secret: true} : setting
+  }
+  settings.datastoreType ??= {value: 'file', source: 'default'}
+  settings.stateDir ??= {value: defaultStateDir(env), source: 'default'}
+
+  const type = settings.datastoreType.value
+  if (!datastoreTypes.includes(type as DatastoreType)) {
+    throw new NetctlError('usage', `unknown datastore type "${type}" (from ${settings.datastoreType.source})`, `use one of: ${datastoreTypes.join(', ')}`)
+  }
+  const values = Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.value])) as unknown as ConfigValues
+  return {values, settings, file}
+}
+
+async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new NetctlError('usage', `cannot read the config file ${path}: ${(error as Error).message}`, 'pass an existing file to --config')
+  }
+  const {load} = await import('js-yaml')
+  let doc: unknown
+  try {
+    doc = load(text)
+  } catch (error) {
+    throw new NetctlError('usage', `the config file ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the file, or pass another with --config')
+  }
+  const config = doc as {kind?: unknown; spec?: unknown} | null
+  if (!config || config.kind !== 'CalicoAPIConfig' || typeof config.spec !== 'object' || config.spec === null) {
+    throw new NetctlError(
+      'usage',
+      `the config file ${path} is not a CalicoAPIConfig`,
+      'write apiVersion: projectcalico.org/v3, kind: CalicoAPIConfig and a spec with datastoreType',
+    )
+  }
+  return config.spec as Record<string, unknown>
+}

@@ -1,0 +1,20 @@
+/** Open the configured backend, importing only that backend's code. */
+import {NetctlError} from '../errors.js'
+import type {ConfigValues} from './config.js'
+import type {Datastore} from './datastore.js'
+
+export async function openDatastore(config: ConfigValues): Promise<Datastore> {
+  switch (config.datastoreType) {
+    case 'file': {
+      const {FileDatastore} = await import('./file.js')
+      return new FileDatastore(config.stateDir)
+    }
+    case 'etcdv3':
+    case 'kubernetes':
+      throw new NetctlError(
+        'unsupported',
+        `the ${config.datastoreType} datastore is not available in this version of netctl yet`,
+        'use the embedded datastore (--datastore file, the default) for now',
+      )
+  }
+}
