@@ -3,16 +3,17 @@
  *
  * Readers never lock: every write goes to a temp file that is fsynced and renamed over the
  * old one, so a reader (or a writer killed with SIGKILL at any point) sees the old state or
- * the new one, never a torn file. Writers take an exclusive lock across processes and bump
+ * the new one, never a torn file. Writers take an exclusive lock across processes (lock.ts) and bump
  * one revision counter, which becomes each changed object's resourceVersion.
  */
 import {randomUUID} from 'node:crypto'
-import {mkdir, open, readFile, rename, rm} from 'node:fs/promises'
+import {mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
+import {acquireLock} from './lock.js'
 import {alreadyExists, conflict, notFound, type Datastore, type ListOptions} from './datastore.js'
 
 interface StoreFile {
@@ -28,8 +29,17 @@ const emptyStore = (): StoreFile => ({apiVersion: 'netctl/v1', kind: 'FileDatast
 const keyOf = (kind: KindInfo, name: string, namespace?: string) =>
   kind.namespaced ? `${kind.plural}/${namespace ?? 'default'}/${name}` : `${kind.plural}/${name}`
 
-// How long a killed writer's lock blocks others: proper-lockfile's minimum staleness.
-const lockStaleMs = 5000
+/** datastore.lock.<pid>.<token>[.released]: a lock staging or trash directory whose process is gone. */
+function isDeadStaging(file: string): boolean {
+  const pid = /^datastore\.lock\.(\d+)\.[0-9a-f]+(\.released)?$/.exec(file)?.[1]
+  if (!pid) return false
+  try {
+    process.kill(Number(pid), 0)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+}
 
 export class FileDatastore implements Datastore {
   readonly location: string
@@ -146,22 +156,13 @@ export class FileDatastore implements Datastore {
 
   private async lock(): Promise<() => Promise<void>> {
     await mkdir(this.dir, {recursive: true, mode: 0o700})
-    const {default: lockfile} = await import('proper-lockfile')
-    try {
-      return await lockfile.lock(this.file, {
-        realpath: false,
-        stale: lockStaleMs,
-        retries: {retries: 80, factor: 1.15, minTimeout: 5, maxTimeout: 200},
-        // A lost lock is reported by the write that follows, never by a throw from a timer.
-        onCompromised: () => {},
-      })
-    } catch (error) {
-      throw new NetctlError(
-        'unavailable',
-        `the datastore ${this.dir} stayed locked by another netctl process: ${(error as Error).message}`,
-        'wait for the other netctl to finish and retry',
-      )
-    }
+    return acquireLock(join(this.dir, 'datastore.lock'))
+  }
+
+  /** Temp files and lock stagings of killed processes; we hold the lock, so no writer is using them. */
+  private async removeOrphanedTempFiles(): Promise<void> {
+    const orphans = (await readdir(this.dir)).filter((f) => (f.startsWith('datastore.json.') && f.endsWith('.tmp')) || isDeadStaging(f))
+    await Promise.all(orphans.map((f) => rm(join(this.dir, f), {force: true})))
   }
 
   private async write(store: StoreFile): Promise<void> {
@@ -179,6 +180,7 @@ export class FileDatastore implements Datastore {
       await rm(temp, {force: true})
       throw new NetctlError('unavailable', `cannot write ${this.file}: ${(error as Error).message}`, 'check free space and the permissions of the state directory')
     }
+    await this.removeOrphanedTempFiles()
     // Persist the rename itself.
     const dir = await open(this.dir, 'r')
     try {
