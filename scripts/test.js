@@ -7,7 +7,7 @@ import {join} from 'node:path'
 const files = readdirSync('test', {recursive: true})
   .filter((f) => String(f).endsWith('.test.ts'))
   .map((f) => join('test', String(f)))
-  .filter((f) => process.argv.slice(2).every((pattern) => f.includes(pattern)))
+  .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((pattern) => f.includes(pattern)))
   .sort()
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {stdio: 'inherit'})
 process.exit(result.status ?? 1)

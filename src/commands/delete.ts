@@ -14,8 +14,8 @@ export default class Delete extends NetctlCommand {
   static override enableJsonFlag = true
   static override strict = false
   static override args = {
-    kind: Args.string({description: 'Kind or alias of the objects to delete.'}),
-    name: Args.string({description: 'Names of the objects.'}),
+    kind: Args.string({ignoreStdin: true, description: 'Kind or alias of the objects to delete.'}),
+    name: Args.string({ignoreStdin: true, description: 'Names of the objects.'}),
   }
   static override flags = {
     filename: Flags.string({char: 'f', summary: 'Delete the objects this file names.'}),

@@ -22,8 +22,8 @@ export default class Get extends NetctlCommand {
   static override enableJsonFlag = true
   static override strict = false
   static override args = {
-    kind: Args.string({description: `Kind or alias: ${kinds.map((k) => k.aliases[0]).join(', ')}`}),
-    name: Args.string({description: 'Names of the objects to show (all when none).'}),
+    kind: Args.string({ignoreStdin: true, description: `Kind or alias: ${kinds.map((k) => k.aliases[0]).join(', ')}`}),
+    name: Args.string({ignoreStdin: true, description: 'Names of the objects to show (all when none).'}),
   }
   static override flags = {
     output: Flags.string({char: 'o', summary: 'Output format: ps, wide, yaml, json or custom-columns=A,B.', default: 'ps'}),

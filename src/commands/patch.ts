@@ -11,8 +11,8 @@ export default class Patch extends NetctlCommand {
   static override examples = [`<%= config.bin %> patch ippool default-ipv4-ippool -p '{"spec":{"natOutgoing":true}}'`]
   static override enableJsonFlag = true
   static override args = {
-    kind: Args.string({required: true, description: 'Kind or alias.'}),
-    name: Args.string({required: true, description: 'Name of the object.'}),
+    kind: Args.string({ignoreStdin: true, required: true, description: 'Kind or alias.'}),
+    name: Args.string({ignoreStdin: true, required: true, description: 'Name of the object.'}),
   }
   static override flags = {
     patch: Flags.string({char: 'p', required: true, summary: 'JSON merge patch (RFC 7386); null removes a field.'}),

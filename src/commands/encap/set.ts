@@ -18,7 +18,7 @@ export default class EncapSet extends NetctlCommand {
   ]
   static override enableJsonFlag = true
   static override args = {
-    encapsulation: Args.string({required: true, options: [...encapsulations], description: 'ipip, vxlan or none.'}),
+    encapsulation: Args.string({ignoreStdin: true, required: true, options: [...encapsulations], description: 'ipip, vxlan or none.'}),
   }
   static override flags = {
     'cross-subnet': Flags.boolean({summary: 'Encapsulate only between nodes in different subnets.'}),

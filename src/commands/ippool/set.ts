@@ -17,7 +17,7 @@ export default class IppoolSet extends NetctlCommand {
     '<%= config.bin %> ippool set default-ipv4-ippool --nat-outgoing',
   ]
   static override enableJsonFlag = true
-  static override args = {name: Args.string({description: 'Name of the IP pool.'})}
+  static override args = {name: Args.string({ignoreStdin: true, description: 'Name of the IP pool.'})}
   static override flags = {
     ipip: Flags.option({options: encapModes, summary: 'IPIP mode.'})(),
     vxlan: Flags.option({options: encapModes, summary: 'VXLAN mode.'})(),
