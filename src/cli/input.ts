@@ -24,6 +24,6 @@ export async function readResources(path: string): Promise<SourcedResource[]> {
   }
   if (files.length === 0) throw new NetctlError('usage', `${path} holds no .yaml, .yml or .json files`, 'pass a file, or a directory with resource files')
   const all: SourcedResource[] = []
-  for (const file of files) all.push(...parseDocuments(await readFile(file, 'utf8'), file))
+  for (const file of files) all.push(...(await parseDocuments(await readFile(file, 'utf8'), file)))
   return all
 }

@@ -22,7 +22,7 @@ export default class Patch extends NetctlCommand {
   async run(): Promise<Resource> {
     const {args, flags} = await this.parse(Patch)
     const info = kindInfo(args.kind)
-    const patch = parsePatch(flags.patch)
+    const patch = await parsePatch(flags.patch)
     const ds = await this.datastore(flags)
     const patched = await patchResource(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
     this.log(`Successfully patched 1 '${info.kind}' resource`)

@@ -80,5 +80,5 @@ export function formatIp(family: 4 | 6, value: bigint): string {
 
 export const formatCidr = (cidr: Cidr): string => `${formatIp(cidr.family, cidr.network)}/${cidr.prefix}`
 
-export const linkLocalV4 = parseCidr('169.254.0.0/16')!
-export const linkLocalV6 = parseCidr('fe80::/10')!
+/** The link-local range of a family (parsed on use: node's IPv6 check is costly at startup). */
+export const linkLocal = (family: 4 | 6): Cidr => parseCidr(family === 4 ? '169.254.0.0/16' : 'fe80::/10')!

@@ -1,6 +1,4 @@
 /** Turn YAML or JSON text (one or many documents, or a List) into v3 objects, naming what is wrong. */
-import {load, loadAll} from 'js-yaml'
-
 import {NetctlError} from '../errors.js'
 import {findKind, kinds} from './registry.js'
 import {API_VERSION, type Resource} from './types.js'
@@ -11,7 +9,8 @@ export interface SourcedResource {
   origin: string
 }
 
-export function parseDocuments(text: string, source: string): SourcedResource[] {
+export async function parseDocuments(text: string, source: string): Promise<SourcedResource[]> {
+  const {loadAll} = await import('js-yaml')
   let docs: unknown[]
   try {
     docs = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? [JSON.parse(text)] : loadAll(text)
@@ -63,7 +62,8 @@ function checkShape(doc: unknown, origin: string): Resource {
 }
 
 /** Parse the object that `-p` gives to `netctl patch`. */
-export function parsePatch(text: string): Record<string, unknown> {
+export async function parsePatch(text: string): Promise<Record<string, unknown>> {
+  const {load} = await import('js-yaml')
   let patch: unknown
   try {
     patch = text.trimStart().startsWith('{') ? JSON.parse(text) : load(text)

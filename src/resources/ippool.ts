@@ -1,4 +1,4 @@
-import {formatCidr, isMasked, linkLocalV4, linkLocalV6, overlaps, parseCidr, type Cidr} from './cidr.js'
+import {formatCidr, isMasked, linkLocal, overlaps, parseCidr, type Cidr} from './cidr.js'
 import {name, text, type KindInfo, type ValidationContext} from './kind.js'
 import {encapModes, type IPPool, type IPPoolSpec, type Resource} from './types.js'
 import {checkBoolean, checkEnum, checkKnownFields, invalid} from './validate.js'
@@ -64,9 +64,9 @@ export function validateIpPool(resource: Resource, context: ValidationContext): 
     for (const use of spec.allowedUses) checkEnum(pool, 'spec.allowedUses', use, allowedUses)
   }
   checkEnum(pool, 'spec.assignmentMode', spec.assignmentMode, ['Automatic', 'Manual'])
-  const linkLocal = cidr.family === 4 ? linkLocalV4 : linkLocalV6
-  if (overlaps(cidr, linkLocal)) {
-    throw invalid(pool, 'spec.cidr', `${spec.cidr} overlaps the link-local range ${formatCidr(linkLocal)}`, 'pick a range outside it; Calico uses 169.254.1.1 as the pods\' gateway')
+  const reserved = linkLocal(cidr.family)
+  if (overlaps(cidr, reserved)) {
+    throw invalid(pool, 'spec.cidr', `${spec.cidr} overlaps the link-local range ${formatCidr(reserved)}`, 'pick a range outside it; Calico uses 169.254.1.1 as the pods\' gateway')
   }
   if (context.existing) checkUnchanged(pool, context.existing as IPPool)
   else checkNoOverlap(pool, cidr, context.others as IPPool[])
