@@ -1,5 +1,6 @@
 /** The real netctl binary against the embedded datastore: the main paths of every resource command. */
 import assert from 'node:assert/strict'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -138,6 +139,19 @@ describe('netctl resource commands (embedded datastore)', () => {
     await netctl(['apply', '-f', '-'], doc)
     const byFile = await netctl(['delete', '-f', '-'], doc)
     assert.equal(byFile.code, 0, byFile.stderr)
+  })
+
+  it('apply -f DIR reads every .yaml/.yml/.json file in it, in name order', async () => {
+    const dir = join(state.path, 'manifests')
+    mkdirSync(dir)
+    writeFileSync(join(dir, '10-a.yaml'), 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: dir-a}\nspec: {cidr: 10.201.0.0/16}\n')
+    writeFileSync(join(dir, '20-b.json'), JSON.stringify({apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: {name: 'default'}, spec: {asNumber: 64512}}))
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest')
+    const r = await netctl(['apply', '-f', dir])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'Successfully applied 2 resource(s)')
+    assert.match((await netctl(['get', 'bgpconfig'])).stdout, /default\s+64512/)
+    assert.equal((await netctl(['delete', '-f', dir])).code, 0)
   })
 
   it('version and config view answer', async () => {
