@@ -9,7 +9,10 @@ export async function openDatastore(config: ConfigValues): Promise<Datastore> {
       const {FileDatastore} = await import('./file.js')
       return new FileDatastore(config.stateDir)
     }
-    case 'etcdv3':
+    case 'etcdv3': {
+      const {EtcdDatastore} = await import('./etcd.js')
+      return EtcdDatastore.open(config)
+    }
     case 'kubernetes':
       throw new NetctlError(
         'unsupported',

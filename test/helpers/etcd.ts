@@ -1,0 +1,60 @@
+/** A real etcd (Debian's etcd-server) on 127.0.0.1, free ports, a temp data dir; stopped by pid. */
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface EtcdServer {
+  endpoint: string
+  etcdctl(args: string[], input?: string): {code: number | null; stdout: string; stderr: string}
+  stop(): Promise<void>
+}
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const [clientPort, peerPort] = [await freePort(), await freePort()]
+  const dataDir = mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
+  const endpoint = `http://127.0.0.1:${clientPort}`
+  const peer = `http://127.0.0.1:${peerPort}`
+  const child: ChildProcess = spawn('etcd', [
+    '--name', 'netctl-test', '--data-dir', dataDir,
+    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `netctl-test=${peer}`, '--log-level', 'error', '--logger', 'zap',
+  ], {stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const etcdctl = (args: string[], input?: string) => {
+    const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...args], {input, encoding: 'utf8', env: {...process.env, ETCDCTL_API: '3'}})
+    return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+  }
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM')
+      await Promise.race([exited, sleep(5000)])
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await exited
+    }
+    rmSync(dataDir, {recursive: true, force: true})
+  }
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break
+    if (etcdctl(['endpoint', 'health']).code === 0) return {endpoint, etcdctl, stop}
+    await sleep(100)
+  }
+  await stop()
+  throw new Error(`etcd did not become healthy on ${endpoint}: ${stderr}`)
+}
