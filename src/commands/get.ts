@@ -4,7 +4,7 @@ import {NetctlCommand} from '../cli/base-command.js'
 import {asDocument, formatTable, parseOutputFormat, toJson, toYaml} from '../cli/output.js'
 import {choose, isInteractive, missing} from '../cli/prompts.js'
 import type {Datastore} from '../datastore/datastore.js'
-import {isNetctlError} from '../errors.js'
+import {isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind} from '../resources/bgp.js'
 import type {ColumnContext} from '../resources/kind.js'
 import {kindInfo, kinds} from '../resources/registry.js'
@@ -29,6 +29,7 @@ export default class Get extends NetctlCommand {
     output: Flags.string({char: 'o', summary: 'Output format: ps, wide, yaml, json or custom-columns=A,B.', default: 'ps'}),
     namespace: Flags.string({char: 'n', summary: 'Namespace of namespaced kinds (default: default).'}),
     'all-namespaces': Flags.boolean({char: 'A', summary: 'List namespaced kinds across all namespaces.', exclusive: ['namespace']}),
+    node: Flags.string({summary: 'Only workload endpoints on this node.'}),
   }
 
   async run(): Promise<unknown> {
@@ -41,7 +42,8 @@ export default class Get extends NetctlCommand {
     }
     const info = kindInfo(kindArg)
     const ds = await this.datastore(flags)
-    const resources = await getResources(ds, info, names, {namespace: flags.namespace, allNamespaces: flags['all-namespaces']})
+    if (flags.node && info.kind !== 'WorkloadEndpoint') throw new NetctlError('usage', '--node only applies to workloadendpoints', `drop --node, or run netctl get workloadendpoints --node ${flags.node}`)
+    const resources = await getResources(ds, info, names, {namespace: flags.namespace, allNamespaces: flags['all-namespaces'], node: flags.node})
     const document = asDocument(info, resources, names.length === 1)
     if (format.type === 'yaml') this.log(await toYaml(document))
     else if (format.type === 'json') this.log(toJson(document))

@@ -9,11 +9,15 @@ export const datastoreTypes: readonly DatastoreType[] = ['file', 'etcdv3', 'kube
 export interface ListOptions {
   /** Only this namespace; undefined lists all namespaces of a namespaced kind. */
   namespace?: string
+  /** WorkloadEndpoints on this node only; a backend may filter server-side, callers filter again. */
+  node?: string
 }
 
 export interface Datastore {
   /** Where the data lives, for messages: "file datastore /home/me/.local/state/netctl". */
   readonly location: string
+  /** The namespace to use when none is given (a kubeconfig context may name one). */
+  readonly defaultNamespace?: string
   get(kind: KindInfo, name: string, namespace?: string): Promise<Resource>
   list(kind: KindInfo, options?: ListOptions): Promise<Resource[]>
   /** Fails with already-exists. Sets resourceVersion, uid and creationTimestamp. */

@@ -1,5 +1,4 @@
 /** Open the configured backend, importing only that backend's code. */
-import {NetctlError} from '../errors.js'
 import type {ConfigValues} from './config.js'
 import type {Datastore} from './datastore.js'
 
@@ -13,11 +12,9 @@ export async function openDatastore(config: ConfigValues): Promise<Datastore> {
       const {EtcdDatastore} = await import('./etcd.js')
       return EtcdDatastore.open(config)
     }
-    case 'kubernetes':
-      throw new NetctlError(
-        'unsupported',
-        `the ${config.datastoreType} datastore is not available in this version of netctl yet`,
-        'use the embedded datastore (--datastore file, the default) for now',
-      )
+    case 'kubernetes': {
+      const {KubernetesDatastore} = await import('./kubernetes.js')
+      return KubernetesDatastore.open(config)
+    }
   }
 }

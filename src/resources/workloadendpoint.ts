@@ -59,3 +59,23 @@ export const workloadEndpointKind: KindInfo = {
   },
   validate: validateWorkloadEndpoint,
 }
+
+/** The inverse of workloadEndpointName: split on single dashes, then undo the doubling. */
+export function parseWorkloadEndpointName(name: string): {node: string; orchestrator: string; pod: string; endpoint: string} | undefined {
+  const segments: string[] = []
+  let current = ''
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] !== '-') current += name[i]
+    else if (name[i + 1] === '-') {
+      current += '-'
+      i++
+    } else {
+      segments.push(current)
+      current = ''
+    }
+  }
+  segments.push(current)
+  if (segments.length !== 4 || segments.some((s) => s === '')) return undefined
+  const [node, orchestrator, pod, endpoint] = segments as [string, string, string, string]
+  return {node, orchestrator, pod, endpoint}
+}

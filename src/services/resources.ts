@@ -41,7 +41,8 @@ const withOrigin = (error: unknown, origin: string): unknown =>
  * Write every document or none of them: all are checked (shape, validation, existence and
  * resourceVersion) before the first write.
  */
-export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, defaultNamespace?: string): Promise<WriteResult[]> {
+export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, namespace?: string): Promise<WriteResult[]> {
+  const defaultNamespace = namespace ?? ds.defaultNamespace
   const plan: Array<{info: KindInfo; resource: Resource; existing?: Resource}> = []
   for (const {resource: raw, origin} of documents) {
     try {
@@ -74,23 +75,43 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
 }
 
 export interface Selection {
-  /** Namespace for namespaced kinds; undefined with allNamespaces. */
+  /** Namespace for namespaced kinds (default: the datastore's default namespace); ignored with allNamespaces. */
   namespace?: string
   allNamespaces?: boolean
+  /** WorkloadEndpoints on this node only. */
+  node?: string
 }
 
+/** A WorkloadEndpoint answers to its escaped name and to its pod's name. */
+const matchesName = (info: KindInfo, resource: Resource, name: string): boolean =>
+  resource.metadata.name === name || (info.kind === 'WorkloadEndpoint' && resource.spec?.pod === name)
+
 export async function getResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Resource[]> {
-  const namespace = info.namespaced && !selection.allNamespaces ? selection.namespace ?? 'default' : undefined
-  if (names.length === 0) return ds.list(info, {namespace})
-  if (info.namespaced && selection.allNamespaces) {
-    const all = await ds.list(info)
-    return names.flatMap((name) => {
-      const found = all.filter((r) => r.metadata.name === name)
-      if (found.length === 0) throw new NetctlError('not-found', `${info.kind} "${name}" not found in any namespace`, `list what exists with: netctl get ${info.plural} -A`)
-      return found
-    })
+  const namespace = info.namespaced && !selection.allNamespaces ? selection.namespace ?? ds.defaultNamespace ?? 'default' : undefined
+  const onNode = (r: Resource) => !selection.node || r.spec?.node === selection.node
+  if (names.length === 0) return (await ds.list(info, {namespace, node: selection.node})).filter(onNode)
+  let listed: Resource[] | undefined
+  const listing = async () => (listed ??= await ds.list(info, {namespace, node: selection.node}))
+  const found: Resource[] = []
+  for (const name of names) {
+    if (namespace !== undefined || !info.namespaced) {
+      try {
+        const resource = await ds.get(info, name, namespace)
+        if (onNode(resource)) found.push(resource)
+        continue
+      } catch (error) {
+        // A WorkloadEndpoint may be named by its pod: look for it in the listing below.
+        if (!isNetctlError(error, 'not-found') || info.kind !== 'WorkloadEndpoint') throw error
+      }
+    }
+    const matches = (await listing()).filter((r) => matchesName(info, r, name) && onNode(r))
+    if (matches.length === 0) {
+      const where = namespace === undefined ? (info.namespaced ? ' in any namespace' : '') : ` in namespace "${namespace}"`
+      throw new NetctlError('not-found', `${info.kind} "${name}" not found${where}`, `list what exists with: netctl get ${info.plural}${info.namespaced ? ' -A' : ''}`)
+    }
+    found.push(...matches)
   }
-  return Promise.all(names.map((name) => ds.get(info, name, namespace)))
+  return found
 }
 
 export async function deleteResources(ds: Datastore, targets: Array<{info: KindInfo; name: string; namespace?: string; resourceVersion?: string}>): Promise<Resource[]> {

@@ -119,10 +119,10 @@ describe('netctl errors', () => {
     assert.match(d.stderr, /\n\s+at /)
   })
 
-  it('backends that are not built yet say so', async () => {
-    const r = await netctl(['get', 'ippools', '--datastore', 'etcdv3'])
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /the etcdv3 datastore is not available in this version of netctl yet/)
+  it('a bad datastore choice says what is wrong', async () => {
+    const r = await netctl(['get', 'ippools', '--datastore', 'kubernetes', '--kubeconfig', join(state.path, 'no-such-kubeconfig')])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /^Error: cannot load the kubeconfig .*no-such-kubeconfig/)
     const bad = await netctl(['get', 'ippools'], undefined, {DATASTORE_TYPE: 'mongodb'})
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /unknown datastore type "mongodb" \(from env DATASTORE_TYPE\)/)
