@@ -44,3 +44,7 @@ try {
 } finally {
   rmSync(state, {recursive: true, force: true})
 }
+
+// The datastore benchmarks are TypeScript (they reuse the test harness): run them through tsx.
+const datastores = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-datastores.ts'], {stdio: 'inherit'})
+if (datastores.status !== 0) process.exit(datastores.status ?? 1)

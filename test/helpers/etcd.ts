@@ -36,12 +36,16 @@ export async function startEtcd(): Promise<EtcdServer> {
   ], {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
+  // If the test process dies before stop(), take etcd with it.
+  const reap = () => child.kill('SIGKILL')
+  process.once('exit', reap)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const etcdctl = (args: string[], input?: string) => {
     const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...args], {input, encoding: 'utf8', env: {...process.env, ETCDCTL_API: '3'}})
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }
   const stop = async () => {
+    process.removeListener('exit', reap)
     if (child.exitCode === null) {
       child.kill('SIGTERM')
       await Promise.race([exited, sleep(5000)])

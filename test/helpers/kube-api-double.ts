@@ -84,7 +84,18 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
 
   const bucket = (resource: string) => {
     if (!store.has(resource)) store.set(resource, new Map())
+    sortedCache.delete(resource)
     return store.get(resource)!
+  }
+  // Lists walk the keys in order; sorting 20,000 keys for every page would make the double the bottleneck.
+  const sortedCache = new Map<string, Array<[string, KubeObject]>>()
+  const sorted = (resource: string) => {
+    let entries = sortedCache.get(resource)
+    if (!entries) {
+      entries = [...(store.get(resource) ?? new Map<string, KubeObject>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      sortedCache.set(resource, entries)
+    }
+    return entries
   }
   const keyOf = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name)
   const stamp = (object: KubeObject, type: ResourceType, namespace?: string): KubeObject => {
@@ -144,7 +155,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope'
       return send(403, status(403, 'Forbidden', `${resourceName}${name ? ` "${name}"` : ''} is forbidden: User "netctl-test" cannot ${verb} resource "${type.name}" in API group "${type.group}" ${scope}`, {name, group: type.group, kind: type.name}))
     }
-    const objects = bucket(type.name)
+    const objects = store.get(type.name) ?? new Map<string, KubeObject>()
     const notFound = () => send(404, status(404, 'NotFound', `${resourceName} "${name}" not found`, {name, group: type.group, kind: type.name}))
     const conflictWith = (stored: KubeObject) =>
       send(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resourceName} "${stored.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`, {name: stored.metadata.name, group: type.group, kind: type.name}))
@@ -154,11 +165,10 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const limit = Number(url.searchParams.get('limit') ?? 0)
       const token = url.searchParams.get('continue')
       const after = token ? (JSON.parse(Buffer.from(token, 'base64url').toString()) as {after: string; rv: string}) : undefined
-      const all = [...objects.entries()]
+      const all = sorted(type.name)
+        .filter(([k]) => !after || k > after.after)
         .filter(([, o]) => namespace === undefined || o.metadata.namespace === namespace)
         .filter(([, o]) => matchesFieldSelector(o, url.searchParams.get('fieldSelector')))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .filter(([k]) => !after || k > after.after)
       const page = limit > 0 ? all.slice(0, limit) : all
       const metadata: Record<string, unknown> = {resourceVersion: after?.rv ?? String(revision)}
       if (page.length < all.length) {
@@ -178,7 +188,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const createKey = keyOf(type.namespaced ? namespace ?? body.metadata.namespace ?? 'default' : undefined, body.metadata.name)
       if (objects.has(createKey)) return send(409, status(409, 'AlreadyExists', `${resourceName} "${body.metadata.name}" already exists`, {name: body.metadata.name, group: type.group, kind: type.name}))
       const created = stamp(body, type, namespace)
-      objects.set(createKey, created)
+      bucket(type.name).set(createKey, created)
       return send(201, created)
     }
     const stored = key === undefined ? undefined : objects.get(key)
@@ -189,7 +199,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (!body.metadata.resourceVersion) return send(422, status(422, 'Invalid', `${type.kind} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`))
       if (body.metadata.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
       const updated = stamp({...body, metadata: {...body.metadata, uid: stored.metadata.uid, creationTimestamp: stored.metadata.creationTimestamp}}, type, stored.metadata.namespace)
-      objects.set(key, updated)
+      bucket(type.name).set(key, updated)
       return send(200, updated)
     }
     if (req.method === 'PATCH' && key !== undefined) {
@@ -200,14 +210,14 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (!stored) return notFound()
       if (patch?.metadata?.resourceVersion && patch.metadata.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
       const patched = stamp(mergePatch(stored, patch) as KubeObject, type, stored.metadata.namespace)
-      objects.set(key, patched)
+      bucket(type.name).set(key, patched)
       return send(200, patched)
     }
     if (req.method === 'DELETE' && key !== undefined) {
       const body = (await readBody(req)) as {preconditions?: {resourceVersion?: string}} | undefined
       if (!stored) return notFound()
       if (body?.preconditions?.resourceVersion && body.preconditions.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
-      objects.delete(key)
+      bucket(type.name).delete(key)
       revision += 1
       return send(200, stored)
     }
