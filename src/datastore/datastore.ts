@@ -30,6 +30,11 @@ export interface Datastore {
   /** With resourceVersion, only if it is still the stored revision. Returns what was deleted. */
   delete(kind: KindInfo, name: string, namespace?: string, resourceVersion?: string): Promise<Resource>
   close(): Promise<void>
+  /**
+   * Run many reads and writes as one: the file backend locks once, writes once, and writes
+   * nothing if fn throws. Backends without it are used call by call.
+   */
+  transaction?<T>(fn: (tx: Datastore) => Promise<T>): Promise<T>
 }
 
 const describe = (kind: KindInfo, name: string, namespace?: string) =>

@@ -41,6 +41,69 @@ function isDeadStaging(file: string): boolean {
   }
 }
 
+/** The objects of one loaded store file, changed in memory; the file is written by the caller. */
+class StoreView implements Datastore {
+  changed = false
+
+  constructor(readonly store: StoreFile, readonly location: string) {}
+
+  async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
+    const object = this.store.objects[keyOf(kind, name, namespace)]
+    if (!object) throw notFound(kind, name, namespace)
+    return structuredClone(object)
+  }
+
+  async list(kind: KindInfo, options: ListOptions = {}): Promise<Resource[]> {
+    const prefix = kind.namespaced && options.namespace !== undefined ? `${kind.plural}/${options.namespace}/` : `${kind.plural}/`
+    const {objects} = this.store
+    return Object.keys(objects)
+      .filter((key) => key.startsWith(prefix))
+      .sort()
+      .map((key) => structuredClone(objects[key]!))
+  }
+
+  async create(kind: KindInfo, resource: Resource): Promise<Resource> {
+    const {name, namespace} = resource.metadata
+    const key = keyOf(kind, name, namespace)
+    if (this.store.objects[key]) throw alreadyExists(kind, name, namespace)
+    return this.put(key, resource, {uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
+  }
+
+  async update(kind: KindInfo, resource: Resource): Promise<Resource> {
+    const {name, namespace, resourceVersion} = resource.metadata
+    const key = keyOf(kind, name, namespace)
+    const current = this.store.objects[key]
+    if (!current) throw notFound(kind, name, namespace)
+    const stored = current.metadata.resourceVersion!
+    if (resourceVersion && resourceVersion !== stored) throw conflict(kind, name, namespace, resourceVersion, stored)
+    return this.put(key, resource, {uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp})
+  }
+
+  async delete(kind: KindInfo, name: string, namespace?: string, resourceVersion?: string): Promise<Resource> {
+    const key = keyOf(kind, name, namespace)
+    const current = this.store.objects[key]
+    if (!current) throw notFound(kind, name, namespace)
+    const stored = current.metadata.resourceVersion!
+    if (resourceVersion && resourceVersion !== stored) throw conflict(kind, name, namespace, resourceVersion, stored)
+    delete this.store.objects[key]
+    this.store.revision += 1
+    this.changed = true
+    return current
+  }
+
+  async close(): Promise<void> {}
+
+  private put(key: string, resource: Resource, identity: {uid?: string; creationTimestamp?: string}): Resource {
+    this.store.revision += 1
+    const object = structuredClone(resource)
+    object.metadata = {...object.metadata, ...identity, resourceVersion: String(this.store.revision)}
+    if (object.metadata.namespace === undefined) delete object.metadata.namespace
+    this.store.objects[key] = object
+    this.changed = true
+    return structuredClone(object)
+  }
+}
+
 export class FileDatastore implements Datastore {
   readonly location: string
   private readonly file: string
@@ -50,67 +113,44 @@ export class FileDatastore implements Datastore {
     this.location = `file datastore ${dir}`
   }
 
+  // Reads take no lock: the file is always a whole old or a whole new state.
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
-    const object = (await this.read()).objects[keyOf(kind, name, namespace)]
-    if (!object) throw notFound(kind, name, namespace)
-    return structuredClone(object)
+    return (await this.view()).get(kind, name, namespace)
   }
 
   async list(kind: KindInfo, options: ListOptions = {}): Promise<Resource[]> {
-    const prefix = kind.namespaced && options.namespace !== undefined ? `${kind.plural}/${options.namespace}/` : `${kind.plural}/`
-    const {objects} = await this.read()
-    return Object.keys(objects)
-      .filter((key) => key.startsWith(prefix))
-      .sort()
-      .map((key) => structuredClone(objects[key]!))
+    return (await this.view()).list(kind, options)
   }
 
   create(kind: KindInfo, resource: Resource): Promise<Resource> {
-    return this.mutate((store) => {
-      const {name, namespace} = resource.metadata
-      const key = keyOf(kind, name, namespace)
-      if (store.objects[key]) throw alreadyExists(kind, name, namespace)
-      const stored = this.stamp(store, resource, {uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
-      store.objects[key] = stored
-      return stored
-    })
+    return this.transaction((tx) => tx.create(kind, resource))
   }
 
   update(kind: KindInfo, resource: Resource): Promise<Resource> {
-    return this.mutate((store) => {
-      const {name, namespace, resourceVersion} = resource.metadata
-      const key = keyOf(kind, name, namespace)
-      const current = store.objects[key]
-      if (!current) throw notFound(kind, name, namespace)
-      const stored = current.metadata.resourceVersion!
-      if (resourceVersion && resourceVersion !== stored) throw conflict(kind, name, namespace, resourceVersion, stored)
-      const next = this.stamp(store, resource, {uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp})
-      store.objects[key] = next
-      return next
-    })
+    return this.transaction((tx) => tx.update(kind, resource))
   }
 
   delete(kind: KindInfo, name: string, namespace?: string, resourceVersion?: string): Promise<Resource> {
-    return this.mutate((store) => {
-      const key = keyOf(kind, name, namespace)
-      const current = store.objects[key]
-      if (!current) throw notFound(kind, name, namespace)
-      const stored = current.metadata.resourceVersion!
-      if (resourceVersion && resourceVersion !== stored) throw conflict(kind, name, namespace, resourceVersion, stored)
-      delete store.objects[key]
-      store.revision += 1
-      return current
-    })
+    return this.transaction((tx) => tx.delete(kind, name, namespace, resourceVersion))
   }
 
   async close(): Promise<void> {}
 
-  private stamp(store: StoreFile, resource: Resource, identity: {uid?: string; creationTimestamp?: string}): Resource {
-    store.revision += 1
-    const object = structuredClone(resource)
-    object.metadata = {...object.metadata, ...identity, resourceVersion: String(store.revision)}
-    if (object.metadata.namespace === undefined) delete object.metadata.namespace
-    return object
+  /** Read, change and write back under the cross-process lock; if fn throws, nothing is written. */
+  async transaction<T>(fn: (tx: Datastore) => Promise<T>): Promise<T> {
+    const release = await this.lock()
+    try {
+      const view = new StoreView(await this.read(), this.location)
+      const result = await fn(view)
+      if (view.changed) await this.write(view.store)
+      return result
+    } finally {
+      await release()
+    }
+  }
+
+  private async view(): Promise<StoreView> {
+    return new StoreView(await this.read(), this.location)
   }
 
   private async read(): Promise<StoreFile> {
@@ -141,19 +181,6 @@ export class FileDatastore implements Datastore {
     )
   }
 
-  /** Read, change and write back under the cross-process lock; fn throws to abort with nothing written. */
-  private async mutate<T>(fn: (store: StoreFile) => T): Promise<T> {
-    const release = await this.lock()
-    try {
-      const store = await this.read()
-      const result = fn(store)
-      await this.write(store)
-      return structuredClone(result)
-    } finally {
-      await release()
-    }
-  }
-
   private async lock(): Promise<() => Promise<void>> {
     await mkdir(this.dir, {recursive: true, mode: 0o700})
     return acquireLock(join(this.dir, 'datastore.lock'))
@@ -162,7 +189,7 @@ export class FileDatastore implements Datastore {
   /** Temp files and lock stagings of killed processes; we hold the lock, so no writer is using them. */
   private async removeOrphanedTempFiles(): Promise<void> {
     const orphans = (await readdir(this.dir)).filter((f) => (f.startsWith('datastore.json.') && f.endsWith('.tmp')) || isDeadStaging(f))
-    await Promise.all(orphans.map((f) => rm(join(this.dir, f), {force: true})))
+    await Promise.all(orphans.map((f) => rm(join(this.dir, f), {recursive: true, force: true})))
   }
 
   private async write(store: StoreFile): Promise<void> {
