@@ -15,7 +15,8 @@ export abstract class NetctlCommand extends Command {
   static override baseFlags = {
     datastore: Flags.option({options: datastoreTypes, helpGroup: GLOBAL, summary: 'Datastore type (default: file, the embedded one).'})(),
     config: Flags.string({helpGroup: GLOBAL, summary: 'CalicoAPIConfig file to read settings from.'}),
-    'state-dir': Flags.string({helpGroup: GLOBAL, summary: 'Directory of the embedded datastore.'}),
+    'state-dir': Flags.string({helpGroup: GLOBAL, summary: 'Directory of netctl\'s state: the embedded datastore and labs.'}),
+    lab: Flags.string({helpGroup: GLOBAL, summary: 'Use this lab\'s datastore.'}),
     'etcd-endpoints': Flags.string({helpGroup: GLOBAL, summary: 'etcd endpoints, comma separated.'}),
     kubeconfig: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig file for the kubernetes datastore.'}),
     context: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig context to use.'}),
@@ -30,6 +31,7 @@ export abstract class NetctlCommand extends Command {
       config: pick('config'),
       datastoreType: pick('datastore'),
       stateDir: pick('state-dir'),
+      lab: pick('lab'),
       etcdEndpoints: pick('etcd-endpoints'),
       kubeconfig: pick('kubeconfig'),
       k8sContext: pick('context'),

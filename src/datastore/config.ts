@@ -11,7 +11,12 @@ import {datastoreTypes, type DatastoreType} from './datastore.js'
 
 export interface ConfigValues {
   datastoreType: DatastoreType
+  /** netctl's own state: the embedded datastore, labs, the current context. */
   stateDir: string
+  /** The lab whose datastore is used (from --lab or the current context). */
+  lab?: string
+  /** Where the file datastore lives: the state dir, or the lab's directory. */
+  fileDatastoreDir: string
   etcdEndpoints?: string
   etcdUsername?: string
   etcdPassword?: string
@@ -22,7 +27,7 @@ export interface ConfigValues {
   k8sContext?: string
 }
 
-export type ConfigField = keyof ConfigValues
+export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir'>
 
 export interface ConfigSetting {
   value: string
@@ -53,6 +58,7 @@ const calicoEnv = (name: string) => [name, `CALICO_${name}`]
 
 const fields: Record<ConfigField, FieldSpec> = {
   datastoreType: {flag: '--datastore', env: calicoEnv('DATASTORE_TYPE'), file: 'datastoreType'},
+  lab: {flag: '--lab', env: ['NETCTL_LAB']},
   stateDir: {flag: '--state-dir', env: ['NETCTL_STATE_DIR']},
   etcdEndpoints: {flag: '--etcd-endpoints', env: calicoEnv('ETCD_ENDPOINTS'), file: 'etcdEndpoints'},
   etcdUsername: {env: calicoEnv('ETCD_USERNAME'), file: 'etcdUsername'},
@@ -101,12 +107,51 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv =
   settings.datastoreType ??= {value: 'file', source: 'default'}
   settings.stateDir ??= {value: defaultStateDir(env), source: 'default'}
 
+  selectLab(settings)
   const type = settings.datastoreType.value
   if (!datastoreTypes.includes(type as DatastoreType)) {
     throw new NetctlError('usage', `unknown datastore type "${type}" (from ${settings.datastoreType.source})`, `use one of: ${datastoreTypes.join(', ')}`)
   }
   const values = Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.value])) as unknown as ConfigValues
+  values.fileDatastoreDir = values.lab ? labDirectory(values.stateDir, values.lab) : values.stateDir
   return {values, settings, file}
+}
+
+/** Labs live in <state dir>/labs/<name>; lab.json says which datastore each one uses. */
+export const labDirectory = (stateDir: string, lab: string) => join(stateDir, 'labs', lab)
+export const currentContextFile = (stateDir: string) => join(stateDir, 'current-context')
+
+/**
+ * A lab is the datastore when --lab names it, or when nothing else chose one and the
+ * current context (set by `lab up` or `config use-context`) is that lab.
+ */
+function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void {
+  const stateDir = settings.stateDir!.value
+  if (!settings.lab && settings.datastoreType!.source === 'default') {
+    const context = readText(currentContextFile(stateDir))?.trim()
+    if (context?.startsWith('lab/')) settings.lab = {value: context.slice(4), source: `context ${context}`}
+  }
+  const lab = settings.lab?.value
+  if (!lab) return
+  const record = readText(join(labDirectory(stateDir, lab), 'lab.json'))
+  if (!record) {
+    if (settings.lab!.source.startsWith('context')) {
+      delete settings.lab // the current lab is gone: fall back to the embedded datastore
+      return
+    }
+    throw new NetctlError('not-found', `there is no lab "${lab}" in ${stateDir}`, 'list the labs with: netctl lab list')
+  }
+  const datastore = (JSON.parse(record) as {datastore?: {type?: string; etcdEndpoints?: string}}).datastore ?? {}
+  settings.datastoreType = {value: datastore.type ?? 'file', source: `lab ${lab}`}
+  if (datastore.etcdEndpoints) settings.etcdEndpoints = {value: datastore.etcdEndpoints, source: `lab ${lab}`}
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
 }
 
 async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {

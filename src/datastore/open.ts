@@ -6,7 +6,7 @@ export async function openDatastore(config: ConfigValues): Promise<Datastore> {
   switch (config.datastoreType) {
     case 'file': {
       const {FileDatastore} = await import('./file.js')
-      return new FileDatastore(config.stateDir)
+      return new FileDatastore(config.fileDatastoreDir ?? config.stateDir)
     }
     case 'etcdv3': {
       const {EtcdDatastore} = await import('./etcd.js')

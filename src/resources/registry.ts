@@ -1,6 +1,7 @@
 /** Every kind netctl knows, found by kind name or any calicoctl alias. */
 import {NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from './bgp.js'
+import {blockAffinityKind} from './blockaffinity.js'
 import {ipPoolKind} from './ippool.js'
 import {name, type KindInfo} from './kind.js'
 import {nodeKind} from './node.js'
@@ -23,6 +24,7 @@ export const kinds: readonly KindInfo[] = [
   nameOnly('FelixConfiguration', 'felixconfigurations', ['felixconfiguration', 'felixconfigurations', 'felixconfig', 'felixconfigs']),
   workloadEndpointKind,
   nameOnly('ClusterInformation', 'clusterinformations', ['clusterinformation', 'clusterinformations', 'clusterinfo', 'clusterinfos']),
+  blockAffinityKind,
 ]
 
 const byName = new Map<string, KindInfo>()

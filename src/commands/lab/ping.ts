@@ -1,0 +1,26 @@
+import {Args, Flags} from '@oclif/core'
+
+import {NetctlCommand} from '../../cli/base-command.js'
+import {formatColumns} from '../../cli/output.js'
+import {labPing, resolveLabName, type PingResult} from '../../lab/lab.js'
+
+export default class LabPing extends NetctlCommand {
+  static override summary = 'Ping every pod from every other pod; exit 1 on any loss.'
+  static override enableJsonFlag = true
+  static override args = {name: Args.string({ignoreStdin: true, description: 'Lab (default: the current one, or the only one).'})}
+  static override flags = {count: Flags.integer({summary: 'Pings per pair.', default: 2, min: 1, max: 100})}
+
+  async run(): Promise<{results: PingResult[]; lossy: number}> {
+    const {args, flags} = await this.parse(LabPing)
+    const {values} = await this.resolveConfig({...flags, lab: undefined})
+    const results = await labPing(values.stateDir, resolveLabName(values.stateDir, args.name ?? flags.lab), {count: flags.count})
+    const lossy = results.filter((r) => r.lossPercent > 0).length
+    this.log(formatColumns([
+      ['FROM', 'TO', 'IP', 'LOSS', 'RTT(ms)', 'TTL'],
+      ...results.map((r) => [r.from, r.to, r.toIp, `${r.lossPercent}%`, r.rttAvgMs?.toFixed(3) ?? '-', r.ttl ? String(r.ttl) : '-']),
+    ]))
+    this.log(`\n${results.length - lossy}/${results.length} pairs without loss`)
+    if (lossy > 0 && !this.jsonEnabled()) this.exit(1)
+    return {results, lossy}
+  }
+}

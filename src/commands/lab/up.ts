@@ -1,0 +1,81 @@
+import {readFile} from 'node:fs/promises'
+
+import {Args, Flags} from '@oclif/core'
+
+import {NetctlCommand} from '../../cli/base-command.js'
+import {clusterTables, tryCommand} from '../../cli/lab-output.js'
+import {NetctlError} from '../../errors.js'
+import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
+import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
+import {defaultTopology, flavors, parseTopology, type Topology} from '../../lab/topology.js'
+
+export default class LabUp extends NetctlCommand {
+  static override summary = 'Build a lab (or reconcile a running one to its topology).'
+  static override description = `A cluster lab (calico or flannel) is made of network namespaces: an underlay with a router, one namespace per node and per pod, wired the way the CNI plugins wire them. It keeps its Nodes, IPPool and WorkloadEndpoints in its own datastore and becomes the current context, so "netctl get workloadendpoints" shows its pods. With a kind (${basicLabKinds.join(', ')}) it builds the small lab of that name from the netns article instead.`
+  static override examples = [
+    '<%= config.bin %> lab up',
+    '<%= config.bin %> lab up --flavor flannel --nodes 3 --pods-per-node 2 --name flan',
+    '<%= config.bin %> lab up -f topology.yaml --name cross',
+    '<%= config.bin %> lab up veth',
+  ]
+  static override enableJsonFlag = true
+  static override args = {kind: Args.string({ignoreStdin: true, options: [...basicLabKinds], description: 'Build a basic lab of the netns article instead of a cluster.'})}
+  static override flags = {
+    name: Flags.string({summary: 'Lab name (default: demo, or the basic lab\'s kind).'}),
+    flavor: Flags.option({options: flavors, summary: 'calico (default) or flannel.'})(),
+    nodes: Flags.integer({summary: 'Number of nodes (default 2).', min: 1, max: 250}),
+    'pods-per-node': Flags.integer({summary: 'Pods on each node (default 2).', min: 0, max: 250}),
+    file: Flags.string({char: 'f', summary: 'Topology YAML (see schemas/lab-topology.schema.json).', exclusive: ['nodes', 'pods-per-node']}),
+  }
+
+  async run(): Promise<LabSummary | BasicLabSummary> {
+    const {args, flags} = await this.parse(LabUp)
+    const {values, settings} = await this.resolveConfig({...flags, lab: undefined})
+    // A new lab does not inherit the current lab's datastore: only flags, env or a config file choose it.
+    const datastoreType = settings.datastoreType?.source.startsWith('lab ') ? 'file' : values.datastoreType
+    if (args.kind) {
+      const summary = await basicLabUp(values.stateDir, args.kind as BasicLabKind, flags.name ?? args.kind)
+      this.log(`Lab "${summary.name}" (${summary.kind}) is up in ${summary.seconds.toFixed(2)} s: ${summary.description}.`)
+      this.log(`Namespaces: ${Object.entries(summary.namespaces).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+      this.log(`Try: ${summary.tryCommand}`)
+      return summary
+    }
+    if (datastoreType === 'kubernetes') throw new NetctlError('usage', 'a lab keeps its cluster in the embedded datastore or in etcd, not in a Kubernetes API', 'use --datastore file (default) or --datastore etcdv3')
+    const topology = await this.topology(flags)
+    const summary = await labUp({
+      stateDir: values.stateDir,
+      name: flags.name ?? 'demo',
+      topology,
+      datastore: datastoreType === 'etcdv3' ? {type: 'etcdv3', etcdEndpoints: values.etcdEndpoints} : {type: 'file'},
+      onProgress: (step, detail) => this.logToStderr(`› ${step}${detail ? ` (${detail})` : ''}`),
+    })
+    this.log(`Lab "${summary.name}" (${summary.flavor}) is up in ${summary.seconds.toFixed(2)} s: ${summary.nodes.length} nodes, ${summary.pods.length} pods; ${summary.namespacesCreated} namespaces created, ${summary.namespacesDeleted} removed, ${summary.changes} kernel changes.`)
+    this.log('')
+    this.log(clusterTables(summary))
+    this.log('')
+    const hint = tryCommand(summary)
+    if (hint) this.log(`Try: ${hint}`)
+    this.log(`"${summary.name}" is now the current context: netctl get workloadendpoints shows its pods.`)
+    return summary
+  }
+
+  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string}): Promise<Topology> {
+    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node']})
+    let text: string
+    try {
+      text = await readFile(flags.file, 'utf8')
+    } catch (error) {
+      throw new NetctlError('usage', `cannot read the topology ${flags.file}: ${(error as Error).message}`, 'pass an existing YAML file to -f')
+    }
+    const {load} = await import('js-yaml')
+    let doc: unknown
+    try {
+      doc = load(text)
+    } catch (error) {
+      throw new NetctlError('usage', `${flags.file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the syntax')
+    }
+    const topology = parseTopology(doc)
+    if (flags.flavor && flags.flavor !== topology.flavor) throw new NetctlError('usage', `--flavor ${flags.flavor} disagrees with the topology's flavor ${topology.flavor}`, 'drop --flavor, or change the file')
+    return topology
+  }
+}

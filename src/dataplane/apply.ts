@@ -1,0 +1,107 @@
+/**
+ * Bring namespaces to their desired state: observe (`ip -d -j -batch -`), diff, and apply
+ * through one `ip -n <ns> -batch -` (plus `bridge -batch` for fdb and one `sysctl -w`)
+ * per namespace. Namespaces that create links others only configure (veth ends) go first.
+ */
+import {NetctlError} from '../errors.js'
+import {diffNetns, isEmptyPlan, type DiffOptions, type NetnsPlan} from './diff.js'
+import type {NetnsSpec} from './model.js'
+import {emptyObserved, observeCommands, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
+import {inParallel, run} from './run.js'
+
+const concurrency = 8
+
+export async function listNamespaces(): Promise<Set<string>> {
+  const {stdout} = await run('ip', ['-j', 'netns', 'list'])
+  const entries = stdout.trim() ? (JSON.parse(stdout) as Array<{name: string}>) : []
+  return new Set(entries.map((e) => e.name))
+}
+
+export async function createNamespaces(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await run('ip', ['-batch', '-'], {input: names.map((n) => `netns add ${n}\n`).join('')})
+}
+
+/** Deletes the namespaces that exist; the ones already gone are fine. */
+export async function deleteNamespaces(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await run('ip', ['-force', '-batch', '-'], {input: names.map((n) => `netns del ${n}\n`).join(''), allowFailure: true})
+}
+
+export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
+  const ip = await run('ip', ['-n', spec.netns, '-d', '-j', '-batch', '-'], {input: observeCommands.join('\n') + '\n'})
+  const state: ObservedState = {...parseIpBatch(ip.stdout), fdb: [], sysctls: {}}
+  if (spec.fdb.length > 0 || spec.links.some((l) => l.kind === 'vxlan')) {
+    state.fdb = parseFdb((await run('bridge', ['-n', spec.netns, '-j', 'fdb', 'show'])).stdout)
+  }
+  const keys = Object.keys(spec.sysctls)
+  if (keys.length > 0) {
+    // -e: keys of links that do not exist yet are skipped, not fatal.
+    const {stdout} = await run('ip', ['netns', 'exec', spec.netns, 'sysctl', '-e', ...keys], {allowFailure: true})
+    for (const line of stdout.split('\n')) {
+      const m = /^(\S+) = (.*)$/.exec(line)
+      if (m) state.sysctls[m[1]!] = m[2]!.trim()
+    }
+  }
+  return state
+}
+
+export async function applyPlan(plan: NetnsPlan): Promise<void> {
+  const batch = async (tool: 'ip' | 'bridge', lines: string[]) => {
+    if (lines.length === 0) return
+    const result = await run(tool, ['-n', plan.netns, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
+    if (result.exitCode !== 0) {
+      const failed = /Command failed -:(\d+)/.exec(result.stderr)
+      const line = failed ? lines[Number(failed[1]) - 1] : undefined
+      const reason = result.stderr.split('\n').find((l) => l.trim() && !l.startsWith('Command failed')) ?? result.stderr.trim()
+      throw new NetctlError('internal', `in namespace ${plan.netns}, "${tool} ${line ?? lines.join('; ')}" failed: ${reason}`, 'run netctl lab down, then lab up again; report it if it persists')
+    }
+  }
+  await batch('ip', plan.ip)
+  await batch('bridge', plan.bridge)
+  const sysctls = Object.entries(plan.sysctls)
+  if (sysctls.length > 0) await run('ip', ['netns', 'exec', plan.netns, 'sysctl', '-q', '-w', ...sysctls.map(([k, v]) => `${k}=${v}`)])
+}
+
+/** Namespaces in the order their links come into being: a veth's creator before its far end. */
+export function applyWaves(specs: readonly NetnsSpec[]): NetnsSpec[][] {
+  const byName = new Map(specs.map((s) => [s.netns, s]))
+  const dependsOn = new Map<string, Set<string>>(specs.map((s) => [s.netns, new Set<string>()]))
+  for (const spec of specs) {
+    for (const link of spec.links) {
+      const target = link.peer?.netns ?? link.netns
+      if (target && target !== spec.netns && byName.has(target)) dependsOn.get(target)!.add(spec.netns)
+    }
+  }
+  const waves: NetnsSpec[][] = []
+  const done = new Set<string>()
+  while (done.size < specs.length) {
+    const wave = specs.filter((s) => !done.has(s.netns) && [...dependsOn.get(s.netns)!].every((d) => done.has(d)))
+    if (wave.length === 0) throw new NetctlError('internal', 'the namespaces create links in each other in a cycle', 'this is a bug in the lab planner')
+    for (const s of wave) done.add(s.netns)
+    waves.push(wave)
+  }
+  return waves
+}
+
+export interface ApplyReport {
+  netns: string
+  changes: number
+}
+
+/**
+ * Reconcile every namespace to its spec. `fresh` namespaces were just created: they are
+ * known to be empty, so they are not observed (that saves three processes each).
+ */
+export async function applySpecs(specs: readonly NetnsSpec[], options: {fresh?: ReadonlySet<string>; diff?: DiffOptions} = {}): Promise<ApplyReport[]> {
+  const reports: ApplyReport[] = []
+  for (const wave of applyWaves(specs)) {
+    reports.push(
+      ...(await inParallel(wave, concurrency, async (spec) => {
+        const observed = options.fresh?.has(spec.netns) ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : await observeNetns(spec)
+        const plan = diffNetns(spec, observed, options.diff)
+        if (!isEmptyPlan(plan)) await applyPlan(plan)
+        return {netns: spec.netns, changes: plan.ip.length + plan.bridge.length + Object.keys(plan.sysctls).length}
+      })),
+    )
+  }
+  return reports
+}

@@ -1,0 +1,184 @@
+/**
+ * Desired vs observed → the commands that close the gap, as `ip -batch` lines (and `bridge
+ * -batch` lines for fdb), in an order the kernel accepts: create links, set their
+ * attributes, remove stale routes/neighbours/addresses, add addresses, neighbours and
+ * routes, and delete unwanted links last. Pure: no I/O, so it is unit-tested without root.
+ */
+import {normalizeDst, type LinkSpec, type NetnsSpec, type RouteSpec} from './model.js'
+import type {ObservedLink, ObservedState} from './observe.js'
+
+export interface NetnsPlan {
+  netns: string
+  ip: string[]
+  bridge: string[]
+  sysctls: Record<string, string>
+}
+
+export interface DiffOptions {
+  /** Route protocols owned by someone else (the kernel, BIRD): never deleted. */
+  foreignRouteProtos?: readonly string[]
+  /** Whether a link exists in another namespace (for links created here and moved there). */
+  existsElsewhere?: (netns: string, link: string) => boolean
+}
+
+// Devices the kernel creates in every namespace once a tunnel module is loaded: never ours to delete.
+const fallbackDevices = new Set(['lo', 'tunl0', 'gre0', 'gretap0', 'erspan0', 'ip_vti0', 'ip6_vti0', 'sit0', 'ip6tnl0', 'ip6gre0'])
+const ownedKinds = new Set(['veth', 'bridge', 'vxlan', 'macvlan', 'ipvlan', 'tun'])
+
+export const isEmptyPlan = (plan: NetnsPlan): boolean => plan.ip.length === 0 && plan.bridge.length === 0 && Object.keys(plan.sysctls).length === 0
+
+function addLinkLine(link: LinkSpec): string {
+  const attrs = [link.mac ? `address ${link.mac}` : '', link.mtu ? `mtu ${link.mtu}` : ''].filter(Boolean).join(' ')
+  const head = `link add ${link.name}${attrs ? ` ${attrs}` : ''}`
+  switch (link.kind) {
+    case 'veth': {
+      const peer = link.peer!
+      return `${head} type veth peer name ${peer.name}${link.mtu ? ` mtu ${link.mtu}` : ''} netns ${peer.netns}`
+    }
+    case 'bridge':
+      return `${head} type bridge`
+    case 'vxlan': {
+      const v = link.vxlan!
+      return `${head} type vxlan id ${v.id} dstport ${v.port}${v.local ? ` local ${v.local}` : ''}${v.dev ? ` dev ${v.dev}` : ''} ${v.learning ? 'learning' : 'nolearning'}`
+    }
+    case 'macvlan':
+    case 'ipvlan':
+      return `link add ${link.name} link ${link.lower!.parent}${link.netns ? ` netns ${link.netns}` : ''}${attrs ? ` ${attrs}` : ''} type ${link.kind} mode ${link.lower!.mode}`
+    case 'tun':
+      return `tuntap add dev ${link.name} mode tun`
+    case 'ipip':
+      // tunl0 is the ipip module's fallback device: it exists once the module is loaded.
+      return `link add ${link.name} type ipip`
+  }
+}
+
+function linkChanges(link: LinkSpec, seen: ObservedLink): string[] {
+  const lines: string[] = []
+  if (link.mac && seen.mac?.toLowerCase() !== link.mac.toLowerCase()) lines.push(`link set dev ${link.name} address ${link.mac}`)
+  if (link.mtu && seen.mtu !== link.mtu) lines.push(`link set dev ${link.name} mtu ${link.mtu}`)
+  if (link.master !== undefined && seen.master !== link.master) lines.push(`link set dev ${link.name} master ${link.master}`)
+  if (link.hairpin !== undefined && Boolean(seen.hairpin) !== link.hairpin) lines.push(`link set dev ${link.name} type bridge_slave hairpin ${link.hairpin ? 'on' : 'off'}`)
+  if ((link.up ?? true) && !seen.up) lines.push(`link set dev ${link.name} up`)
+  return lines
+}
+
+/** Attributes a link is created with: if these differ, it has to be made again. */
+function needsRecreate(link: LinkSpec, seen: ObservedLink): boolean {
+  if (link.kind === 'ipip') return seen.kind !== 'ipip'
+  if (seen.kind !== link.kind) return true
+  if (link.kind === 'vxlan') {
+    const v = link.vxlan!
+    return seen.vxlan?.id !== v.id || seen.vxlan?.port !== v.port || (v.local !== undefined && seen.vxlan?.local !== v.local) || Boolean(seen.vxlan?.learning) !== v.learning
+  }
+  return false
+}
+
+export const routeKey = (r: RouteSpec): string => `${r.type ?? 'unicast'} ${normalizeDst(r.dst)}`
+
+function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
+  return (
+    (want.type ?? 'unicast') === (have.type ?? 'unicast') &&
+    want.via === have.via &&
+    (want.dev === undefined || want.dev === have.dev) &&
+    Boolean(want.onlink) === Boolean(have.onlink) &&
+    (want.scope === undefined || want.scope === (have.scope ?? 'global')) &&
+    (want.proto === undefined || want.proto === have.proto) &&
+    (want.src === undefined || want.src === have.src)
+  )
+}
+
+export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
+  const parts = [`route ${verb}`]
+  if (r.type === 'blackhole') parts.push('blackhole')
+  parts.push(r.dst === '0.0.0.0/0' ? 'default' : r.dst)
+  if (verb === 'del') return parts.join(' ')
+  if (r.via) parts.push(`via ${r.via}`)
+  if (r.dev) parts.push(`dev ${r.dev}`)
+  if (r.scope) parts.push(`scope ${r.scope}`)
+  if (r.proto) parts.push(`proto ${r.proto}`)
+  if (r.src) parts.push(`src ${r.src}`)
+  if (r.onlink) parts.push('onlink')
+  return parts.join(' ')
+}
+
+export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOptions = {}): NetnsPlan {
+  const foreign = new Set(options.foreignRouteProtos ?? ['kernel'])
+  const seenLinks = new Map(have.links.map((l) => [l.name, l]))
+  const create: string[] = []
+  // Every namespace's loopback comes up: a pod pings itself, daemons bind to 127.0.0.1.
+  const configure: string[] = seenLinks.get('lo')?.up === false ? ['link set dev lo up'] : []
+  const removeLinks: string[] = []
+
+  for (const link of want.links) {
+    if (link.netns) {
+      // Created here, lives elsewhere: make it only if it is not there yet.
+      if (!options.existsElsewhere?.(link.netns, link.name)) create.push(addLinkLine(link))
+      continue
+    }
+    const seen = seenLinks.get(link.name)
+    if (link.createdIn) {
+      // Made by the other namespace's batch, which ran first: configure it even if we did not see it.
+      configure.push(...linkChanges(link, seen ?? {name: link.name, up: false}))
+      continue
+    }
+    if (seen && needsRecreate(link, seen)) {
+      create.push(`link del ${link.name}`)
+    } else if (seen) {
+      configure.push(...linkChanges(link, seen))
+      continue
+    }
+    create.push(addLinkLine(link))
+    // A new link: everything but what it was created with still has to be set.
+    configure.push(...linkChanges({...link, mac: link.kind === 'tun' ? link.mac : undefined, mtu: link.kind === 'tun' ? link.mtu : undefined}, {name: link.name, up: false}))
+  }
+  const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
+  for (const seen of have.links) {
+    if (!wanted.has(seen.name) && !fallbackDevices.has(seen.name) && ownedKinds.has(String(seen.kind))) removeLinks.push(`link del ${seen.name}`)
+  }
+  const gone = (dev: string | undefined) => dev !== undefined && !wanted.has(dev) && !fallbackDevices.has(dev)
+
+  // Routes, neighbours and addresses on links being deleted vanish with them.
+  const wantRoutes = new Map(want.routes.map((r) => [routeKey(r), r]))
+  const staleRoutes = have.routes.filter((r) => !foreign.has(r.proto ?? '') && !gone(r.dev) && !wantRoutes.has(routeKey(r)))
+  const haveRoutes = new Map(have.routes.map((r) => [routeKey(r), r]))
+  const routes = want.routes.filter((r) => {
+    const seen = haveRoutes.get(routeKey(r))
+    return !seen || !sameRoute(r, seen)
+  })
+
+  const neighKey = (n: {dev: string; ip: string}) => `${n.dev} ${n.ip}`
+  const wantNeigh = new Map(want.neighbours.map((n) => [neighKey(n), n]))
+  const haveNeigh = new Map(have.neighbours.map((n) => [neighKey(n), n]))
+  const staleNeigh = have.neighbours.filter((n) => !gone(n.dev) && !wantNeigh.has(neighKey(n)))
+  const neighbours = want.neighbours.filter((n) => haveNeigh.get(neighKey(n))?.lladdr.toLowerCase() !== n.lladdr.toLowerCase())
+
+  const addrKey = (a: {dev: string; cidr: string}) => `${a.dev} ${a.cidr}`
+  const wantAddr = new Set(want.addresses.map(addrKey))
+  const haveAddr = new Set(have.addresses.map(addrKey))
+  const staleAddr = have.addresses.filter((a) => !gone(a.dev) && !wantAddr.has(addrKey(a)) && a.dev !== 'lo')
+  const addresses = want.addresses.filter((a) => !haveAddr.has(addrKey(a)))
+
+  const ip = [
+    ...create,
+    ...configure,
+    ...staleRoutes.map((r) => routeLine('del', r)),
+    ...staleNeigh.map((n) => `neigh del ${n.ip} dev ${n.dev}`),
+    ...staleAddr.map((a) => `addr del ${a.cidr} dev ${a.dev}`),
+    ...addresses.map((a) => `addr add ${a.cidr} dev ${a.dev}`),
+    ...neighbours.map((n) => `neigh replace ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud permanent`),
+    // Routes via a gateway need the gateway's own route first: link-scope routes go first.
+    ...[...routes].sort((a, b) => Number(Boolean(a.via)) - Number(Boolean(b.via))).map((r) => routeLine('replace', r)),
+    ...removeLinks,
+  ]
+
+  const fdbKey = (f: {dev: string; mac: string}) => `${f.dev} ${f.mac.toLowerCase()}`
+  const haveFdb = new Map(have.fdb.map((f) => [fdbKey(f), f]))
+  const wantFdb = new Set(want.fdb.map(fdbKey))
+  const bridge = [
+    ...have.fdb.filter((f) => !gone(f.dev) && !wantFdb.has(fdbKey(f))).map((f) => `fdb del ${f.mac} dev ${f.dev} dst ${f.dst}`),
+    ...want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => `fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`),
+  ]
+
+  const sysctls = Object.fromEntries(Object.entries(want.sysctls).filter(([key, value]) => have.sysctls[key] !== value))
+  return {netns: want.netns, ip, bridge, sysctls}
+}

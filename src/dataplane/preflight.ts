@@ -1,0 +1,59 @@
+/** Can this machine build the lab? Checked before anything is created. */
+import {readFileSync} from 'node:fs'
+
+import {NetctlError} from '../errors.js'
+import type {LinkKind} from './model.js'
+import {createNamespaces, deleteNamespaces} from './apply.js'
+import {run} from './run.js'
+
+const CAP_NET_ADMIN = 12
+const CAP_SYS_ADMIN = 21
+
+/** Namespaces and links need CAP_NET_ADMIN, and `ip netns add` mounts, which needs CAP_SYS_ADMIN. */
+export function checkPrivileges(): void {
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const effective = BigInt('0x' + (/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'))
+  const has = (bit: number) => (effective >> BigInt(bit)) & 1n
+  if (!has(CAP_NET_ADMIN) || !has(CAP_SYS_ADMIN)) {
+    throw new NetctlError('unsupported', 'building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to make network namespaces); nothing was created', 'run it as root: sudo netctl lab up')
+  }
+}
+
+// How to make a throw-away link of each kind inside the probe namespace.
+const probes: Record<LinkKind, {module: string; lines: string[]}> = {
+  veth: {module: 'veth', lines: ['link add pv0 type veth peer name pv1']},
+  bridge: {module: 'bridge', lines: ['link add pb0 type bridge']},
+  vxlan: {module: 'vxlan', lines: ['link add px0 type vxlan id 42 dstport 4789 nolearning']},
+  macvlan: {module: 'macvlan', lines: ['link add pm0 type veth peer name pm1', 'link add pm2 link pm0 type macvlan mode bridge']},
+  ipvlan: {module: 'ipvlan', lines: ['link add pi0 type veth peer name pi1', 'link add pi2 link pi0 type ipvlan mode l2']},
+  ipip: {module: 'ipip', lines: ['link add pp0 type ipip local 10.255.255.1 remote 10.255.255.2']},
+  tun: {module: 'tun', lines: ['tuntap add dev pt0 mode tun']},
+}
+
+/** Kinds this kernel cannot make, each with the kernel's own words. */
+export async function missingLinkKinds(kinds: readonly LinkKind[]): Promise<Array<{kind: LinkKind; module: string; error: string}>> {
+  const probe = `netctl-probe-${process.pid}`
+  await createNamespaces([probe])
+  try {
+    const missing = []
+    for (const kind of new Set(kinds)) {
+      const {module, lines} = probes[kind]
+      const result = await run('ip', ['-n', probe, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
+      if (result.exitCode !== 0) missing.push({kind, module, error: result.stderr.split('\n').find((l) => l.trim()) ?? 'failed'})
+    }
+    return missing
+  } finally {
+    await deleteNamespaces([probe])
+  }
+}
+
+export async function requireLinkKinds(kinds: readonly LinkKind[], what: string): Promise<void> {
+  const missing = await missingLinkKinds(kinds)
+  if (missing.length === 0) return
+  const list = missing.map((m) => `${m.kind} (kernel module ${m.module}: "${m.error}")`).join(', ')
+  throw new NetctlError(
+    'unsupported',
+    `this kernel cannot build ${what}: it lacks ${list}; nothing was created`,
+    `load the module (modprobe ${missing.map((m) => m.module).join(' ')}) or use a kernel built with it${missing.some((m) => m.kind === 'ipip') ? '; VXLAN or no encapsulation work without it' : ''}`,
+  )
+}

@@ -1,0 +1,281 @@
+/**
+ * The lab as a cluster: node addresses, pod blocks and pod IPs allocated once and kept in
+ * the lab's datastore (Nodes, BlockAffinities, WorkloadEndpoints, the IPPool), then read
+ * back as the plain model the dataplane planners work from.
+ */
+import type {Datastore} from '../datastore/datastore.js'
+import {isNetctlError, NetctlError} from '../errors.js'
+import {blockAffinityKind, blockAffinityName} from '../resources/blockaffinity.js'
+import {formatIp, parseCidr} from '../resources/cidr.js'
+import {ipPoolKind} from '../resources/ippool.js'
+import {nodeKind} from '../resources/node.js'
+import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
+import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
+import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
+import type {Flavor, Topology} from './topology.js'
+
+export interface LabSubnet {
+  cidr: string
+  prefix: number
+  gateway: string
+  bridge: string
+}
+
+export interface LabNode {
+  name: string
+  index: number
+  subnet: number
+  /** Address without prefix. */
+  ip: string
+  netns: string
+  /** Pod blocks this node owns (calico: /26s; flannel: its /24). */
+  blocks: string[]
+}
+
+export interface LabPod {
+  name: string
+  namespace: string
+  node: string
+  ip: string
+  /** The host-side interface: cali… (calico) or veth… (flannel). */
+  hostIf: string
+  netns: string
+}
+
+export interface LabCluster {
+  lab: string
+  flavor: Flavor
+  mtu: number
+  underlayNetns: string
+  subnets: LabSubnet[]
+  nodes: LabNode[]
+  pods: LabPod[]
+  pool: IPPool
+}
+
+const poolName = 'default-ipv4-ippool'
+const podNamespace = 'default'
+
+const addressAt = (cidr: string, offset: number): string => {
+  const c = parseCidr(cidr)!
+  return formatIp(4, c.network + BigInt(offset))
+}
+const hostCount = (cidr: string): number => 2 ** (32 - parseCidr(cidr)!.prefix)
+
+export function labSubnets(topology: Topology): LabSubnet[] {
+  return topology.underlay.subnets.map((cidr, i) => ({cidr, prefix: parseCidr(cidr)!.prefix, gateway: addressAt(cidr, 1), bridge: `br${i}`}))
+}
+
+/** Where node k of a subnet sits: .32, .40, .48, … as in seed 000 (controlplane .32, node01 .40). */
+function nodeSlot(subnet: LabSubnet, k: number): string {
+  const offset = 32 + 8 * k
+  if (offset >= hostCount(subnet.cidr) - 1) throw new NetctlError('usage', `the underlay subnet ${subnet.cidr} has no room for ${k + 1} nodes`, 'use a larger subnet, or spread the nodes over several')
+  return addressAt(subnet.cidr, offset)
+}
+
+const ipOf = (cidrOrIp: string | undefined) => cidrOrIp?.split('/')[0]
+
+interface Existing {
+  nodes: Resource[]
+  affinities: Resource[]
+  weps: Resource[]
+  pool?: IPPool
+}
+
+async function readExisting(ds: Datastore): Promise<Existing> {
+  const [nodes, affinities, weps] = await Promise.all([ds.list(nodeKind), ds.list(blockAffinityKind), ds.list(workloadEndpointKind)])
+  let pool: IPPool | undefined
+  try {
+    pool = (await ds.get(ipPoolKind, poolName)) as IPPool
+  } catch (error) {
+    if (!isNetctlError(error, 'not-found')) throw error
+  }
+  return {nodes, affinities, weps, pool}
+}
+
+/**
+ * Allocate what is new, keep what exists: a node keeps its address and blocks, a pod its IP,
+ * across `lab up` runs. Pure given the existing objects.
+ */
+export function planCluster(lab: string, topology: Topology, existing: Existing): LabCluster {
+  const subnets = labSubnets(topology)
+  const poolCidr = existing.pool?.spec?.cidr ?? topology.pool.cidr
+  const blockSize = existing.pool?.spec?.blockSize ?? topology.pool.blockSize
+  const pool = parseCidr(poolCidr)!
+  const blockLength = 2 ** (32 - blockSize)
+  const blockCount = 2 ** (blockSize - pool.prefix)
+
+  const keptAddress = new Map(existing.nodes.map((n) => [n.metadata.name, ipOf((n.spec as {bgp?: {ipv4Address?: string}})?.bgp?.ipv4Address)]))
+  const usedAddresses = new Set<string>()
+  const nodes: LabNode[] = topology.nodes.map((n, index) => {
+    const kept = keptAddress.get(n.name)
+    const subnet = subnets[n.subnet]!
+    const inSubnet = kept && parseCidr(`${kept}/32`) && parseCidr(subnet.cidr) && addressIn(kept, subnet.cidr) ? kept : undefined
+    if (inSubnet) usedAddresses.add(inSubnet)
+    return {name: n.name, index, subnet: n.subnet, ip: inSubnet ?? '', netns: '', blocks: []}
+  })
+  for (const node of nodes) {
+    node.netns = nodeNetns(lab, node.name)
+    if (node.ip) continue
+    const subnet = subnets[node.subnet]!
+    for (let k = 0; ; k++) {
+      const candidate = nodeSlot(subnet, k)
+      if (!usedAddresses.has(candidate)) {
+        node.ip = candidate
+        usedAddresses.add(candidate)
+        break
+      }
+    }
+  }
+
+  // Blocks: keep affinities of nodes that stay; hand out the lowest free blocks to the rest.
+  const takenBlocks = new Set<string>()
+  for (const a of existing.affinities) {
+    const node = nodes.find((n) => n.name === a.spec?.node)
+    const cidr = String(a.spec?.cidr)
+    if (node && addressIn(ipOf(cidr)!, poolCidr)) {
+      node.blocks.push(cidr)
+      takenBlocks.add(cidr)
+    }
+  }
+  let nextBlock = 0
+  const freeBlock = () => {
+    for (; nextBlock < blockCount; nextBlock++) {
+      const cidr = `${addressAt(poolCidr, nextBlock * blockLength)}/${blockSize}`
+      if (!takenBlocks.has(cidr)) {
+        takenBlocks.add(cidr)
+        return cidr
+      }
+    }
+    throw new NetctlError('usage', `the pool ${poolCidr} has no free /${blockSize} block left`, 'use a larger pool or fewer nodes')
+  }
+
+  const wepByPod = new Map(existing.weps.map((w) => [String(w.spec?.pod), w]))
+  const pods: LabPod[] = []
+  for (const node of nodes) {
+    if (node.blocks.length === 0) node.blocks.push(freeBlock())
+    // calico gives a block's first address to the node's tunnel; flannel's .0 is the network, .1 cni0's.
+    const firstUsable = topology.flavor === 'calico' ? 1 : 2
+    const lastUsable = (cidr: string) => (topology.flavor === 'calico' ? hostCount(cidr) - 1 : hostCount(cidr) - 2)
+    const used = new Set<string>()
+    const wanted = topology.nodes[node.index]!.pods
+    const keep = new Map<string, string>()
+    for (const pod of wanted) {
+      const ip = ipOf((wepByPod.get(pod)?.spec as {ipNetworks?: string[]} | undefined)?.ipNetworks?.[0])
+      if (wepByPod.get(pod)?.spec?.node === node.name && ip && node.blocks.some((b) => addressIn(ip, b)) && !used.has(ip)) {
+        keep.set(pod, ip)
+        used.add(ip)
+      }
+    }
+    let blockIndex = 0
+    let offset = firstUsable
+    const nextIp = (): string => {
+      for (;;) {
+        if (blockIndex >= node.blocks.length) {
+          if (topology.flavor === 'flannel') throw new NetctlError('usage', `node ${node.name} has more pods than its /${blockSize} holds`, 'use fewer pods per node')
+          node.blocks.push(freeBlock())
+        }
+        const block = node.blocks[blockIndex]!
+        if (offset > lastUsable(block)) {
+          blockIndex++
+          offset = blockIndex === 0 ? firstUsable : 0
+          continue
+        }
+        const ip = addressAt(block, offset++)
+        if (!used.has(ip)) {
+          used.add(ip)
+          return ip
+        }
+      }
+    }
+    for (const pod of wanted) {
+      pods.push({
+        name: pod,
+        namespace: podNamespace,
+        node: node.name,
+        ip: keep.get(pod) ?? nextIp(),
+        hostIf: topology.flavor === 'calico' ? calicoInterfaceName(podNamespace, pod) : flannelVethName(podNamespace, pod),
+        netns: podNetns(lab, pod),
+      })
+    }
+  }
+
+  const poolResource: IPPool = existing.pool ?? {
+    apiVersion: API_VERSION,
+    kind: 'IPPool',
+    metadata: {name: poolName},
+    spec: {cidr: poolCidr, blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'},
+  }
+  return {lab, flavor: topology.flavor, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
+}
+
+function addressIn(ip: string, cidr: string): boolean {
+  const c = parseCidr(cidr)
+  const a = parseCidr(`${ip}/32`)
+  return Boolean(c && a && a.family === c.family && (a.network >> BigInt(32 - c.prefix)) === (c.network >> BigInt(32 - c.prefix)))
+}
+
+/** The objects the lab keeps in its datastore for this cluster. */
+export function clusterResources(cluster: LabCluster): {nodes: Resource[]; affinities: Resource[]; weps: Resource[]} {
+  const nodes = cluster.nodes.map<Resource>((n) => ({
+    apiVersion: API_VERSION,
+    kind: 'Node',
+    metadata: {name: n.name, labels: {'kubernetes.io/hostname': n.name}},
+    spec: {bgp: {ipv4Address: `${n.ip}/${cluster.subnets[n.subnet]!.prefix}`}, orchRefs: [{nodeName: n.name, orchestrator: 'k8s'}]},
+  }))
+  const affinities = cluster.nodes.flatMap((n) =>
+    n.blocks.map<Resource>((cidr) => ({apiVersion: API_VERSION, kind: 'BlockAffinity', metadata: {name: blockAffinityName(n.name, cidr)}, spec: {state: 'confirmed', node: n.name, cidr, deleted: 'false'}})),
+  )
+  const weps = cluster.pods.map<Resource>((p) => ({
+    apiVersion: API_VERSION,
+    kind: 'WorkloadEndpoint',
+    metadata: {
+      name: workloadEndpointName({node: p.node, pod: p.name}),
+      namespace: p.namespace,
+      labels: {'projectcalico.org/namespace': p.namespace, 'projectcalico.org/orchestrator': 'k8s', 'projectcalico.org/serviceaccount': 'default'},
+    },
+    spec: {
+      orchestrator: 'k8s', node: p.node, pod: p.name, endpoint: 'eth0', serviceAccountName: 'default',
+      ipNetworks: [`${p.ip}/${cluster.flavor === 'calico' ? 32 : 32}`], profiles: [`kns.${p.namespace}`, `ksa.${p.namespace}.default`], interfaceName: p.hostIf,
+    },
+  }))
+  return {nodes, affinities, weps}
+}
+
+/** Make the datastore hold exactly this cluster: create, update what changed, delete the rest. */
+export async function syncCluster(ds: Datastore, lab: string, topology: Topology): Promise<LabCluster> {
+  const write = async (store: Datastore) => {
+    const existing = await readExisting(store)
+    const cluster = planCluster(lab, topology, existing)
+    if (!existing.pool) await store.create(ipPoolKind, cluster.pool)
+    else cluster.pool = existing.pool
+    const wanted = clusterResources(cluster)
+    await syncKind(store, nodeKind, existing.nodes, wanted.nodes, (have, want) => ({...have, metadata: {...have.metadata, labels: {...have.metadata.labels, ...want.metadata.labels}}, spec: {...have.spec, bgp: {...(have.spec?.bgp as object), ...(want.spec?.bgp as object)}, orchRefs: want.spec?.orchRefs}}))
+    await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
+    await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
+    return cluster
+  }
+  return ds.transaction ? ds.transaction(write) : write(ds)
+}
+
+async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], want: Resource[], merge: (have: Resource, want: Resource) => Resource): Promise<void> {
+  const key = (r: Resource) => `${r.metadata.namespace ?? ''}/${r.metadata.name}`
+  const haveByKey = new Map(have.map((r) => [key(r), r]))
+  const wantKeys = new Set(want.map(key))
+  for (const r of want) {
+    const current = haveByKey.get(key(r))
+    if (!current) await ds.create(kind, r)
+    else {
+      const merged = merge(current, r)
+      if (JSON.stringify(merged.spec) !== JSON.stringify(current.spec) || JSON.stringify(merged.metadata.labels) !== JSON.stringify(current.metadata.labels)) {
+        await ds.update(kind, {...merged, metadata: {...merged.metadata, resourceVersion: current.metadata.resourceVersion}})
+      }
+    }
+  }
+  for (const r of have) if (!wantKeys.has(key(r))) await ds.delete(kind, r.metadata.name, r.metadata.namespace)
+}
+
+/** Read the cluster back from the datastore (status, exec, ping, and later reconciles). */
+export async function loadCluster(ds: Datastore, lab: string, topology: Topology): Promise<LabCluster> {
+  return planCluster(lab, topology, await readExisting(ds))
+}

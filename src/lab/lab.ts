@@ -1,0 +1,300 @@
+/**
+ * Lab lifecycle: up (build or reconcile), down (undo exactly what was recorded), status,
+ * list, and where `exec` and `ping` run. Returns data and reports progress through a
+ * callback; never prints.
+ */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {applySpecs, createNamespaces, deleteNamespaces, listNamespaces} from '../dataplane/apply.js'
+import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
+import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
+import {inParallel, run} from '../dataplane/run.js'
+import type {Datastore} from '../datastore/datastore.js'
+import {openDatastore} from '../datastore/open.js'
+import {NetctlError} from '../errors.js'
+import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod} from './calico.js'
+import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
+import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
+import {checkLabName, netnsPrefix} from './names.js'
+import {endProcess} from './proc.js'
+import {
+  forgetOwned, labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, recordOwned, removeLabDir,
+  requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
+} from './state.js'
+import {planBasicLab, type BasicLabKind} from './basic.js'
+import {planUnderlay} from './underlay.js'
+import type {Topology} from './topology.js'
+
+export type Progress = (step: string, detail?: string) => void
+
+/** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
+export function planLab(cluster: LabCluster): NetnsSpec[] {
+  if (cluster.flavor === 'flannel') {
+    return [planUnderlay(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
+  }
+  return [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
+}
+
+export const linkKindsOf = (specs: readonly NetnsSpec[]): LinkKind[] => [...new Set(specs.flatMap((s) => s.links.map((l) => l.kind)))]
+
+export interface LabUpOptions {
+  stateDir: string
+  name: string
+  topology: Topology
+  datastore: LabDatastore
+  onProgress?: Progress
+}
+
+export interface LabSummary {
+  name: string
+  flavor: string
+  nodes: Array<{name: string; ip: string; blocks: string[]; netns: string}>
+  pods: Array<{name: string; namespace: string; node: string; ip: string; interface: string; netns: string}>
+  namespacesCreated: number
+  namespacesDeleted: number
+  changes: number
+  seconds: number
+}
+
+export async function labUp(options: LabUpOptions): Promise<LabSummary> {
+  const started = performance.now()
+  const {stateDir, name, topology} = options
+  const progress = options.onProgress ?? (() => {})
+  checkLabName(name)
+  checkPrivileges()
+  const previous = readLabRecord(stateDir, name)
+  const was = previous?.basic ?? previous?.topology?.flavor
+  if (previous && was !== topology.flavor) {
+    throw new NetctlError('usage', `lab "${name}" is a ${was} lab; it cannot become ${topology.flavor} in place`, `netctl lab down ${name} first, or pick another --name`)
+  }
+  progress('checking the kernel')
+  await requireLinkKinds(['veth', 'bridge'], `a ${topology.flavor} lab`)
+
+  const record: LabRecord = {apiVersion: 'netctl/v1', kind: 'Lab', name, topology, datastore: previous?.datastore ?? options.datastore, createdAt: previous?.createdAt ?? new Date().toISOString()}
+  writeLabRecord(stateDir, record)
+  const ds = await openLabDatastore(stateDir, record)
+  let cluster: LabCluster
+  try {
+    progress('writing the cluster to the datastore', ds.location)
+    cluster = await syncCluster(ds, name, topology)
+  } finally {
+    await ds.close()
+  }
+
+  const specs = planLab(cluster)
+  const wanted = new Set(specs.map((s) => s.netns))
+  const existing = await listNamespaces()
+  const owned = readOwned(stateDir, name)
+  const ownedNetns = new Set(owned.flatMap((o) => ('netns' in o ? [o.netns] : [])))
+  const foreign = [...wanted].filter((n) => existing.has(n) && !ownedNetns.has(n))
+  if (foreign.length > 0) {
+    throw new NetctlError('unavailable', `network namespace ${foreign[0]} exists but lab "${name}" did not create it`, 'netctl touches only what it recorded: remove or rename that namespace, or pick another --name')
+  }
+  const toCreate = [...wanted].filter((n) => !existing.has(n))
+  const toDelete = [...ownedNetns].filter((n) => existing.has(n) && !wanted.has(n))
+  progress('creating namespaces', `${toCreate.length} new, ${toDelete.length} to remove`)
+  recordOwned(stateDir, name, toCreate.filter((n) => !ownedNetns.has(n)).map((netns) => ({netns})))
+  await createNamespaces(toCreate)
+  await deleteNamespaces(toDelete)
+  if (toDelete.length > 0) forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || !toDelete.includes(o.netns)))
+
+  progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
+  const reports = await applySpecs(specs, {fresh: new Set(toCreate)})
+  if (cluster.flavor === 'flannel') {
+    for (const node of cluster.nodes) {
+      const dir = join(labDir(stateDir, name), node.name)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
+    }
+  }
+  writeCurrentContext(stateDir, labContext(name))
+  return {
+    ...describe(cluster),
+    namespacesCreated: toCreate.length,
+    namespacesDeleted: toDelete.length,
+    changes: reports.reduce((sum, r) => sum + r.changes, 0),
+    seconds: (performance.now() - started) / 1000,
+  }
+}
+
+function describe(cluster: LabCluster): Pick<LabSummary, 'name' | 'flavor' | 'nodes' | 'pods'> {
+  return {
+    name: cluster.lab,
+    flavor: cluster.flavor,
+    nodes: cluster.nodes.map((n) => ({name: n.name, ip: n.ip, blocks: n.blocks, netns: n.netns})),
+    pods: cluster.pods.map((p) => ({name: p.name, namespace: p.namespace, node: p.node, ip: p.ip, interface: p.hostIf, netns: p.netns})),
+  }
+}
+
+export interface BasicLabSummary {
+  name: string
+  kind: BasicLabKind
+  description: string
+  namespaces: Record<string, string>
+  tryCommand: string
+  seconds: number
+}
+
+/** Build one of seed 001's small labs (recreated from scratch if it exists). */
+export async function basicLabUp(stateDir: string, kind: BasicLabKind, name: string = kind): Promise<BasicLabSummary> {
+  const started = performance.now()
+  checkLabName(name)
+  checkPrivileges()
+  const previous = readLabRecord(stateDir, name)
+  if (previous && previous.basic !== kind) {
+    throw new NetctlError('usage', `lab "${name}" is a ${previous.basic ?? previous.topology?.flavor} lab`, `netctl lab down ${name} first, or pick another --name`)
+  }
+  const plan = planBasicLab(name, kind)
+  await requireLinkKinds(plan.linkKinds, `the ${kind} lab`)
+  writeLabRecord(stateDir, {apiVersion: 'netctl/v1', kind: 'Lab', name, basic: kind, datastore: {type: 'file'}, createdAt: previous?.createdAt ?? new Date().toISOString()})
+  const existing = await listNamespaces()
+  const ownedNetns = new Set(readOwned(stateDir, name).flatMap((o) => ('netns' in o ? [o.netns] : [])))
+  const wanted = plan.specs.map((s) => s.netns)
+  const foreign = wanted.filter((n) => existing.has(n) && !ownedNetns.has(n))
+  if (foreign.length > 0) throw new NetctlError('unavailable', `network namespace ${foreign[0]} exists but lab "${name}" did not create it`, 'remove or rename it, or pick another --name')
+  const toCreate = wanted.filter((n) => !existing.has(n))
+  recordOwned(stateDir, name, toCreate.filter((n) => !ownedNetns.has(n)).map((netns) => ({netns})))
+  await createNamespaces(toCreate)
+  const fresh = new Set(toCreate)
+  await applySpecs(plan.specs, {fresh, diff: {existsElsewhere: (netns) => !fresh.has(netns)}})
+  return {name, kind, description: plan.description, namespaces: plan.targets, tryCommand: plan.tryCommand, seconds: (performance.now() - started) / 1000}
+}
+
+export interface LabDownResult {
+  name: string
+  namespaces: number
+  processes: number
+}
+
+/** Remove exactly what the lab recorded: its processes (by pid and start time), its namespaces, its directory. */
+export async function labDown(stateDir: string, name: string): Promise<LabDownResult> {
+  checkLabName(name)
+  const owned = readOwned(stateDir, name)
+  if (owned.length === 0 && !readLabRecord(stateDir, name)) {
+    throw new NetctlError('not-found', `there is no lab "${name}"`, listLabs(stateDir).length ? `labs: ${listLabs(stateDir).join(', ')}` : 'nothing to take down')
+  }
+  if (owned.length > 0) checkPrivileges()
+  let processes = 0
+  for (const o of owned) if ('pid' in o && (await endProcess(o.pid, o.start))) processes++
+  const existing = await listNamespaces()
+  // Only recorded names, and only with the lab's prefix: a corrupted record cannot reach further.
+  const namespaces = owned.flatMap((o) => ('netns' in o && o.netns.startsWith(netnsPrefix(name)) && existing.has(o.netns) ? [o.netns] : []))
+  await deleteNamespaces(namespaces)
+  removeLabDir(stateDir, name)
+  if (labOfContext(readCurrentContext(stateDir)) === name) writeCurrentContext(stateDir, undefined)
+  return {name, namespaces: namespaces.length, processes}
+}
+
+export async function labDownAll(stateDir: string): Promise<LabDownResult[]> {
+  const results = []
+  for (const name of listLabs(stateDir)) results.push(await labDown(stateDir, name))
+  return results
+}
+
+export interface LabStatus extends Pick<LabSummary, 'name' | 'flavor' | 'nodes' | 'pods'> {
+  current: boolean
+  missingNamespaces: string[]
+}
+
+/** A cluster lab's record, or a clear error for a basic lab. */
+function requireClusterLab(stateDir: string, name: string): LabRecord & {topology: Topology} {
+  const record = requireLab(stateDir, name)
+  if (!record.topology) throw new NetctlError('usage', `lab "${name}" is a basic ${record.basic} lab: it has no nodes, pods or datastore`, `its namespaces: netctl lab exec --lab ${name} ns1 -- ip addr`)
+  return record as LabRecord & {topology: Topology}
+}
+
+export async function labStatus(stateDir: string, name: string): Promise<LabStatus> {
+  const record = requireClusterLab(stateDir, name)
+  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
+  const existing = await listNamespaces()
+  const missing = [cluster.underlayNetns, ...cluster.nodes.map((n) => n.netns), ...cluster.pods.map((p) => p.netns)].filter((n) => !existing.has(n))
+  return {...describe(cluster), current: labOfContext(readCurrentContext(stateDir)) === name, missingNamespaces: missing}
+}
+
+export function labList(stateDir: string): Array<{name: string; flavor: string; nodes: number; pods: number; current: boolean}> {
+  const current = labOfContext(readCurrentContext(stateDir))
+  return listLabs(stateDir).flatMap((name) => {
+    const record = readLabRecord(stateDir, name)
+    if (!record) return [{name, flavor: '(incomplete)', nodes: 0, pods: 0, current: current === name}]
+    const t = record.topology
+    if (!t) return [{name, flavor: record.basic ?? '?', nodes: 0, pods: 0, current: current === name}]
+    return [{name, flavor: t.flavor, nodes: t.nodes.length, pods: t.nodes.reduce((sum, n) => sum + n.pods.length, 0), current: current === name}]
+  })
+}
+
+/** A lab's datastore: its own file store, or the etcd it was built against. */
+export function openLabDatastore(stateDir: string, record: LabRecord): Promise<Datastore> {
+  return openDatastore({datastoreType: record.datastore.type, stateDir, lab: record.name, fileDatastoreDir: labDir(stateDir, record.name), etcdEndpoints: record.datastore.etcdEndpoints})
+}
+
+async function withDatastore<T>(stateDir: string, record: LabRecord, fn: (ds: Datastore) => Promise<T>): Promise<T> {
+  const ds = await openLabDatastore(stateDir, record)
+  try {
+    return await fn(ds)
+  } finally {
+    await ds.close()
+  }
+}
+
+/** The namespace behind a node or pod name (or "underlay"). */
+export async function labTarget(stateDir: string, name: string, target: string): Promise<string> {
+  const record = requireLab(stateDir, name)
+  if (record.basic) {
+    const plan = planBasicLab(name, record.basic as BasicLabKind)
+    const netns = plan.targets[target]
+    if (!netns) throw new NetctlError('not-found', `lab "${name}" has no namespace "${target}"`, `use one of: ${Object.keys(plan.targets).join(', ')}`)
+    return netns
+  }
+  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology!))
+  if (target === 'underlay') return cluster.underlayNetns
+  const found = cluster.nodes.find((n) => n.name === target)?.netns ?? cluster.pods.find((p) => p.name === target)?.netns
+  if (!found) {
+    throw new NetctlError('not-found', `lab "${name}" has no node or pod "${target}"`, `nodes: ${cluster.nodes.map((n) => n.name).join(', ')}; pods: ${cluster.pods.slice(0, 6).map((p) => p.name).join(', ')}${cluster.pods.length > 6 ? ', …' : ''}`)
+  }
+  return found
+}
+
+export interface PingResult {
+  from: string
+  to: string
+  toIp: string
+  sent: number
+  received: number
+  lossPercent: number
+  rttAvgMs?: number
+  ttl?: number
+}
+
+/** Parse iputils ping's summary. */
+export function parsePing(output: string): Pick<PingResult, 'sent' | 'received' | 'lossPercent' | 'rttAvgMs' | 'ttl'> {
+  const counts = /(\d+) packets transmitted, (\d+) received/.exec(output)
+  const rtt = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(output)
+  const ttl = /ttl=(\d+)/.exec(output)
+  const sent = Number(counts?.[1] ?? 0)
+  const received = Number(counts?.[2] ?? 0)
+  return {sent, received, lossPercent: sent ? Math.round((100 * (sent - received)) / sent) : 100, rttAvgMs: rtt ? Number(rtt[1]) : undefined, ttl: ttl ? Number(ttl[1]) : undefined}
+}
+
+/**
+ * Which lab a command means: the one named, else the current context's, else the only one.
+ */
+export function resolveLabName(stateDir: string, named: string | undefined): string {
+  if (named) return checkLabName(named)
+  const current = labOfContext(readCurrentContext(stateDir))
+  if (current && readLabRecord(stateDir, current)) return current
+  const labs = listLabs(stateDir)
+  if (labs.length === 1) return labs[0]!
+  throw new NetctlError('usage', labs.length === 0 ? 'there is no lab' : `which lab? there are ${labs.length}: ${labs.join(', ')}`, labs.length === 0 ? 'make one with: netctl lab up' : 'name it with --lab NAME')
+}
+
+export async function labPing(stateDir: string, name: string, options: {count?: number} = {}): Promise<PingResult[]> {
+  const record = requireClusterLab(stateDir, name)
+  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
+  const pairs = cluster.pods.flatMap((a) => cluster.pods.filter((b) => b !== a).map((b) => ({a, b})))
+  const count = options.count ?? 2
+  return inParallel(pairs, 16, async ({a, b}) => {
+    const result = await run('ip', ['netns', 'exec', a.netns, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', b.ip], {allowFailure: true})
+    return {from: a.name, to: b.name, toIp: b.ip, ...parsePing(result.stdout)}
+  })
+}

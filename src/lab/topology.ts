@@ -1,0 +1,96 @@
+/**
+ * A lab's shape: flavor, nodes, pods, underlay subnets, pool. Written by hand as YAML
+ * (schema: schemas/lab-topology.schema.json) or made from --nodes/--pods-per-node.
+ */
+import {NetctlError} from '../errors.js'
+import {formatCidr, isMasked, parseCidr} from '../resources/cidr.js'
+import {checkObjectName} from './names.js'
+
+export type Flavor = 'calico' | 'flannel'
+export const flavors: readonly Flavor[] = ['calico', 'flannel']
+
+export interface NodeTopology {
+  name: string
+  /** Index into underlay.subnets. */
+  subnet: number
+  pods: string[]
+}
+
+export interface Topology {
+  flavor: Flavor
+  nodes: NodeTopology[]
+  underlay: {subnets: string[]; mtu: number}
+  pool: {cidr: string; blockSize: number}
+}
+
+export const defaultPool: Record<Flavor, Topology['pool']> = {
+  calico: {cidr: '192.168.0.0/16', blockSize: 26},
+  flannel: {cidr: '10.244.0.0/16', blockSize: 24},
+}
+
+/** Seed 000's cluster: controlplane, node01, ...; busybox pods; the 172.17.0.0/16 underlay. */
+export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number}): Topology {
+  const flavor = options.flavor ?? 'calico'
+  const nodes = options.nodes ?? 2
+  const perNode = options.podsPerNode ?? 2
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 250) throw new NetctlError('usage', `--nodes ${nodes} is out of range`, 'use 1 to 250 nodes')
+  if (!Number.isInteger(perNode) || perNode < 0 || perNode > 250) throw new NetctlError('usage', `--pods-per-node ${perNode} is out of range`, 'use 0 to 250 pods per node')
+  return {
+    flavor,
+    nodes: Array.from({length: nodes}, (_, i) => {
+      const name = i === 0 ? 'controlplane' : `node${String(i).padStart(2, '0')}`
+      return {name, subnet: 0, pods: Array.from({length: perNode}, (_, k) => `busybox-${name}-${k}`)}
+    }),
+    underlay: {subnets: ['172.17.0.0/16'], mtu: 1500},
+    pool: defaultPool[flavor],
+  }
+}
+
+const fail = (field: string, problem: string, suggestion: string) => new NetctlError('usage', `topology: ${field} ${problem}`, suggestion)
+
+/** Check a topology document (parsed YAML) and fill its defaults. */
+export function parseTopology(doc: unknown): Topology {
+  if (typeof doc !== 'object' || doc === null) throw fail('', 'is not a mapping', 'see schemas/lab-topology.schema.json')
+  const d = doc as Record<string, unknown>
+  for (const key of Object.keys(d)) {
+    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool')
+  }
+  if (d.kind !== undefined && d.kind !== 'LabTopology') throw fail('kind', `is ${JSON.stringify(d.kind)}`, 'set kind: LabTopology')
+  const flavor = (d.flavor ?? 'calico') as Flavor
+  if (!flavors.includes(flavor)) throw fail('flavor', `${JSON.stringify(d.flavor)} is not one of ${flavors.join(', ')}`, 'set flavor: calico or flannel')
+  const underlay = (d.underlay ?? {}) as {subnets?: unknown; mtu?: unknown}
+  const subnets = (underlay.subnets ?? ['172.17.0.0/16']) as unknown[]
+  if (!Array.isArray(subnets) || subnets.length === 0 || subnets.length > 8) throw fail('underlay.subnets', 'must list 1 to 8 subnets', 'e.g. [172.17.0.0/16] or [172.17.0.0/24, 172.18.0.0/24] for CrossSubnet')
+  subnets.forEach((s, i) => {
+    const cidr = typeof s === 'string' ? parseCidr(s) : undefined
+    if (!cidr || cidr.family !== 4 || !isMasked(cidr) || cidr.prefix > 26) throw fail(`underlay.subnets[${i}]`, `${JSON.stringify(s)} is not a masked IPv4 subnet of /26 or larger`, cidr ? `use ${formatCidr(cidr)}` : 'e.g. 172.17.0.0/16')
+  })
+  const mtu = underlay.mtu ?? 1500
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 1280 || mtu > 9000) throw fail('underlay.mtu', `${JSON.stringify(mtu)} is out of range`, 'use 1280 to 9000')
+  const pool = {...defaultPool[flavor], ...(d.pool as object | undefined)} as Topology['pool']
+  const poolCidr = parseCidr(String(pool.cidr))
+  if (!poolCidr || poolCidr.family !== 4 || !isMasked(poolCidr)) throw fail('pool.cidr', `${JSON.stringify(pool.cidr)} is not a masked IPv4 CIDR`, 'e.g. 192.168.0.0/16')
+  if (!Number.isInteger(pool.blockSize) || pool.blockSize < poolCidr.prefix || pool.blockSize > 30) throw fail('pool.blockSize', `${JSON.stringify(pool.blockSize)} does not fit the pool`, `use ${poolCidr.prefix} to 30`)
+  if (!Array.isArray(d.nodes) || d.nodes.length === 0) throw fail('nodes', 'must list at least one node', 'e.g. nodes: [{name: controlplane, pods: 2}]')
+  const seenNames = new Set<string>()
+  const nodes = (d.nodes as unknown[]).map((n, i) => {
+    const node = n as {name?: unknown; subnet?: unknown; pods?: unknown}
+    if (typeof node?.name !== 'string') throw fail(`nodes[${i}].name`, 'is required', 'give every node a name')
+    checkObjectName('node', node.name)
+    const subnet = node.subnet ?? 0
+    if (typeof subnet !== 'number' || !Number.isInteger(subnet) || subnet < 0 || subnet >= subnets.length) throw fail(`nodes[${i}].subnet`, `${JSON.stringify(subnet)} is not an index into underlay.subnets`, `use 0 to ${subnets.length - 1}`)
+    const podsField = node.pods ?? 2
+    const pods = typeof podsField === 'number' ? Array.from({length: podsField}, (_, k) => `busybox-${node.name}-${k}`) : podsField
+    if (!Array.isArray(pods) || pods.some((p) => typeof p !== 'string')) throw fail(`nodes[${i}].pods`, 'must be a number or a list of pod names', 'e.g. pods: 2 or pods: [web-0, web-1]')
+    for (const name of [node.name as string, ...(pods as string[])]) {
+      checkObjectName(name === node.name ? 'node' : 'pod', name)
+      if (seenNames.has(name)) throw fail(`nodes[${i}]`, `repeats the name "${name}"`, 'node and pod names must be unique in a lab')
+      seenNames.add(name)
+    }
+    return {name: node.name as string, subnet, pods: pods as string[]}
+  })
+  if (flavor === 'flannel' && subnets.length > 1) {
+    throw fail('underlay.subnets', 'lists several subnets, but flannel host-gw needs every node on one L2 segment', 'use one subnet for a flannel lab')
+  }
+  return {flavor, nodes, underlay: {subnets: subnets as string[], mtu}, pool: {cidr: formatCidr(poolCidr), blockSize: pool.blockSize}}
+}
