@@ -132,10 +132,9 @@ export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOpt
     configure.push(...linkChanges({...link, mac: link.kind === 'tun' ? link.mac : undefined, mtu: link.kind === 'tun' ? link.mtu : undefined}, {name: link.name, up: false}))
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
-  for (const seen of have.links) {
-    if (!wanted.has(seen.name) && !fallbackDevices.has(seen.name) && ownedKinds.has(String(seen.kind))) removeLinks.push(`link del ${seen.name}`)
-  }
-  const gone = (dev: string | undefined) => dev !== undefined && !wanted.has(dev) && !fallbackDevices.has(dev)
+  const deleted = new Set(have.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
+  for (const name of deleted) removeLinks.push(`link del ${name}`)
+  const gone = (dev: string | undefined) => dev !== undefined && deleted.has(dev)
 
   // Routes, neighbours and addresses on links being deleted vanish with them.
   const wantRoutes = new Map(want.routes.map((r) => [routeKey(r), r]))

@@ -1,0 +1,113 @@
+/** The lab planners without a kernel: topology, allocation, and the specs per namespace. */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {planCalicoNode, planCalicoPod} from '../../src/lab/calico.js'
+import {clusterResources, planCluster} from '../../src/lab/cluster.js'
+import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from '../../src/lab/flannel.js'
+import {planLab} from '../../src/lab/lab.js'
+import {checkLabName} from '../../src/lab/names.js'
+import {defaultTopology, parseTopology} from '../../src/lab/topology.js'
+import {NetctlError} from '../../src/errors.js'
+
+const none = {nodes: [], affinities: [], weps: []}
+
+describe('lab topology', () => {
+  it('defaults to seed 000: calico, controlplane and node01, two pods each, 172.17.0.0/16', () => {
+    const t = defaultTopology({})
+    assert.deepEqual(t.nodes.map((n) => [n.name, n.pods.length]), [['controlplane', 2], ['node01', 2]])
+    assert.deepEqual(t.pool, {cidr: '192.168.0.0/16', blockSize: 26})
+    assert.deepEqual(t.underlay, {subnets: ['172.17.0.0/16'], mtu: 1500})
+  })
+
+  it('reads a topology file and names what is wrong in it', () => {
+    const t = parseTopology({kind: 'LabTopology', flavor: 'calico', underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: ['web-0']}, {name: 'b', subnet: 1, pods: 1}]})
+    assert.deepEqual(t.nodes, [{name: 'a', subnet: 0, pods: ['web-0']}, {name: 'b', subnet: 1, pods: ['busybox-b-0']}])
+    const bad = (doc: unknown, pattern: RegExp) => assert.throws(() => parseTopology(doc), (e: unknown) => e instanceof NetctlError && e.kind === 'usage' && pattern.test(e.message))
+    bad({nodes: [{name: 'a', subnet: 2}]}, /nodes\[0\]\.subnet 2 is not an index into underlay\.subnets/)
+    bad({nodes: [{name: 'A_b'}]}, /"A_b" is not a valid node name/)
+    bad({nodes: [{name: 'a', pods: ['x']}, {name: 'b', pods: ['x']}]}, /repeats the name "x"/)
+    bad({underlay: {subnets: ['172.17.0.1/24']}, nodes: [{name: 'a'}]}, /is not a masked IPv4 subnet/)
+    bad({flavor: 'cilium', nodes: [{name: 'a'}]}, /flavor "cilium" is not one of calico, flannel/)
+    bad({flavor: 'flannel', underlay: {subnets: ['10.1.0.0/24', '10.2.0.0/24']}, nodes: [{name: 'a'}]}, /flannel host-gw needs every node on one L2 segment/)
+    bad({nodes: [{name: 'a'}], extra: 1}, /topology: extra is not a known field/)
+  })
+
+  it('validates lab names before they reach a command line', () => {
+    assert.equal(checkLabName('demo-1'), 'demo-1')
+    for (const bad of ['', 'Demo', '1lab', 'a;rm', 'a-very-long-lab-name', 'x-']) assert.throws(() => checkLabName(bad), /not a valid lab name/)
+  })
+})
+
+describe('lab allocation', () => {
+  it('places nodes at .32, .40, … and gives each a /26 with the first address kept for its tunnel', () => {
+    const cluster = planCluster('demo', defaultTopology({}), none)
+    assert.deepEqual(cluster.nodes.map((n) => [n.name, n.ip, n.blocks]), [['controlplane', '172.17.0.32', ['192.168.0.0/26']], ['node01', '172.17.0.40', ['192.168.0.64/26']]])
+    assert.deepEqual(cluster.pods.map((p) => [p.name, p.ip, p.hostIf.length]), [
+      ['busybox-controlplane-0', '192.168.0.1', 15], ['busybox-controlplane-1', '192.168.0.2', 15], ['busybox-node01-0', '192.168.0.65', 15], ['busybox-node01-1', '192.168.0.66', 15],
+    ])
+  })
+
+  it('keeps addresses, blocks and pod IPs across a reconcile, and takes a second block when one is full', () => {
+    const first = planCluster('demo', defaultTopology({nodes: 2, podsPerNode: 2}), none)
+    const stored = clusterResources(first)
+    const grown = defaultTopology({nodes: 3, podsPerNode: 70})
+    grown.nodes[0]!.pods = ['busybox-controlplane-1', ...grown.nodes[0]!.pods.slice(2)]
+    const second = planCluster('demo', grown, {nodes: stored.nodes, affinities: stored.affinities, weps: stored.weps, pool: first.pool})
+    assert.equal(second.pods.find((p) => p.name === 'busybox-controlplane-1')!.ip, '192.168.0.2')
+    assert.equal(second.pods.find((p) => p.name === 'busybox-node01-0')!.ip, '192.168.0.65')
+    assert.deepEqual(second.nodes.map((n) => n.ip), ['172.17.0.32', '172.17.0.40', '172.17.0.48'])
+    assert.deepEqual(second.nodes[1]!.blocks, ['192.168.0.64/26', '192.168.0.192/26'])
+    assert.deepEqual(second.nodes[0]!.blocks, ['192.168.0.0/26', '192.168.0.128/26'])
+    assert.deepEqual(second.nodes[2]!.blocks, ['192.168.1.0/26', '192.168.1.64/26'])
+    const ips = second.pods.map((p) => p.ip)
+    assert.equal(new Set(ips).size, ips.length, 'no address handed out twice')
+  })
+
+  it('gives flannel nodes a /24 each, pods from .2', () => {
+    const cluster = planCluster('f', defaultTopology({flavor: 'flannel', nodes: 2, podsPerNode: 2}), none)
+    assert.deepEqual(cluster.nodes.map((n) => n.blocks), [['10.244.0.0/24'], ['10.244.1.0/24']])
+    assert.deepEqual(cluster.pods.map((p) => p.ip), ['10.244.0.2', '10.244.0.3', '10.244.1.2', '10.244.1.3'])
+    assert.equal(flannelSubnetEnv(cluster, cluster.nodes[1]!), 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=true\n')
+  })
+})
+
+describe('lab dataplane plans', () => {
+  it('wires a calico node and pod as REFERENCE.md §3 says', () => {
+    const cluster = planCluster('demo', defaultTopology({}), none)
+    const node = planCalicoNode(cluster, cluster.nodes[0]!)
+    const pod = cluster.pods[0]!
+    const cali = node.links.find((l) => l.name === pod.hostIf)!
+    assert.deepEqual(cali, {name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: 'ee:ee:ee:ee:ee:ee', mtu: 1500})
+    assert.deepEqual(
+      Object.keys(node.sysctls).filter((k) => k.includes(pod.hostIf)).sort(),
+      [`net.ipv4.conf.${pod.hostIf}.forwarding`, `net.ipv4.conf.${pod.hostIf}.proxy_arp`, `net.ipv4.conf.${pod.hostIf}.route_localnet`, `net.ipv4.neigh.${pod.hostIf}.proxy_delay`],
+    )
+    assert.deepEqual(node.routes, [
+      {dst: 'default', via: '172.17.0.1', dev: 'eth0'},
+      {dst: '192.168.0.1/32', dev: cluster.pods[0]!.hostIf, scope: 'link'},
+      {dst: '192.168.0.2/32', dev: cluster.pods[1]!.hostIf, scope: 'link'},
+      {dst: '192.168.0.0/26', type: 'blackhole'},
+      {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'},
+    ])
+    assert.deepEqual(planCalicoPod(cluster, pod).routes, [{dst: '169.254.1.1/32', dev: 'eth0', scope: 'link'}, {dst: 'default', via: '169.254.1.1', dev: 'eth0'}])
+  })
+
+  it('routes other subnets\' blocks through the router when nothing encapsulates', () => {
+    const topology = parseTopology({underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', subnet: 1, pods: 1}]})
+    const cluster = planCluster('x', topology, none)
+    const [underlay] = planLab(cluster)
+    assert.deepEqual(planCalicoNode(cluster, cluster.nodes[0]!).routes.at(-1), {dst: '192.168.0.64/26', via: '172.17.0.1', dev: 'eth0'})
+    assert.deepEqual(underlay!.routes, [{dst: '192.168.0.0/26', via: '172.17.0.32', dev: 'br0'}, {dst: '192.168.0.64/26', via: '172.18.0.32', dev: 'br1'}])
+  })
+
+  it('wires flannel pods on cni0 with hairpin and host-gw routes', () => {
+    const cluster = planCluster('f', defaultTopology({flavor: 'flannel'}), none)
+    const node = planFlannelNode(cluster, cluster.nodes[0]!)
+    assert.deepEqual(node.links.find((l) => l.name === 'cni0'), {name: 'cni0', kind: 'bridge', mtu: 1500})
+    assert.equal(node.links.find((l) => l.name === cluster.pods[0]!.hostIf)?.hairpin, true)
+    assert.deepEqual(node.addresses.find((a) => a.dev === 'cni0'), {dev: 'cni0', cidr: '10.244.0.1/24'})
+    assert.deepEqual(node.routes.at(-1), {dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0'})
+    assert.deepEqual(planFlannelPod(cluster, cluster.pods[0]!).routes, [{dst: 'default', via: '10.244.0.1', dev: 'eth0'}])
+  })
+})
