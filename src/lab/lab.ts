@@ -96,11 +96,12 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   progress('creating namespaces', `${toCreate.length} new, ${toDelete.length} to remove`)
   recordOwned(stateDir, name, toCreate.filter((n) => !ownedNetns.has(n)).map((netns) => ({netns})))
   await createNamespaces(toCreate)
-  await deleteNamespaces(toDelete)
-  if (toDelete.length > 0) forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || !toDelete.includes(o.netns)))
 
   progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
   const reports = await applySpecs(specs, {fresh: new Set(toCreate)})
+  // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
+  await deleteNamespaces(toDelete)
+  if (toDelete.length > 0) forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || !toDelete.includes(o.netns)))
   if (cluster.flavor === 'flannel') {
     for (const node of cluster.nodes) {
       const dir = join(labDir(stateDir, name), node.name)
