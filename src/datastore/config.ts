@@ -16,7 +16,7 @@ export interface ConfigValues {
   /** The lab whose datastore is used (from --lab or the current context). */
   lab?: string
   /** Where the file datastore lives: the state dir, or the lab's directory. */
-  fileDatastoreDir: string
+  fileDatastoreDir?: string
   etcdEndpoints?: string
   etcdUsername?: string
   etcdPassword?: string
