@@ -45,6 +45,8 @@ try {
   rmSync(state, {recursive: true, force: true})
 }
 
-// The datastore benchmarks are TypeScript (they reuse the test harness): run them through tsx.
-const datastores = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-datastores.ts'], {stdio: 'inherit'})
-if (datastores.status !== 0) process.exit(datastores.status ?? 1)
+// The other benchmarks are TypeScript (they reuse the test harness and planners): run them through tsx.
+for (const script of ['scripts/bench-datastores.ts', 'scripts/bench-lab.ts']) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script], {stdio: 'inherit'})
+  if (result.status !== 0) process.exit(result.status ?? 1)
+}

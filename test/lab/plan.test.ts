@@ -111,3 +111,17 @@ describe('lab dataplane plans', () => {
     assert.deepEqual(planFlannelPod(cluster, cluster.pods[0]!).routes, [{dst: 'default', via: '10.244.0.1', dev: 'eth0'}])
   })
 })
+
+describe('lab ping pairs', () => {
+  it('pings every pair in a small lab and samples a large one across all nodes', async () => {
+    const {pingPairs} = await import('../../src/lab/lab.js')
+    const small = Array.from({length: 4}, (_, i) => ({name: `p${i}`, node: `n${i % 2}`}))
+    assert.equal(pingPairs(small, false).length, 12)
+    const large = Array.from({length: 100}, (_, i) => ({name: `p${i}`, node: `n${i % 10}`}))
+    const sample = pingPairs(large, false)
+    assert.equal(sample.length, 500)
+    const nodePairs = new Set(sample.filter((p) => p.a.node !== p.b.node).map((p) => `${p.a.node}>${p.b.node}`))
+    assert.equal(nodePairs.size, 90, 'every ordered pair of nodes is covered')
+    assert.equal(pingPairs(large, true).length, 9900)
+  })
+})

@@ -1,0 +1,72 @@
+/**
+ * Lab build and teardown times for 2×2, 10×10 and 50×20 calico labs, and the same 10×10 lab
+ * built the way the seed article builds by hand: one `ip` (or sysctl) process per step.
+ * Needs root; prints why it skips otherwise.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {applyWaves} from '../src/dataplane/apply.js'
+import {diffNetns} from '../src/dataplane/diff.js'
+import {emptyObserved} from '../src/dataplane/observe.js'
+import {planCluster} from '../src/lab/cluster.js'
+import {planLab} from '../src/lab/lab.js'
+import {defaultTopology} from '../src/lab/topology.js'
+
+if (process.getuid?.() !== 0) {
+  console.log('lab benchmarks skipped: building namespaces needs root')
+  process.exit(0)
+}
+
+const state = mkdtempSync(join(tmpdir(), 'netctl-bench-lab-'))
+const env = {...process.env, NETCTL_STATE_DIR: state}
+const timed = (args: string[]) => {
+  const started = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {env, encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(`netctl ${args.join(' ')} failed: ${r.stderr}`)
+  return Number(process.hrtime.bigint() - started) / 1e9
+}
+
+/** The article's way: every namespace, link, address, route and sysctl its own process. */
+async function onePerStep(nodes: number, pods: number): Promise<number> {
+  const cluster = planCluster('bplain', defaultTopology({nodes, podsPerNode: pods}), {nodes: [], affinities: [], weps: []})
+  const specs = planLab(cluster)
+  const commands: string[][] = specs.map((s) => ['ip', 'netns', 'add', s.netns])
+  for (const wave of applyWaves(specs)) {
+    for (const spec of wave) {
+      const plan = diffNetns(spec, {...emptyObserved(), links: [{name: 'lo', up: false}]})
+      for (const line of plan.ip) commands.push(['ip', '-n', spec.netns, ...line.split(' ')])
+      for (const [key, value] of Object.entries(plan.sysctls)) commands.push(['ip', 'netns', 'exec', spec.netns, 'sysctl', '-q', '-w', `${key}=${value}`])
+    }
+  }
+  const started = process.hrtime.bigint()
+  try {
+    for (const [cmd, ...args] of commands) {
+      await new Promise<void>((resolve, reject) => {
+        spawn(cmd!, args, {stdio: 'ignore'}).on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed`))))
+      })
+    }
+    return Number(process.hrtime.bigint() - started) / 1e9
+  } finally {
+    spawnSync('ip', ['-force', '-batch', '-'], {input: specs.map((s) => `netns del ${s.netns}\n`).join('')})
+  }
+}
+
+try {
+  console.log('lab build and teardown (calico, static routes):')
+  const results: Record<string, number> = {}
+  for (const [nodes, pods] of [[2, 2], [10, 10], [50, 20]] as const) {
+    const name = `b${nodes}x${pods}`
+    const up = timed(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods)])
+    const down = timed(['lab', 'down', name])
+    results[name] = up
+    console.log(`  ${`${nodes}×${pods}`.padEnd(7)} (${String(nodes * pods).padStart(4)} pods)   up ${up.toFixed(2).padStart(6)} s   down ${down.toFixed(2).padStart(5)} s   ${(up / (nodes * pods) * 1000).toFixed(1)} ms a pod`)
+  }
+  const plain = await onePerStep(10, 10)
+  console.log(`  10×10 by one ip process per step (the seed article's way): ${plain.toFixed(2)} s = ${(plain / results.b10x10!).toFixed(1)}x netctl lab up`)
+} finally {
+  spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--all'], {env})
+  rmSync(state, {recursive: true, force: true})
+}
