@@ -141,6 +141,27 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     }
   })
 
+  it('keeps its cluster in etcd when built with --datastore etcdv3', async () => {
+    const {startEtcd} = await import('../helpers/etcd.js')
+    const etcd = await startEtcd()
+    try {
+      const up = await netctl(['lab', 'up', '--name', lab('e'), '--pods-per-node', '1', '--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint])
+      assert.equal(up.code, 0, up.stderr)
+      assert.match(up.stderr, /writing the cluster to the datastore \(etcd http:\/\/127\.0\.0\.1:\d+\)/)
+      const keys = etcd.etcdctl(['get', '--prefix', '--keys-only', '/calico/resources/v3/projectcalico.org/workloadendpoints/']).stdout.split('\n').filter(Boolean)
+      assert.deepEqual(keys, [
+        '/calico/resources/v3/projectcalico.org/workloadendpoints/default/controlplane-k8s-busybox--controlplane--0-eth0',
+        '/calico/resources/v3/projectcalico.org/workloadendpoints/default/node01-k8s-busybox--node01--0-eth0',
+      ])
+      const weps = await netctl(['get', 'weps'])
+      assert.match(weps.stdout, /busybox-node01-0\s+node01\s+192\.168\.0\.65\/32/)
+      assert.match((await netctl(['config', 'view'])).stdout, /datastoreType\s+etcdv3\s+lab /)
+      assert.equal((await netctl(['lab', 'down', lab('e')])).code, 0)
+    } finally {
+      await etcd.stop()
+    }
+  })
+
   it('leaves the host\'s own namespace exactly as it was', () => {
     assert.equal(rootNamespaceSnapshot(), rootBefore)
   })

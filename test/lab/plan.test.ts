@@ -33,6 +33,16 @@ describe('lab topology', () => {
     bad({nodes: [{name: 'a'}], extra: 1}, /topology: extra is not a known field/)
   })
 
+  it('reads the example topology, and the schema describes the same fields', async () => {
+    const {readFileSync} = await import('node:fs')
+    const {load} = await import('js-yaml')
+    const {repoRoot} = await import('../helpers/cli.js')
+    const t = parseTopology(load(readFileSync(`${repoRoot}/examples/cross-subnet-lab.yaml`, 'utf8')))
+    assert.deepEqual(t.nodes.map((n) => [n.name, n.subnet, n.pods.length]), [['controlplane', 0, 2], ['node01', 0, 2], ['node02', 1, 2]])
+    const schema = JSON.parse(readFileSync(`${repoRoot}/schemas/lab-topology.schema.json`, 'utf8'))
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['apiVersion', 'flavor', 'kind', 'nodes', 'pool', 'underlay'])
+  })
+
   it('validates lab names before they reach a command line', () => {
     assert.equal(checkLabName('demo-1'), 'demo-1')
     for (const bad of ['', 'Demo', '1lab', 'a;rm', 'a-very-long-lab-name', 'x-']) assert.throws(() => checkLabName(bad), /not a valid lab name/)
