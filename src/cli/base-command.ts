@@ -47,6 +47,27 @@ export abstract class NetctlCommand extends Command {
     return ds
   }
 
+  /**
+   * On a lab's datastore netctl is also the cluster's agents (Felix, confd): after a write,
+   * reprogram the lab's namespaces and BIRDs from what the datastore now says.
+   */
+  protected async reconcileLabAfterWrite(flags: Record<string, unknown>): Promise<void> {
+    const {values} = await this.resolveConfig(flags)
+    if (!values.lab) return
+    const {reconcileLab} = await import('../lab/lab.js')
+    try {
+      const result = await reconcileLab(values.stateDir, values.lab, (step) => this.logToStderr(`› ${step}`))
+      const bgp = result.bgp ? `; BGP converged in ${result.bgp.seconds.toFixed(2)} s` : ''
+      this.logToStderr(`Lab "${values.lab}" reprogrammed: ${result.changes} kernel changes${bgp}.`)
+    } catch (error) {
+      if (error instanceof NetctlError && (error.kind === 'unsupported' || error.kind === 'usage')) {
+        this.logToStderr(`Warning: the datastore was updated, but lab "${values.lab}" was not reprogrammed: ${error.message}`)
+        return
+      }
+      throw error
+    }
+  }
+
   protected override async finally(error: Error | undefined): Promise<unknown> {
     await Promise.allSettled(this.datastores.map((ds) => ds.close()))
     return super.finally(error)

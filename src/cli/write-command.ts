@@ -37,6 +37,7 @@ export function writeCommand(mode: WriteMode) {
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
       this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)
+    await this.reconcileLabAfterWrite(flags)
       return {results}
     }
   }

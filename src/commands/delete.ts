@@ -43,6 +43,7 @@ export default class Delete extends NetctlCommand {
     const deleted = await deleteResources(ds, targets)
     const kinds = [...new Set(deleted.map((r) => r.kind))]
     this.log(`Successfully deleted ${deleted.length} ${kinds.length === 1 ? `'${kinds[0]}' resource(s)` : 'resource(s)'}`)
+    await this.reconcileLabAfterWrite(flags)
     return {deleted}
   }
 }

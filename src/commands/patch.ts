@@ -26,6 +26,7 @@ export default class Patch extends NetctlCommand {
     const ds = await this.datastore(flags)
     const patched = await patchResource(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
     this.log(`Successfully patched 1 '${info.kind}' resource`)
+    await this.reconcileLabAfterWrite(flags)
     return patched
   }
 }

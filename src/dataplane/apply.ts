@@ -26,6 +26,23 @@ export async function deleteNamespaces(names: readonly string[]): Promise<void> 
   if (names.length > 0) await run('ip', ['-force', '-batch', '-'], {input: names.map((n) => `netns del ${n}\n`).join(''), allowFailure: true})
 }
 
+/** SIGKILL every process inside these namespaces (ip netns pids); returns how many. */
+export async function killProcessesIn(names: readonly string[]): Promise<number> {
+  let killed = 0
+  for (const name of names) {
+    const {stdout} = await run('ip', ['netns', 'pids', name], {allowFailure: true})
+    for (const pid of stdout.split('\n').map(Number).filter((p) => p > 1 && p !== process.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+        killed++
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  return killed
+}
+
 export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
   const ip = await run('ip', ['-n', spec.netns, '-d', '-j', '-batch', '-'], {input: observeCommands.join('\n') + '\n'})
   const state: ObservedState = {...parseIpBatch(ip.stdout), fdb: [], sysctls: {}}

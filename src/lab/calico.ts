@@ -28,6 +28,7 @@ export function calicoUnderlayRoutes(cluster: LabCluster): RouteSpec[] {
   return cluster.nodes.flatMap((node) => node.blocks.map((block) => ({dst: block, via: node.ip, dev: cluster.subnets[node.subnet]!.bridge})))
 }
 
+/** With BGP on, BIRD installs the blackholes and the routes to other blocks (proto bird). */
 export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const spec = emptyNetns(node.netns)
   planNodeUplink(cluster, node, spec)
@@ -39,8 +40,10 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
     spec.sysctls[`net.ipv4.conf.${pod.hostIf}.route_localnet`] = '1'
     spec.sysctls[`net.ipv4.conf.${pod.hostIf}.forwarding`] = '1'
   }
-  for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
-  spec.routes.push(...remoteBlockRoutes(cluster, node))
+  if (!cluster.bgp) {
+    for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
+    spec.routes.push(...remoteBlockRoutes(cluster, node))
+  }
   return spec
 }
 

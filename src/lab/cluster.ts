@@ -5,6 +5,7 @@
  */
 import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
+import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {blockAffinityKind, blockAffinityName} from '../resources/blockaffinity.js'
 import {formatIp, parseCidr} from '../resources/cidr.js'
 import {ipPoolKind} from '../resources/ippool.js'
@@ -45,6 +46,7 @@ export interface LabPod {
 export interface LabCluster {
   lab: string
   flavor: Flavor
+  bgp: boolean
   mtu: number
   underlayNetns: string
   subnets: LabSubnet[]
@@ -206,7 +208,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     metadata: {name: poolName},
     spec: {cidr: poolCidr, blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'},
   }
-  return {lab, flavor: topology.flavor, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
+  return {lab, flavor: topology.flavor, bgp: topology.bgp, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
 }
 
 function addressIn(ip: string, cidr: string): boolean {
@@ -216,13 +218,20 @@ function addressIn(ip: string, cidr: string): boolean {
 }
 
 /** The objects the lab keeps in its datastore for this cluster. */
-export function clusterResources(cluster: LabCluster): {nodes: Resource[]; affinities: Resource[]; weps: Resource[]} {
-  const nodes = cluster.nodes.map<Resource>((n) => ({
-    apiVersion: API_VERSION,
-    kind: 'Node',
-    metadata: {name: n.name, labels: {'kubernetes.io/hostname': n.name}},
-    spec: {bgp: {ipv4Address: `${n.ip}/${cluster.subnets[n.subnet]!.prefix}`}, orchRefs: [{nodeName: n.name, orchestrator: 'k8s'}]},
-  }))
+/** Route reflectors carry this label and cluster ID, as Calico's docs set them up. */
+export const routeReflectorLabel = 'route-reflector'
+export const routeReflectorClusterID = '244.0.0.1'
+
+export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nodes: Resource[]; affinities: Resource[]; weps: Resource[]} {
+  const nodes = cluster.nodes.map<Resource>((n, i) => {
+    const rr = i < routeReflectors
+    return {
+      apiVersion: API_VERSION,
+      kind: 'Node',
+      metadata: {name: n.name, labels: {'kubernetes.io/hostname': n.name, ...(rr ? {[routeReflectorLabel]: 'true'} : {})}},
+      spec: {bgp: {ipv4Address: `${n.ip}/${cluster.subnets[n.subnet]!.prefix}`, ...(rr ? {routeReflectorClusterID} : {})}, orchRefs: [{nodeName: n.name, orchestrator: 'k8s'}]},
+    }
+  })
   const affinities = cluster.nodes.flatMap((n) =>
     n.blocks.map<Resource>((cidr) => ({apiVersion: API_VERSION, kind: 'BlockAffinity', metadata: {name: blockAffinityName(n.name, cidr)}, spec: {state: 'confirmed', node: n.name, cidr, deleted: 'false'}})),
   )
@@ -249,13 +258,28 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     const cluster = planCluster(lab, topology, existing)
     if (!existing.pool) await store.create(ipPoolKind, cluster.pool)
     else cluster.pool = existing.pool
-    const wanted = clusterResources(cluster)
+    const wanted = clusterResources(cluster, topology.routeReflectors)
     await syncKind(store, nodeKind, existing.nodes, wanted.nodes, (have, want) => ({...have, metadata: {...have.metadata, labels: {...have.metadata.labels, ...want.metadata.labels}}, spec: {...have.spec, bgp: {...(have.spec?.bgp as object), ...(want.spec?.bgp as object)}, orchRefs: want.spec?.orchRefs}}))
+    if (topology.bgp) await ensureBgpConfiguration(store, topology.routeReflectors)
     await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
     return cluster
   }
   return ds.transaction ? ds.transaction(write) : write(ds)
+}
+
+/** The mesh, or route reflectors: written once, then the user's to change with netctl apply. */
+async function ensureBgpConfiguration(ds: Datastore, routeReflectors: number): Promise<void> {
+  try {
+    await ds.get(bgpConfigurationKind, 'default')
+    return
+  } catch (error) {
+    if (!isNetctlError(error, 'not-found')) throw error
+  }
+  await ds.create(bgpConfigurationKind, {apiVersion: API_VERSION, kind: 'BGPConfiguration', metadata: {name: 'default'}, spec: {asNumber: 64512, nodeToNodeMeshEnabled: routeReflectors === 0, logSeverityScreen: 'Info'}})
+  if (routeReflectors > 0) {
+    await ds.create(bgpPeerKind, {apiVersion: API_VERSION, kind: 'BGPPeer', metadata: {name: 'peer-with-route-reflectors'}, spec: {nodeSelector: 'all()', peerSelector: `${routeReflectorLabel} == 'true'`}})
+  }
 }
 
 async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], want: Resource[], merge: (have: Resource, want: Resource) => Resource): Promise<void> {

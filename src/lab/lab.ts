@@ -6,7 +6,7 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {applySpecs, createNamespaces, deleteNamespaces, listNamespaces} from '../dataplane/apply.js'
+import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces} from '../dataplane/apply.js'
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
 import {inParallel, run} from '../dataplane/run.js'
@@ -23,6 +23,7 @@ import {
   requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
+import {birdFiles, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {planUnderlay} from './underlay.js'
 import type {Topology} from './topology.js'
 
@@ -54,6 +55,8 @@ export interface LabSummary {
   namespacesCreated: number
   namespacesDeleted: number
   changes: number
+  /** With BGP: how long the mesh took to converge after BIRD started. */
+  bgp?: Convergence
   seconds: number
 }
 
@@ -98,25 +101,70 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   await createNamespaces(toCreate)
 
   progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
-  const reports = await applySpecs(specs, {fresh: new Set(toCreate)})
+  const programmed = await programLab(stateDir, record, cluster, new Set(toCreate), progress)
   // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
+  await killProcessesIn(toDelete)
   await deleteNamespaces(toDelete)
   if (toDelete.length > 0) forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || !toDelete.includes(o.netns)))
-  if (cluster.flavor === 'flannel') {
-    for (const node of cluster.nodes) {
-      const dir = join(labDir(stateDir, name), node.name)
-      mkdirSync(dir, {recursive: true})
-      writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
-    }
-  }
   writeCurrentContext(stateDir, labContext(name))
   return {
     ...describe(cluster),
     namespacesCreated: toCreate.length,
     namespacesDeleted: toDelete.length,
-    changes: reports.reduce((sum, r) => sum + r.changes, 0),
+    changes: programmed.changes,
+    bgp: programmed.bgp,
     seconds: (performance.now() - started) / 1000,
   }
+}
+
+/**
+ * Bring every namespace and BIRD of a cluster lab to what the datastore says: the kernel
+ * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
+ */
+async function programLab(stateDir: string, record: LabRecord, cluster: LabCluster, fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
+  const specs = planLab(cluster)
+  // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
+  const reports = await applySpecs(specs, {fresh, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})
+  const changes = reports.reduce((sum, r) => sum + r.changes, 0)
+  if (cluster.flavor === 'flannel') {
+    for (const node of cluster.nodes) {
+      const dir = join(labDir(stateDir, cluster.lab), node.name)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
+    }
+  }
+  if (!cluster.bgp) {
+    await stopBirds(stateDir, cluster.lab)
+    return {changes}
+  }
+  progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
+  const configs = await withDatastore(stateDir, record, (ds) => renderLabBirdConfigs(ds, stateDir, cluster))
+  await syncBirds(stateDir, cluster, configs)
+  return {changes, bgp: await waitForConvergence(stateDir, cluster, 20_000 + 1000 * cluster.nodes.length)}
+}
+
+/** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */
+export async function reconcileLab(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
+  const record = requireClusterLab(stateDir, name)
+  checkPrivileges()
+  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
+  return programLab(stateDir, record, cluster, new Set(), onProgress ?? (() => {}))
+}
+
+/** Stop the BIRDs a lab recorded (when BGP is turned off). */
+async function stopBirds(stateDir: string, lab: string): Promise<void> {
+  const owned = readOwned(stateDir, lab)
+  for (const o of owned) if ('pid' in o && o.what.startsWith('bird ')) await endProcess(o.pid, o.start)
+  forgetOwned(stateDir, lab, owned.filter((o) => !('pid' in o && o.what.startsWith('bird '))))
+}
+
+/** The control socket of each lab node's BIRD (all nodes, or one). */
+export function labBirdSockets(stateDir: string, name: string, node?: string): Record<string, string> {
+  const record = requireClusterLab(stateDir, name)
+  if (!record.topology.bgp) throw new NetctlError('usage', `lab "${name}" runs no BGP: it was built with static routes`, `rebuild it with BGP: netctl lab up --name ${name} --bgp on`)
+  const nodes = record.topology.nodes.map((n) => n.name)
+  if (node && !nodes.includes(node)) throw new NetctlError('not-found', `lab "${name}" has no node "${node}"`, `nodes: ${nodes.join(', ')}`)
+  return Object.fromEntries((node ? [node] : nodes).map((n) => [n, birdFiles(stateDir, name, n).socket]))
 }
 
 function describe(cluster: LabCluster): Pick<LabSummary, 'name' | 'flavor' | 'nodes' | 'pods'> {
@@ -181,6 +229,8 @@ export async function labDown(stateDir: string, name: string): Promise<LabDownRe
   const existing = await listNamespaces()
   // Only recorded names, and only with the lab's prefix: a corrupted record cannot reach further.
   const namespaces = owned.flatMap((o) => ('netns' in o && o.netns.startsWith(netnsPrefix(name)) && existing.has(o.netns) ? [o.netns] : []))
+  // A process started but killed before it was recorded still lives in one of them: end it too.
+  processes += await killProcessesIn(namespaces)
   await deleteNamespaces(namespaces)
   removeLabDir(stateDir, name)
   if (labOfContext(readCurrentContext(stateDir)) === name) writeCurrentContext(stateDir, undefined)

@@ -21,6 +21,10 @@ export interface Topology {
   nodes: NodeTopology[]
   underlay: {subnets: string[]; mtu: number}
   pool: {cidr: string; blockSize: number}
+  /** calico: routes spread by BIRD (true) or programmed statically (false). */
+  bgp: boolean
+  /** calico with BGP: the first N nodes are route reflectors and the mesh is off. */
+  routeReflectors: number
 }
 
 export const defaultPool: Record<Flavor, Topology['pool']> = {
@@ -29,7 +33,7 @@ export const defaultPool: Record<Flavor, Topology['pool']> = {
 }
 
 /** Seed 000's cluster: controlplane, node01, ...; busybox pods; the 172.17.0.0/16 underlay. */
-export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number}): Topology {
+export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number; bgp?: boolean; routeReflectors?: number}): Topology {
   const flavor = options.flavor ?? 'calico'
   const nodes = options.nodes ?? 2
   const perNode = options.podsPerNode ?? 2
@@ -43,7 +47,17 @@ export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsP
     }),
     underlay: {subnets: ['172.17.0.0/16'], mtu: 1500},
     pool: defaultPool[flavor],
+    ...routing(flavor, options.bgp, options.routeReflectors, nodes),
   }
+}
+
+/** BGP is calico's (flannel programs routes itself); route reflectors need BGP and a node to be one. */
+export function routing(flavor: Flavor, bgp: boolean | undefined, routeReflectors: number | undefined, nodes: number): Pick<Topology, 'bgp' | 'routeReflectors'> {
+  const rr = routeReflectors ?? 0
+  if (flavor === 'flannel' && (bgp || rr)) throw new NetctlError('usage', 'flannel labs do not run BGP', 'drop --bgp/--route-reflectors, or use --flavor calico')
+  if (rr && bgp === false) throw new NetctlError('usage', '--route-reflectors needs BGP', 'drop --bgp off')
+  if (!Number.isInteger(rr) || rr < 0 || rr >= nodes) throw new NetctlError('usage', `--route-reflectors ${rr} leaves no client node`, `use 0 to ${nodes - 1} route reflectors for ${nodes} nodes`)
+  return {bgp: flavor === 'calico' && bgp !== false, routeReflectors: rr}
 }
 
 const fail = (field: string, problem: string, suggestion: string) => new NetctlError('usage', `topology: ${field} ${problem}`, suggestion)
@@ -53,7 +67,7 @@ export function parseTopology(doc: unknown): Topology {
   if (typeof doc !== 'object' || doc === null) throw fail('', 'is not a mapping', 'see schemas/lab-topology.schema.json')
   const d = doc as Record<string, unknown>
   for (const key of Object.keys(d)) {
-    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool')
+    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool, bgp, routeReflectors')
   }
   if (d.kind !== undefined && d.kind !== 'LabTopology') throw fail('kind', `is ${JSON.stringify(d.kind)}`, 'set kind: LabTopology')
   const flavor = (d.flavor ?? 'calico') as Flavor
@@ -92,5 +106,10 @@ export function parseTopology(doc: unknown): Topology {
   if (flavor === 'flannel' && subnets.length > 1) {
     throw fail('underlay.subnets', 'lists several subnets, but flannel host-gw needs every node on one L2 segment', 'use one subnet for a flannel lab')
   }
-  return {flavor, nodes, underlay: {subnets: subnets as string[], mtu}, pool: {cidr: formatCidr(poolCidr), blockSize: pool.blockSize}}
+  if (d.bgp !== undefined && typeof d.bgp !== 'boolean') throw fail('bgp', 'must be true or false', 'bgp: false programs routes statically')
+  if (d.routeReflectors !== undefined && typeof d.routeReflectors !== 'number') throw fail('routeReflectors', 'must be a number', 'e.g. routeReflectors: 1')
+  return {
+    flavor, nodes, underlay: {subnets: subnets as string[], mtu}, pool: {cidr: formatCidr(poolCidr), blockSize: pool.blockSize},
+    ...routing(flavor, d.bgp as boolean | undefined, d.routeReflectors as number | undefined, nodes.length),
+  }
 }

@@ -43,6 +43,7 @@ export default class EncapSet extends NetctlCommand {
     const pools = []
     for (const pool of targets) pools.push(await setIpPool(ds, pool.metadata.name, change))
     this.log(`Successfully switched ${pools.length} IPPool(s) to ${encapsulation}${flags['cross-subnet'] ? ' (CrossSubnet)' : ''}`)
+    await this.reconcileLabAfterWrite(flags)
     return {pools}
   }
 }

@@ -53,6 +53,7 @@ export default class IppoolSet extends NetctlCommand {
     this.log(await poolChangeTable([update]))
     const retried = update.tries > 1 ? ` (re-applied ${update.tries - 1} time(s) after concurrent changes)` : ''
     this.log(`Successfully updated IPPool "${name}"${retried}`)
+    await this.reconcileLabAfterWrite(flags)
     return update
   }
 }

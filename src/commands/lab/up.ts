@@ -7,7 +7,7 @@ import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
-import {defaultTopology, flavors, parseTopology, type Topology} from '../../lab/topology.js'
+import {defaultTopology, flavors, parseTopology, routing, type Topology} from '../../lab/topology.js'
 
 export default class LabUp extends NetctlCommand {
   static override summary = 'Build a lab (or reconcile a running one to its topology).'
@@ -26,6 +26,8 @@ export default class LabUp extends NetctlCommand {
     nodes: Flags.integer({summary: 'Number of nodes (default 2).', min: 1, max: 250}),
     'pods-per-node': Flags.integer({summary: 'Pods on each node (default 2).', min: 0, max: 250}),
     file: Flags.string({char: 'f', summary: 'Topology YAML (see schemas/lab-topology.schema.json).', exclusive: ['nodes', 'pods-per-node']}),
+    bgp: Flags.option({options: ['on', 'off'] as const, summary: 'calico: spread routes with BIRD (on, default) or program them statically (off).'})(),
+    'route-reflectors': Flags.integer({summary: 'calico: make the first N nodes BGP route reflectors instead of a full mesh.', min: 0}),
   }
 
   async run(): Promise<LabSummary | BasicLabSummary> {
@@ -50,6 +52,7 @@ export default class LabUp extends NetctlCommand {
       onProgress: (step, detail) => this.logToStderr(`› ${step}${detail ? ` (${detail})` : ''}`),
     })
     this.log(`Lab "${summary.name}" (${summary.flavor}) is up in ${summary.seconds.toFixed(2)} s: ${summary.nodes.length} nodes, ${summary.pods.length} pods; ${summary.namespacesCreated} namespaces created, ${summary.namespacesDeleted} removed, ${summary.changes} kernel changes.`)
+    if (summary.bgp) this.log(`BGP: ${summary.bgp.sessions} sessions Established and every block routed (${summary.bgp.seconds.toFixed(2)} s after BIRD started); see netctl node status --lab ${summary.name}.`)
     this.log('')
     this.log(clusterTables(summary))
     this.log('')
@@ -59,8 +62,9 @@ export default class LabUp extends NetctlCommand {
     return summary
   }
 
-  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string}): Promise<Topology> {
-    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node']})
+  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number}): Promise<Topology> {
+    const bgp = flags.bgp === undefined ? undefined : flags.bgp === 'on'
+    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp, routeReflectors: flags['route-reflectors']})
     let text: string
     try {
       text = await readFile(flags.file, 'utf8')
@@ -74,7 +78,8 @@ export default class LabUp extends NetctlCommand {
     } catch (error) {
       throw new NetctlError('usage', `${flags.file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the syntax')
     }
-    const topology = parseTopology(doc)
+    const fromFile = parseTopology(doc)
+    const topology = {...fromFile, ...routing(fromFile.flavor, bgp ?? fromFile.bgp, flags['route-reflectors'] ?? fromFile.routeReflectors, fromFile.nodes.length)}
     if (flags.flavor && flags.flavor !== topology.flavor) throw new NetctlError('usage', `--flavor ${flags.flavor} disagrees with the topology's flavor ${topology.flavor}`, 'drop --flavor, or change the file')
     return topology
   }

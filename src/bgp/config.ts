@@ -1,0 +1,135 @@
+/**
+ * What Calico's confd does: turn the datastore (Nodes, BGPConfiguration, BGPPeers, the
+ * node's blocks and the pools) into one node's BGP peers and bird.conf (BIRD 2 syntax).
+ */
+import type {Resource} from '../resources/types.js'
+import {parseSelector} from '../resources/selector.js'
+
+export const defaultASNumber = 64512
+
+export interface BgpNode {
+  name: string
+  /** Address without prefix. */
+  ip: string
+  labels: Record<string, string>
+  asNumber?: number
+  routeReflectorClusterID?: string
+}
+
+export interface BgpSession {
+  /** Mesh_172_17_0_40, Node_…, Global_…: the names calicoctl node status reads back. */
+  name: string
+  peerIp: string
+  peerAs: number
+  /** This node reflects routes to that peer. */
+  rrClient: boolean
+}
+
+const protocolName = (kind: 'Mesh' | 'Node' | 'Global', ip: string) => `${kind}_${ip.replaceAll('.', '_').replaceAll(':', '_')}`
+
+export function nodeFromResource(resource: Resource): BgpNode {
+  const bgp = (resource.spec?.bgp ?? {}) as {ipv4Address?: string; asNumber?: number; routeReflectorClusterID?: string}
+  return {
+    name: resource.metadata.name,
+    ip: String(bgp.ipv4Address ?? '').split('/')[0]!,
+    labels: resource.metadata.labels ?? {},
+    asNumber: bgp.asNumber,
+    routeReflectorClusterID: bgp.routeReflectorClusterID,
+  }
+}
+
+/** The BGP sessions one node has, as Calico computes them. */
+export function bgpSessions(self: BgpNode, nodes: BgpNode[], config: Resource | undefined, peers: Resource[]): BgpSession[] {
+  const clusterAs = (config?.spec?.asNumber as number | undefined) ?? defaultASNumber
+  const asOf = (n: BgpNode) => n.asNumber ?? clusterAs
+  const others = nodes.filter((n) => n.name !== self.name && n.ip)
+  const sessions = new Map<string, BgpSession>()
+  const add = (kind: 'Mesh' | 'Node' | 'Global', ip: string, peerAs: number, peerNode?: BgpNode) => {
+    if (sessions.has(ip) || ip === self.ip) return
+    // A route reflector treats every peer outside its cluster as its client.
+    const rrClient = Boolean(self.routeReflectorClusterID) && peerNode?.routeReflectorClusterID !== self.routeReflectorClusterID
+    sessions.set(ip, {name: protocolName(kind, ip), peerIp: ip, peerAs, rrClient})
+  }
+  if (config?.spec?.nodeToNodeMeshEnabled !== false) for (const n of others) add('Mesh', n.ip, asOf(n), n)
+  const matches = (peer: Resource, field: 'nodeSelector' | 'peerSelector', node: BgpNode) => {
+    const selector = peer.spec?.[field]
+    return typeof selector === 'string' && parseSelector(selector)({...node.labels, 'projectcalico.org/name': node.name})
+  }
+  const selectsSelf = (peer: Resource) => peer.spec?.node === self.name || matches(peer, 'nodeSelector', self)
+  for (const peer of peers) {
+    const spec = peer.spec ?? {}
+    if (typeof spec.peerIP === 'string') {
+      const global = spec.node === undefined && spec.nodeSelector === undefined
+      if (global || selectsSelf(peer)) add(global ? 'Global' : 'Node', spec.peerIP.replace(/:\d+$/, ''), (spec.asNumber as number | undefined) ?? clusterAs)
+    }
+    if (typeof spec.peerSelector === 'string') {
+      // Peerings by selector go both ways: the selected peers peer back.
+      if (selectsSelf(peer)) for (const n of others) if (matches(peer, 'peerSelector', n)) add('Node', n.ip, asOf(n), n)
+      if (matches(peer, 'peerSelector', self)) for (const n of others) if (peer.spec?.node === n.name || matches(peer, 'nodeSelector', n)) add('Node', n.ip, asOf(n), n)
+    }
+  }
+  return [...sessions.values()]
+}
+
+export interface BirdConfigInput {
+  node: BgpNode
+  asNumber: number
+  sessions: BgpSession[]
+  /** This node's blocks: announced, and blackholed locally. */
+  blocks: string[]
+  /** IP pools: only their routes go into the kernel. */
+  pools: string[]
+  logFile: string
+}
+
+export function renderBirdConfig(input: BirdConfigInput): string {
+  const poolMatch = input.pools.map((p) => `net ~ ${p}`).join(' || ') || 'false'
+  const lines = [
+    '# Rendered by netctl from the lab datastore (Calico confd\'s job). Edits are overwritten.',
+    `router id ${input.node.ip};`,
+    `log "${input.logFile}" { warning, error, fatal };`,
+    '',
+    '# Only pool routes (and their blackholes) are programmed into the kernel.',
+    `filter calico_kernel_programming { if ( ${poolMatch} ) then accept; reject; }`,
+    '',
+    '# Announce this node\'s blocks, and (as a route reflector) other nodes\' blocks; never pod /32s or device routes.',
+    `filter calico_export_to_bgp_peers { if ( proto = "static_blocks" ) then accept; if ( source = RTS_BGP && ( ${poolMatch} ) ) then accept; reject; }`,
+    '',
+    'protocol device { scan time 2; }',
+    '',
+    '# Connected subnets, so a peer\'s next hop resolves to the peer and not to the default route.',
+    'protocol direct { ipv4; interface -"cali*", -"tunl0", -"vxlan.calico", "*"; }',
+    '',
+    'protocol kernel {',
+    '  learn;',
+    '  persist;',
+    '  scan time 2;',
+    '  merge paths on;',
+    '  metric 0;',
+    '  ipv4 { import all; export filter calico_kernel_programming; };',
+    '}',
+    '',
+    'protocol static static_blocks {',
+    '  ipv4;',
+    ...input.blocks.map((b) => `  route ${b} blackhole;`),
+    '}',
+    '',
+    '# Timers short enough for a lab mesh to converge in seconds.',
+    'template bgp bgp_template {',
+    `  local ${input.node.ip} as ${input.asNumber};`,
+    '  ipv4 { import all; export filter calico_export_to_bgp_peers; };',
+    '  graceful restart;',
+    '  connect delay time 1;',
+    '  connect retry time 1;',
+    '  error wait time 1, 5;',
+    '  hold time 9;',
+    '  keepalive time 3;',
+    '}',
+  ]
+  for (const s of input.sessions) {
+    lines.push('', `protocol bgp ${s.name} from bgp_template {`, `  neighbor ${s.peerIp} as ${s.peerAs};`)
+    if (s.rrClient) lines.push('  rr client;', `  rr cluster id ${input.node.routeReflectorClusterID};`)
+    lines.push('}')
+  }
+  return lines.join('\n') + '\n'
+}
