@@ -46,8 +46,8 @@ export function bgpSessions(self: BgpNode, nodes: BgpNode[], config: Resource | 
   const sessions = new Map<string, BgpSession>()
   const add = (kind: 'Mesh' | 'Node' | 'Global', ip: string, peerAs: number, peerNode?: BgpNode) => {
     if (sessions.has(ip) || ip === self.ip) return
-    // A route reflector treats every peer outside its cluster as its client.
-    const rrClient = Boolean(self.routeReflectorClusterID) && peerNode?.routeReflectorClusterID !== self.routeReflectorClusterID
+    // A route reflector treats every peer outside its cluster as its client (mesh sessions never).
+    const rrClient = kind !== 'Mesh' && Boolean(self.routeReflectorClusterID) && peerNode?.routeReflectorClusterID !== self.routeReflectorClusterID
     sessions.set(ip, {name: protocolName(kind, ip), peerIp: ip, peerAs, rrClient})
   }
   if (config?.spec?.nodeToNodeMeshEnabled !== false) for (const n of others) add('Mesh', n.ip, asOf(n), n)

@@ -13,7 +13,7 @@ export async function parseDocuments(text: string, source: string): Promise<Sour
   const {loadAll} = await import('js-yaml')
   let docs: unknown[]
   try {
-    docs = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? [JSON.parse(text)] : loadAll(text)
+    docs = looksLikeOneJsonDocument(text) ? [JSON.parse(text)] : loadAll(text)
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0]
     throw new NetctlError('usage', `${source} is not valid YAML or JSON: ${reason}`, 'fix the syntax; `netctl get ippools -o yaml` shows the expected shape')
@@ -27,6 +27,18 @@ export async function parseDocuments(text: string, source: string): Promise<Sour
   })
   if (out.length === 0) throw new NetctlError('usage', `${source} holds no resources`, 'give a file with at least one Calico resource')
   return out
+}
+
+/** JSON is YAML too; only a lone JSON document takes the faster, stricter JSON parser. */
+function looksLikeOneJsonDocument(text: string): boolean {
+  const trimmed = text.trim()
+  if (!/^[[{]/.test(trimmed)) return false
+  try {
+    JSON.parse(trimmed)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function expandList(doc: unknown, origin: string): unknown[] {
