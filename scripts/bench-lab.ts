@@ -59,13 +59,25 @@ try {
   const results: Record<string, number> = {}
   for (const [nodes, pods] of [[2, 2], [10, 10], [50, 20]] as const) {
     const name = `b${nodes}x${pods}`
-    const up = timed(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods)])
+    const up = timed(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods), '--bgp', 'off'])
     const down = timed(['lab', 'down', name])
     results[name] = up
     console.log(`  ${`${nodes}×${pods}`.padEnd(7)} (${String(nodes * pods).padStart(4)} pods)   up ${up.toFixed(2).padStart(6)} s   down ${down.toFixed(2).padStart(5)} s   ${(up / (nodes * pods) * 1000).toFixed(1)} ms a pod`)
   }
   const plain = await onePerStep(10, 10)
   console.log(`  10×10 by one ip process per step (the seed article's way): ${plain.toFixed(2)} s = ${(plain / results.b10x10!).toFixed(1)}x netctl lab up`)
+
+  console.log('BGP convergence, full mesh of real BIRDs (lab up start → every session Established and every block routed):')
+  for (const nodes of [3, 10, 30]) {
+    const name = `g${nodes}`
+    const started = process.hrtime.bigint()
+    const r = spawnSync(process.execPath, ['bin/run.js', 'lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', '1', '--json'], {env, encoding: 'utf8'})
+    const total = Number(process.hrtime.bigint() - started) / 1e9
+    if (r.status !== 0) throw new Error(`lab up ${name} failed: ${r.stderr}`)
+    const bgp = JSON.parse(r.stdout).bgp as {seconds: number; sessions: number}
+    console.log(`  ${String(nodes).padStart(2)} nodes (${String(bgp.sessions).padStart(3)} sessions)   ${total.toFixed(2).padStart(6)} s from start, ${bgp.seconds.toFixed(2)} s after BIRD started`)
+    timed(['lab', 'down', name])
+  }
 } finally {
   spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--all'], {env})
   rmSync(state, {recursive: true, force: true})

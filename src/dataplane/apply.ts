@@ -3,6 +3,8 @@
  * through one `ip -n <ns> -batch -` (plus `bridge -batch` for fdb and one `sysctl -w`)
  * per namespace. Namespaces that create links others only configure (veth ends) go first.
  */
+import {readdirSync, readlinkSync, statSync} from 'node:fs'
+
 import {NetctlError} from '../errors.js'
 import {diffNetns, isEmptyPlan, type DiffOptions, type NetnsPlan} from './diff.js'
 import type {NetnsSpec} from './model.js'
@@ -26,17 +28,35 @@ export async function deleteNamespaces(names: readonly string[]): Promise<void> 
   if (names.length > 0) await run('ip', ['-force', '-batch', '-'], {input: names.map((n) => `netns del ${n}\n`).join(''), allowFailure: true})
 }
 
-/** SIGKILL every process inside these namespaces (ip netns pids); returns how many. */
+/**
+ * SIGKILL every process inside these namespaces; returns how many. One pass over /proc
+ * comparing each process's network namespace inode, instead of an `ip netns pids` per namespace.
+ */
 export async function killProcessesIn(names: readonly string[]): Promise<number> {
-  let killed = 0
+  const inodes = new Set<string>()
   for (const name of names) {
-    const {stdout} = await run('ip', ['netns', 'pids', name], {allowFailure: true})
-    for (const pid of stdout.split('\n').map(Number).filter((p) => p > 1 && p !== process.pid)) {
+    try {
+      inodes.add(String(statSync(`/run/netns/${name}`).ino))
+    } catch {
+      // Already gone.
+    }
+  }
+  if (inodes.size === 0) return 0
+  let killed = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    let link: string
+    try {
+      link = readlinkSync(`/proc/${entry}/ns/net`)
+    } catch {
+      continue
+    }
+    if (inodes.has(/\[(\d+)\]/.exec(link)?.[1] ?? '')) {
       try {
-        process.kill(pid, 'SIGKILL')
+        process.kill(Number(entry), 'SIGKILL')
         killed++
       } catch {
-        // Already gone.
+        // Exited meanwhile.
       }
     }
   }

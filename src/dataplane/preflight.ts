@@ -30,9 +30,18 @@ const probes: Record<LinkKind, {module: string; lines: string[]}> = {
   tun: {module: 'tun', lines: ['tuntap add dev pt0 mode tun']},
 }
 
-/** Kinds this kernel cannot make, each with the kernel's own words. */
-export async function missingLinkKinds(kinds: readonly LinkKind[]): Promise<Array<{kind: LinkKind; module: string; error: string}>> {
-  const probe = `netctl-probe-${process.pid}`
+export interface ProbeNamespace {
+  name: string
+  /** Called before the namespace is created, so that a SIGKILL mid-probe leaves it recorded. */
+  record: () => void
+  /** Called once it is gone again. */
+  forget: () => void
+}
+
+/** Kinds this kernel cannot make, each with the kernel's own words, tried in a throw-away namespace. */
+export async function missingLinkKinds(kinds: readonly LinkKind[], probeNamespace: ProbeNamespace): Promise<Array<{kind: LinkKind; module: string; error: string}>> {
+  const probe = probeNamespace.name
+  probeNamespace.record()
   await createNamespaces([probe])
   try {
     const missing = []
@@ -44,11 +53,12 @@ export async function missingLinkKinds(kinds: readonly LinkKind[]): Promise<Arra
     return missing
   } finally {
     await deleteNamespaces([probe])
+    probeNamespace.forget()
   }
 }
 
-export async function requireLinkKinds(kinds: readonly LinkKind[], what: string): Promise<void> {
-  const missing = await missingLinkKinds(kinds)
+export async function requireLinkKinds(kinds: readonly LinkKind[], what: string, probeNamespace: ProbeNamespace): Promise<void> {
+  const missing = await missingLinkKinds(kinds, probeNamespace)
   if (missing.length === 0) return
   const list = missing.map((m) => `${m.kind} (kernel module ${m.module}: "${m.error}")`).join(', ')
   throw new NetctlError(

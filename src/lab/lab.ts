@@ -29,6 +29,24 @@ import type {Topology} from './topology.js'
 
 export type Progress = (step: string, detail?: string) => void
 
+/**
+ * The kernel probe runs in a namespace of the lab's own, recorded first like everything
+ * else; if the kernel is lacking and the lab is new, nothing of it is left behind.
+ */
+async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
+  const probe = `${netnsPrefix(name)}probe`
+  try {
+    await requireLinkKinds(kinds, what, {
+      name: probe,
+      record: () => recordOwned(stateDir, name, [{netns: probe}]),
+      forget: () => forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || o.netns !== probe)),
+    })
+  } catch (error) {
+    if (!existed) removeLabDir(stateDir, name)
+    throw error
+  }
+}
+
 /** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
 export function planLab(cluster: LabCluster): NetnsSpec[] {
   if (cluster.flavor === 'flannel') {
@@ -72,7 +90,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
     throw new NetctlError('usage', `lab "${name}" is a ${was} lab; it cannot become ${topology.flavor} in place`, `netctl lab down ${name} first, or pick another --name`)
   }
   progress('checking the kernel')
-  await requireLinkKinds(['veth', 'bridge'], `a ${topology.flavor} lab`)
+  await checkKernel(stateDir, name, ['veth', 'bridge'], `a ${topology.flavor} lab`, Boolean(previous))
 
   const record: LabRecord = {apiVersion: 'netctl/v1', kind: 'Lab', name, topology, datastore: previous?.datastore ?? options.datastore, createdAt: previous?.createdAt ?? new Date().toISOString()}
   writeLabRecord(stateDir, record)
@@ -195,7 +213,7 @@ export async function basicLabUp(stateDir: string, kind: BasicLabKind, name: str
     throw new NetctlError('usage', `lab "${name}" is a ${previous.basic ?? previous.topology?.flavor} lab`, `netctl lab down ${name} first, or pick another --name`)
   }
   const plan = planBasicLab(name, kind)
-  await requireLinkKinds(plan.linkKinds, `the ${kind} lab`)
+  await checkKernel(stateDir, name, plan.linkKinds, `the ${kind} lab`, Boolean(previous))
   writeLabRecord(stateDir, {apiVersion: 'netctl/v1', kind: 'Lab', name, basic: kind, datastore: {type: 'file'}, createdAt: previous?.createdAt ?? new Date().toISOString()})
   const existing = await listNamespaces()
   const ownedNetns = new Set(readOwned(stateDir, name).flatMap((o) => ('netns' in o ? [o.netns] : [])))

@@ -39,9 +39,9 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     assert.match(arp.stdout, /^169\.254\.1\.1 dev eth0 lladdr ee:ee:ee:ee:ee:ee /)
     const nodeRoutes = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
     assert.match(nodeRoutes, /^default via 172\.17\.0\.1 dev eth0 $/m)
-    assert.match(nodeRoutes, /^blackhole 192\.168\.0\.0\/26 $/m)
+    assert.match(nodeRoutes, /^blackhole 192\.168\.0\.0\/26 proto bird $/m)
     assert.match(nodeRoutes, /^192\.168\.0\.1 dev cali[0-9a-f]{11} scope link $/m)
-    assert.match(nodeRoutes, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 $/m)
+    assert.match(nodeRoutes, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
     const proxyArp = await netctl(['lab', 'exec', 'controlplane', '--', 'sh', '-c', 'cat /proc/sys/net/ipv4/conf/cali*/proxy_arp'])
     assert.equal(proxyArp.stdout, '1\n1\n')
     // The lab is the current context: plain netctl commands read its datastore.
@@ -109,7 +109,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     const {spawn} = await import('node:child_process')
     const {netctlBin} = await import('../helpers/cli.js')
     // netctl takes about 0.4 s to start; the build itself about as long: kill before, during and after.
-    for (const delay of [300, 500, 600, 700, 800, 950, 1200]) {
+    for (const delay of [250, 300, 350, 400, 450, 550, 800]) {
       const name = lab(`k${delay}`)
       const child = spawn(process.execPath, [netctlBin, 'lab', 'up', '--name', name, '--nodes', '3', '--pods-per-node', '3'], {env: {...process.env, NETCTL_STATE_DIR: state.path}, stdio: 'ignore'})
       const closed = new Promise((resolve) => child.on('close', resolve))

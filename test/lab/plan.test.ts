@@ -84,7 +84,7 @@ describe('lab allocation', () => {
 
 describe('lab dataplane plans', () => {
   it('wires a calico node and pod as REFERENCE.md §3 says', () => {
-    const cluster = planCluster('demo', defaultTopology({}), none)
+    const cluster = planCluster('demo', defaultTopology({bgp: false}), none)
     const node = planCalicoNode(cluster, cluster.nodes[0]!)
     const pod = cluster.pods[0]!
     const cali = node.links.find((l) => l.name === pod.hostIf)!
@@ -101,10 +101,13 @@ describe('lab dataplane plans', () => {
       {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'},
     ])
     assert.deepEqual(planCalicoPod(cluster, pod).routes, [{dst: '169.254.1.1/32', dev: 'eth0', scope: 'link'}, {dst: 'default', via: '169.254.1.1', dev: 'eth0'}])
+    // With BGP on, BIRD installs the blackhole and the other nodes' blocks.
+    const withBgp = planCluster('demo', defaultTopology({}), none)
+    assert.deepEqual(planCalicoNode(withBgp, withBgp.nodes[0]!).routes.map((r) => r.dst), ['default', '192.168.0.1/32', '192.168.0.2/32'])
   })
 
   it('routes other subnets\' blocks through the router when nothing encapsulates', () => {
-    const topology = parseTopology({underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', subnet: 1, pods: 1}]})
+    const topology = parseTopology({bgp: false, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', subnet: 1, pods: 1}]})
     const cluster = planCluster('x', topology, none)
     const [underlay] = planLab(cluster)
     assert.deepEqual(planCalicoNode(cluster, cluster.nodes[0]!).routes.at(-1), {dst: '192.168.0.64/26', via: '172.17.0.1', dev: 'eth0'})
