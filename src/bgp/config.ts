@@ -79,6 +79,8 @@ export interface BirdConfigInput {
   blocks: string[]
   /** IP pools: only their routes go into the kernel. */
   pools: string[]
+  /** Blocks this node reaches through a tunnel: Felix programs those, so BIRD keeps out of the kernel. */
+  tunnelled?: string[]
   logFile: string
 }
 
@@ -89,8 +91,8 @@ export function renderBirdConfig(input: BirdConfigInput): string {
     `router id ${input.node.ip};`,
     `log "${input.logFile}" { warning, error, fatal };`,
     '',
-    '# Only pool routes (and their blackholes) are programmed into the kernel.',
-    `filter calico_kernel_programming { if ( ${poolMatch} ) then accept; reject; }`,
+    '# Only pool routes (and their blackholes) are programmed into the kernel; tunnelled blocks are Felix\'s.',
+    `filter calico_kernel_programming { ${input.tunnelled?.length ? `if ( net ~ [ ${input.tunnelled.join(', ')} ] ) then reject; ` : ''}if ( ${poolMatch} ) then accept; reject; }`,
     '',
     '# Announce this node\'s blocks, and (as a route reflector) other nodes\' blocks; never pod /32s or device routes.',
     `filter calico_export_to_bgp_peers { if ( proto = "static_blocks" ) then accept; if ( source = RTS_BGP && ( ${poolMatch} ) ) then accept; reject; }`,

@@ -61,8 +61,7 @@ export abstract class NetctlCommand extends Command {
       this.logToStderr(`Lab "${values.lab}" reprogrammed: ${result.changes} kernel changes${bgp}.`)
     } catch (error) {
       if (error instanceof NetctlError && (error.kind === 'unsupported' || error.kind === 'usage')) {
-        this.logToStderr(`Warning: the datastore was updated, but lab "${values.lab}" was not reprogrammed: ${error.message}`)
-        return
+        throw new NetctlError(error.kind, `the datastore was updated, but lab "${values.lab}" was not reprogrammed: ${error.message}`, `undo the change (for an encapsulation: netctl encap set none), or ${error.suggestion ?? 'fix what the message names'}`)
       }
       throw error
     }

@@ -128,8 +128,9 @@ export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOpt
       continue
     }
     create.push(addLinkLine(link))
-    // A new link: everything but what it was created with still has to be set.
-    configure.push(...linkChanges({...link, mac: link.kind === 'tun' ? link.mac : undefined, mtu: link.kind === 'tun' ? link.mtu : undefined}, {name: link.name, up: false}))
+    // A new link: everything but what it was created with still has to be set (tun and ipip take no address or mtu at creation).
+    const setLater = link.kind === 'tun' || link.kind === 'ipip'
+    configure.push(...linkChanges({...link, mac: setLater ? link.mac : undefined, mtu: setLater ? link.mtu : undefined}, {name: link.name, up: false}))
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
   const deleted = new Set(have.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))

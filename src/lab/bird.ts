@@ -15,6 +15,7 @@ import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
+import {tunnelledBlocks} from './calico.js'
 import type {LabCluster, LabNode} from './cluster.js'
 import {processStartTime} from './proc.js'
 import {labDir, readOwned, recordOwned} from './state.js'
@@ -45,6 +46,7 @@ export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, clus
       sessions: bgpSessions(self, nodes, config, peers),
       blocks: labNode.blocks,
       pools: [String(cluster.pool.spec?.cidr)],
+      tunnelled: tunnelledBlocks(cluster, labNode),
       logFile: birdFiles(stateDir, cluster.lab, labNode.name).log,
     }))
   }
@@ -128,9 +130,10 @@ export async function waitForConvergence(stateDir: string, cluster: LabCluster, 
       for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
       const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'])
       const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
+      const tunnelled = new Set(tunnelledBlocks(cluster, node))
       for (const other of cluster.nodes) {
         if (other === node) continue
-        for (const block of other.blocks) if (!learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
+        for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
       }
     }
     if (pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions}

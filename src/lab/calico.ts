@@ -3,46 +3,111 @@
  * its pods (REFERENCE.md §3): cali veths with MAC ee:ee:ee:ee:ee:ee and proxy ARP, a /32
  * route per local pod, a blackhole per own block, and routes to the other nodes' blocks.
  */
+import {createHash} from 'node:crypto'
+
 import {emptyNetns, type NetnsSpec, type RouteSpec} from '../dataplane/model.js'
+import {formatIp, parseCidr} from '../resources/cidr.js'
+import type {EncapMode} from '../resources/types.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
 import {planNodeUplink} from './underlay.js'
 
 export const calicoHostMac = 'ee:ee:ee:ee:ee:ee'
 export const calicoGateway = '169.254.1.1'
+/** Calico's VXLAN device: VNI 4096 on UDP 4789. */
+export const vxlanDevice = {name: 'vxlan.calico', vni: 4096, port: 4789, overhead: 50}
+export const ipipDevice = {name: 'tunl0', overhead: 20}
 
 const sameSubnet = (a: LabNode, b: LabNode) => a.subnet === b.subnet
 
-/** Routes to another node's blocks without encapsulation: direct on one segment, else via the router. */
-function remoteBlockRoutes(cluster: LabCluster, node: LabNode): RouteSpec[] {
-  return cluster.nodes
-    .filter((other) => other.name !== node.name)
-    .flatMap((other) => {
-      const via = sameSubnet(node, other) ? other.ip : cluster.subnets[node.subnet]!.gateway
-      return other.blocks.map((block) => ({dst: block, via, dev: 'eth0'}))
-    })
+/** The tunnel address Calico takes from the node's first block: its first address. */
+export const tunnelAddress = (node: LabNode): string => formatIp(4, parseCidr(node.blocks[0]!)!.network)
+
+/** A stable, locally administered unicast MAC for a node's VTEP. */
+export const vtepMac = (node: LabNode): string =>
+  `66:${createHash('sha1').update(`vtep.${node.name}`).digest('hex').slice(0, 10).match(/../g)!.join(':')}`
+
+export interface Encapsulation {
+  ipip: EncapMode
+  vxlan: EncapMode
 }
+
+export const encapsulationOf = (cluster: LabCluster): Encapsulation => ({
+  ipip: (cluster.pool.spec?.ipipMode as EncapMode | undefined) ?? 'Never',
+  vxlan: (cluster.pool.spec?.vxlanMode as EncapMode | undefined) ?? 'Never',
+})
+
+/** Whether traffic from `from` to `to` is encapsulated, and how (CrossSubnet: only across subnets). */
+export function tunnelBetween(encap: Encapsulation, from: LabNode, to: LabNode): 'vxlan' | 'ipip' | undefined {
+  const on = (mode: EncapMode) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet(from, to))
+  if (on(encap.vxlan)) return 'vxlan'
+  if (on(encap.ipip)) return 'ipip'
+  return undefined
+}
+
+/** Pod MTU: the underlay's, less the tunnel's overhead whenever the pool may encapsulate. */
+export function podMtu(cluster: LabCluster): number {
+  const encap = encapsulationOf(cluster)
+  if (encap.vxlan !== 'Never') return cluster.mtu - vxlanDevice.overhead
+  if (encap.ipip !== 'Never') return cluster.mtu - ipipDevice.overhead
+  return cluster.mtu
+}
+
+/** Routes to another node's blocks without encapsulation: direct on one segment, else via the router. */
+const plainRoutes = (cluster: LabCluster, node: LabNode, other: LabNode): RouteSpec[] =>
+  other.blocks.map((block) => ({dst: block, via: sameSubnet(node, other) ? other.ip : cluster.subnets[node.subnet]!.gateway, dev: 'eth0'}))
 
 /** The router must know pod blocks of other subnets when packets cross it unencapsulated. */
 export function calicoUnderlayRoutes(cluster: LabCluster): RouteSpec[] {
   if (cluster.subnets.length < 2) return []
+  const encap = encapsulationOf(cluster)
+  // Blocks that every other-subnet peer reaches through a tunnel never cross the router bare.
+  if (encap.vxlan === 'Always' || encap.ipip === 'Always' || encap.vxlan === 'CrossSubnet' || encap.ipip === 'CrossSubnet') return []
   return cluster.nodes.flatMap((node) => node.blocks.map((block) => ({dst: block, via: node.ip, dev: cluster.subnets[node.subnet]!.bridge})))
+}
+
+/** Blocks of `node`'s peers that it reaches through a tunnel: Felix's routes, not BIRD's. */
+export function tunnelledBlocks(cluster: LabCluster, node: LabNode): string[] {
+  const encap = encapsulationOf(cluster)
+  return cluster.nodes.filter((o) => o !== node && tunnelBetween(encap, node, o)).flatMap((o) => o.blocks)
 }
 
 /** With BGP on, BIRD installs the blackholes and the routes to other blocks (proto bird). */
 export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const spec = emptyNetns(node.netns)
   planNodeUplink(cluster, node, spec)
+  const mtu = podMtu(cluster)
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
-    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: calicoHostMac, mtu: cluster.mtu})
+    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: calicoHostMac, mtu})
     spec.routes.push({dst: `${pod.ip}/32`, dev: pod.hostIf, scope: 'link'})
     spec.sysctls[`net.ipv4.conf.${pod.hostIf}.proxy_arp`] = '1'
     spec.sysctls[`net.ipv4.neigh.${pod.hostIf}.proxy_delay`] = '0'
     spec.sysctls[`net.ipv4.conf.${pod.hostIf}.route_localnet`] = '1'
     spec.sysctls[`net.ipv4.conf.${pod.hostIf}.forwarding`] = '1'
   }
-  if (!cluster.bgp) {
-    for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
-    spec.routes.push(...remoteBlockRoutes(cluster, node))
+  if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
+  const encap = encapsulationOf(cluster)
+  if (encap.vxlan !== 'Never') {
+    spec.links.push({name: vxlanDevice.name, kind: 'vxlan', vxlan: {id: vxlanDevice.vni, port: vxlanDevice.port, local: node.ip, dev: 'eth0', learning: false}, mac: vtepMac(node), mtu: cluster.mtu - vxlanDevice.overhead})
+    spec.addresses.push({dev: vxlanDevice.name, cidr: `${tunnelAddress(node)}/32`})
+  }
+  if (encap.ipip !== 'Never') {
+    spec.links.push({name: ipipDevice.name, kind: 'ipip', mtu: cluster.mtu - ipipDevice.overhead})
+    spec.addresses.push({dev: ipipDevice.name, cidr: `${tunnelAddress(node)}/32`})
+  }
+  for (const other of cluster.nodes) {
+    if (other === node) continue
+    const tunnel = tunnelBetween(encap, node, other)
+    if (tunnel === 'vxlan') {
+      // Felix's order: the neighbour, then the fdb entry, then the route.
+      const remoteVtep = tunnelAddress(other)
+      spec.neighbours.push({dev: vxlanDevice.name, ip: remoteVtep, lladdr: vtepMac(other)})
+      spec.fdb.push({dev: vxlanDevice.name, mac: vtepMac(other), dst: other.ip})
+      for (const block of other.blocks) spec.routes.push({dst: block, via: remoteVtep, dev: vxlanDevice.name, onlink: true})
+    } else if (tunnel === 'ipip') {
+      for (const block of other.blocks) spec.routes.push({dst: block, via: other.ip, dev: ipipDevice.name, onlink: true})
+    } else if (!cluster.bgp) {
+      spec.routes.push(...plainRoutes(cluster, node, other))
+    }
   }
   return spec
 }
@@ -50,7 +115,7 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
 export function planCalicoPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   const spec = emptyNetns(pod.netns)
   const node = cluster.nodes.find((n) => n.name === pod.node)!
-  spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: cluster.mtu})
+  spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: podMtu(cluster)})
   spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/32`})
   spec.routes.push({dst: `${calicoGateway}/32`, dev: 'eth0', scope: 'link'}, {dst: 'default', via: calicoGateway, dev: 'eth0'})
   return spec

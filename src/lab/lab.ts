@@ -3,7 +3,7 @@
  * list, and where `exec` and `ping` run. Returns data and reports progress through a
  * callback; never prints.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces} from '../dataplane/apply.js'
@@ -141,24 +141,43 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
  */
 async function programLab(stateDir: string, record: LabRecord, cluster: LabCluster, fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
   const specs = planLab(cluster)
+  const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
+  if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
-  const reports = await applySpecs(specs, {fresh, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})
-  const changes = reports.reduce((sum, r) => sum + r.changes, 0)
-  if (cluster.flavor === 'flannel') {
-    for (const node of cluster.nodes) {
-      const dir = join(labDir(stateDir, cluster.lab), node.name)
-      mkdirSync(dir, {recursive: true})
-      writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
-    }
-  }
+  const applyKernel = async () => (await applySpecs(specs, {fresh, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})).reduce((sum, r) => sum + r.changes, 0)
   if (!cluster.bgp) {
+    const changes = await applyKernel()
+    writeFlannelEnv(stateDir, cluster)
     await stopBirds(stateDir, cluster.lab)
     return {changes}
   }
-  progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
   const configs = await withDatastore(stateDir, record, (ds) => renderLabBirdConfigs(ds, stateDir, cluster))
-  await syncBirds(stateDir, cluster, configs)
+  // Whoever gains routes goes first, so no packet meets a gap: BIRD when tunnels are taken
+  // away (it installs the plain routes), the kernel when tunnels are added (before BIRD lets go).
+  const birdFirst = tunnelsShrink(stateDir, cluster, configs)
+  progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
+  if (birdFirst) await syncBirds(stateDir, cluster, configs)
+  const changes = await applyKernel()
+  if (!birdFirst) await syncBirds(stateDir, cluster, configs)
   return {changes, bgp: await waitForConvergence(stateDir, cluster, 20_000 + 1000 * cluster.nodes.length)}
+}
+
+function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
+  if (cluster.flavor !== 'flannel') return
+  for (const node of cluster.nodes) {
+    const dir = join(labDir(stateDir, cluster.lab), node.name)
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
+  }
+}
+
+/** Whether any node's BIRD will be told to program blocks it left to a tunnel so far. */
+function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
+  const rejected = (text: string | undefined) => /net ~ \[ ([^\]]*) \] \) then reject/.exec(text ?? '')?.[1]?.split(',').length ?? 0
+  return cluster.nodes.some((node) => {
+    const current = existsSync(birdFiles(stateDir, cluster.lab, node.name).config) ? readFileSync(birdFiles(stateDir, cluster.lab, node.name).config, 'utf8') : undefined
+    return current !== undefined && rejected(configs.get(node.name)) < rejected(current)
+  })
 }
 
 /** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {diffNetns} from '../../src/dataplane/diff.js'
 import {planCalicoNode, planCalicoPod} from '../../src/lab/calico.js'
 import {clusterResources, planCluster} from '../../src/lab/cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from '../../src/lab/flannel.js'
@@ -136,5 +137,57 @@ describe('lab ping pairs', () => {
     const nodePairs = new Set(sample.filter((p) => p.a.node !== p.b.node).map((p) => `${p.a.node}>${p.b.node}`))
     assert.equal(nodePairs.size, 90, 'every ordered pair of nodes is covered')
     assert.equal(pingPairs(large, true).length, 9900)
+  })
+})
+
+describe('calico encapsulation plans (REFERENCE.md §3)', () => {
+  const twoSubnets = () => planCluster('x', parseTopology({underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]}), none)
+  const withModes = (cluster: ReturnType<typeof twoSubnets>, ipipMode: string, vxlanMode: string) => ({...cluster, pool: {...cluster.pool, spec: {...cluster.pool.spec!, ipipMode, vxlanMode}}}) as typeof cluster
+
+  it('VXLAN Always: vxlan.calico (VNI 4096, 4789, MTU 1450), then per peer a neighbour, an fdb entry and an onlink route', async () => {
+    const {tunnelAddress, vtepMac} = await import('../../src/lab/calico.js')
+    const cluster = withModes(twoSubnets(), 'Never', 'Always')
+    const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]]
+    const spec = planCalicoNode(cluster, a)
+    assert.deepEqual(spec.links.find((l) => l.name === 'vxlan.calico'), {name: 'vxlan.calico', kind: 'vxlan', vxlan: {id: 4096, port: 4789, local: a.ip, dev: 'eth0', learning: false}, mac: vtepMac(a), mtu: 1450})
+    assert.deepEqual(spec.addresses.at(-1), {dev: 'vxlan.calico', cidr: `${tunnelAddress(a)}/32`})
+    assert.equal(tunnelAddress(b), '192.168.0.64')
+    assert.deepEqual(spec.neighbours[0], {dev: 'vxlan.calico', ip: '192.168.0.64', lladdr: vtepMac(b)})
+    assert.deepEqual(spec.fdb[0], {dev: 'vxlan.calico', mac: vtepMac(b), dst: b.ip})
+    assert.deepEqual(spec.routes.filter((r) => r.dev === 'vxlan.calico'), [
+      {dst: '192.168.0.64/26', via: '192.168.0.64', dev: 'vxlan.calico', onlink: true},
+      {dst: '192.168.0.128/26', via: '192.168.0.128', dev: 'vxlan.calico', onlink: true},
+    ])
+    assert.equal(planCalicoPod(cluster, cluster.pods[0]!).links[0]!.mtu, 1450)
+    assert.match(vtepMac(a), /^66(:[0-9a-f]{2}){5}$/)
+  })
+
+  it('CrossSubnet tunnels only to the other subnet; BIRD is told to leave those blocks alone', async () => {
+    const {tunnelledBlocks} = await import('../../src/lab/calico.js')
+    const cluster = withModes(twoSubnets(), 'Never', 'CrossSubnet')
+    const spec = planCalicoNode(cluster, cluster.nodes[0]!)
+    assert.deepEqual(spec.routes.filter((r) => r.dev === 'vxlan.calico').map((r) => r.dst), ['192.168.0.128/26'])
+    assert.deepEqual(tunnelledBlocks(cluster, cluster.nodes[0]!), ['192.168.0.128/26'])
+    const {renderBirdConfig} = await import('../../src/bgp/config.js')
+    const text = renderBirdConfig({node: {name: 'a', ip: '172.17.0.32', labels: {}}, asNumber: 64512, sessions: [], blocks: [], pools: ['192.168.0.0/16'], tunnelled: ['192.168.0.128/26'], logFile: 'x'})
+    assert.match(text, /filter calico_kernel_programming \{ if \( net ~ \[ 192\.168\.0\.128\/26 \] \) then reject; if \( net ~ 192\.168\.0\.0\/16 \) then accept; reject; \}/)
+  })
+
+  it('IPIP: tunl0 (MTU 1480) with the node\'s tunnel address, routes via the peer onlink; pods at 1480', () => {
+    const cluster = withModes(twoSubnets(), 'Always', 'Never')
+    const spec = planCalicoNode(cluster, cluster.nodes[0]!)
+    assert.deepEqual(spec.links.find((l) => l.name === 'tunl0'), {name: 'tunl0', kind: 'ipip', mtu: 1480})
+    assert.deepEqual(spec.addresses.at(-1), {dev: 'tunl0', cidr: '192.168.0.0/32'})
+    assert.deepEqual(spec.routes.filter((r) => r.dev === 'tunl0'), [
+      {dst: '192.168.0.64/26', via: cluster.nodes[1]!.ip, dev: 'tunl0', onlink: true},
+      {dst: '192.168.0.128/26', via: cluster.nodes[2]!.ip, dev: 'tunl0', onlink: true},
+    ])
+    assert.equal(planCalicoPod(cluster, cluster.pods[0]!).links[0]!.mtu, 1480)
+    // And op by op, what the kernel would be asked to do on a fresh node.
+    const lines = diffNetns(spec, {links: [{name: 'lo', up: false}], addresses: [], routes: [], neighbours: [], fdb: [], sysctls: {}}).ip
+    assert.ok(lines.includes('link add tunl0 type ipip'))
+    assert.ok(lines.includes('link set dev tunl0 mtu 1480'))
+    assert.ok(lines.includes('addr add 192.168.0.0/32 dev tunl0'))
+    assert.ok(lines.includes(`route replace 192.168.0.64/26 via ${cluster.nodes[1]!.ip} dev tunl0 onlink`))
   })
 })

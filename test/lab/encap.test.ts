@@ -1,0 +1,99 @@
+/** Switching encapsulation on a running calico lab, proven on the wire (root; tcpdump). */
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {after, before, describe, it} from 'node:test'
+
+import {runCli, tempDir} from '../helpers/cli.js'
+import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
+
+const skip = kernelSkipReason()
+const tag = `v${process.pid % 10000}`
+const lab = `${tag}x`
+
+/** A bounded capture on the underlay bridge while `during` runs. */
+async function capture(netns: string, filter: string, during: () => Promise<unknown>): Promise<string> {
+  const tcpdump = spawn('ip', ['netns', 'exec', netns, 'timeout', '5', 'tcpdump', '-l', '-n', '-v', '-i', 'br0', '-c', '4', filter], {stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  tcpdump.stdout.on('data', (d) => (out += d))
+  const closed = new Promise((resolve) => tcpdump.on('close', resolve))
+  await new Promise((resolve) => tcpdump.stderr.once('data', resolve)) // "listening on br0"
+  await during()
+  await closed
+  return out
+}
+
+describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
+  let state: ReturnType<typeof tempDir>
+  const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
+  const ping = () => netctl(['lab', 'exec', 'busybox-controlplane-0', '--', 'ping', '-c2', '-i', '0.2', '-W1', '192.168.0.65'])
+  const routes = async () => (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
+  before(async () => {
+    state = tempDir()
+    const up = await netctl(['lab', 'up', '--name', lab, '--pods-per-node', '1'])
+    assert.equal(up.code, 0, up.stderr)
+  })
+  after(async () => {
+    await netctl(['lab', 'down', '--all'])
+    removeNamespaces(namespacesWithPrefix(`nc-${tag}`))
+    state.cleanup()
+  })
+
+  it('no encapsulation: plain IP with pod addresses on the underlay, BIRD\'s route', async () => {
+    assert.match(await routes(), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
+    const wire = await capture(`nc-${lab}-underlay`, 'icmp', ping)
+    assert.match(wire, /192\.168\.0\.1 > 192\.168\.0\.65: ICMP echo request/)
+    assert.match(wire, /ttl 63/, 'one hop (the sending node) before the wire')
+  })
+
+  it('encap set vxlan: vxlan.calico, neighbour, fdb and onlink route; UDP 4789 VNI 4096 on the wire; pods at MTU 1450', async () => {
+    const set = await netctl(['encap', 'set', 'vxlan', '--yes'])
+    assert.equal(set.code, 0, set.stderr)
+    assert.match(set.stderr, /Lab "\w+" reprogrammed: \d+ kernel changes/)
+    assert.match(await routes(), /^192\.168\.0\.64\/26 via 192\.168\.0\.64 dev vxlan\.calico onlink $/m)
+    const node = JSON.parse((await netctl(['lab', 'status', '--json'])).stdout)
+    assert.equal(node.nodes.length, 2)
+    const fdb = (await netctl(['lab', 'exec', 'controlplane', '--', 'bridge', 'fdb', 'show', 'dev', 'vxlan.calico'])).stdout
+    assert.match(fdb, /^66(:[0-9a-f]{2}){5} dst 172\.17\.0\.40 self permanent/m)
+    const neigh = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'neigh', 'show', 'dev', 'vxlan.calico'])).stdout
+    assert.match(neigh, /^192\.168\.0\.64 lladdr 66(:[0-9a-f]{2}){5} PERMANENT/m)
+    const wire = await capture(`nc-${lab}-underlay`, 'udp port 4789', ping)
+    assert.match(wire, /172\.17\.0\.32\.\d+ > 172\.17\.0\.40\.4789: VXLAN, flags \[I\] \(0x08\), vni 4096/)
+    assert.match(wire, /192\.168\.0\.1 > 192\.168\.0\.65: ICMP echo request/)
+    const r = await ping()
+    assert.match(r.stdout, /ttl=62/)
+    const mtu = (await netctl(['lab', 'exec', 'busybox-controlplane-0', '--', 'ip', 'link', 'show', 'eth0'])).stdout
+    assert.match(mtu, /mtu 1450/)
+  })
+
+  it('keeps pods reachable across switches, and measures what a 100 pps ping loses', async () => {
+    const flood = spawn('ip', ['netns', 'exec', `nc-${lab}-p-busybox-controlplane-0`, 'ping', '-q', '-i', '0.01', '-w', '6', '192.168.0.65'], {stdio: ['ignore', 'pipe', 'ignore']})
+    let out = ''
+    flood.stdout.on('data', (d) => (out += d))
+    const done = new Promise((resolve) => flood.on('close', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)
+    assert.equal((await netctl(['encap', 'set', 'vxlan', '--yes'])).code, 0)
+    assert.equal((await netctl(['ippool', 'set', 'default-ipv4-ippool', '--vxlan', 'Never'])).code, 0)
+    await done
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out)
+    assert.ok(m, out)
+    console.log(`# 3 live switches under a 100 pps ping: ${Number(m[1]) - Number(m[2])} of ${m[1]} lost`)
+    assert.match(await routes(), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
+    assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
+  })
+
+  it('IPIP is refused where the kernel has no ipip module, saying so', async () => {
+    const r = await netctl(['ippool', 'set', 'default-ipv4-ippool', '--ipip', 'Always'])
+    if (r.code === 0) {
+      console.log('# this kernel has ipip: IPIP was switched on for real')
+      assert.match(await routes(), /via 172\.17\.0\.40 dev tunl0 onlink/)
+    } else {
+      console.log('# IPIP skipped: this kernel has no ipip module (the IPIP plan is unit-tested in lab/plan.test.ts)')
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /lab "\w+" was not reprogrammed: this kernel cannot build the ipip encapsulation: it lacks ipip \(kernel module ipip/)
+      assert.match(r.stderr, /netctl encap set none/)
+    }
+    assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)
+    assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
+  })
+})
