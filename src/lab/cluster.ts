@@ -13,7 +13,7 @@ import {nodeKind} from '../resources/node.js'
 import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
 import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
 import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
-import type {Flavor, Topology} from './topology.js'
+import type {Flavor, FlannelBackend, Topology} from './topology.js'
 
 export interface LabSubnet {
   cidr: string
@@ -47,6 +47,8 @@ export interface LabCluster {
   lab: string
   flavor: Flavor
   bgp: boolean
+  /** flannel's backend; calico labs have none. */
+  backend?: FlannelBackend
   mtu: number
   underlayNetns: string
   subnets: LabSubnet[]
@@ -208,7 +210,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     metadata: {name: poolName},
     spec: {cidr: poolCidr, blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'},
   }
-  return {lab, flavor: topology.flavor, bgp: topology.bgp, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
+  return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
 }
 
 function addressIn(ip: string, cidr: string): boolean {

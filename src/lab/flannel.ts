@@ -3,6 +3,8 @@
  * .1, pods on it with hairpin on and a default route via .1, and a route per other node's
  * subnet via that node. subnet.env says what flanneld would have written.
  */
+import {createHash} from 'node:crypto'
+
 import {emptyNetns, type NetnsSpec} from '../dataplane/model.js'
 import {formatIp, parseCidr} from '../resources/cidr.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
@@ -10,18 +12,42 @@ import {planNodeUplink} from './underlay.js'
 
 const gatewayOf = (subnet: string) => formatIp(4, parseCidr(subnet)!.network + 1n)
 const prefixOf = (subnet: string) => parseCidr(subnet)!.prefix
+/** flannel.1 holds the subnet's .0 address (10.244.1.0/32). */
+const vtepAddress = (node: LabNode) => formatIp(4, parseCidr(node.blocks[0]!)!.network)
+export const flannelVxlan = {name: 'flannel.1', vni: 1, port: 8472, overhead: 50}
+
+export const flannelVtepMac = (node: LabNode): string =>
+  `6a:${createHash('sha1').update(`flannel.${node.name}`).digest('hex').slice(0, 10).match(/../g)!.join(':')}`
+
+/** The MTU flanneld gives pods: the underlay's, less VXLAN's 50 bytes on the vxlan backend. */
+export const flannelMtu = (cluster: LabCluster): number => (cluster.backend?.type === 'vxlan' ? cluster.mtu - flannelVxlan.overhead : cluster.mtu)
 
 export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const spec = emptyNetns(node.netns)
   planNodeUplink(cluster, node, spec)
   const subnet = node.blocks[0]!
-  spec.links.push({name: 'cni0', kind: 'bridge', mtu: cluster.mtu})
+  const mtu = flannelMtu(cluster)
+  spec.links.push({name: 'cni0', kind: 'bridge', mtu})
   spec.addresses.push({dev: 'cni0', cidr: `${gatewayOf(subnet)}/${prefixOf(subnet)}`})
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
-    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu: cluster.mtu, master: 'cni0', hairpin: true})
+    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu, master: 'cni0', hairpin: true})
+  }
+  const vxlan = cluster.backend?.type === 'vxlan'
+  if (vxlan) {
+    spec.links.push({name: flannelVxlan.name, kind: 'vxlan', vxlan: {id: flannelVxlan.vni, port: flannelVxlan.port, local: node.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(node), mtu})
+    spec.addresses.push({dev: flannelVxlan.name, cidr: `${vtepAddress(node)}/32`})
   }
   for (const other of cluster.nodes) {
-    if (other.name !== node.name) spec.routes.push({dst: other.blocks[0]!, via: other.ip, dev: 'eth0'})
+    if (other.name === node.name) continue
+    const direct = other.subnet === node.subnet && (!vxlan || cluster.backend?.directRouting)
+    if (direct) {
+      spec.routes.push({dst: other.blocks[0]!, via: other.ip, dev: 'eth0'})
+      continue
+    }
+    // flanneld's order for a peer: neighbour, fdb entry, then the route.
+    spec.neighbours.push({dev: flannelVxlan.name, ip: vtepAddress(other), lladdr: flannelVtepMac(other)})
+    spec.fdb.push({dev: flannelVxlan.name, mac: flannelVtepMac(other), dst: other.ip})
+    spec.routes.push({dst: other.blocks[0]!, via: vtepAddress(other), dev: flannelVxlan.name, onlink: true})
   }
   return spec
 }
@@ -30,7 +56,7 @@ export function planFlannelPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   const node = cluster.nodes.find((n) => n.name === pod.node)!
   const subnet = node.blocks[0]!
   const spec = emptyNetns(pod.netns)
-  spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: cluster.mtu})
+  spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: flannelMtu(cluster)})
   spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/${prefixOf(subnet)}`})
   spec.routes.push({dst: 'default', via: gatewayOf(subnet), dev: 'eth0'})
   return spec
@@ -42,7 +68,7 @@ export function flannelSubnetEnv(cluster: LabCluster, node: LabNode): string {
   return [
     `FLANNEL_NETWORK=${cluster.pool.spec!.cidr}`,
     `FLANNEL_SUBNET=${gatewayOf(subnet)}/${prefixOf(subnet)}`,
-    `FLANNEL_MTU=${cluster.mtu}`,
+    `FLANNEL_MTU=${flannelMtu(cluster)}`,
     'FLANNEL_IPMASQ=true',
     '',
   ].join('\n')

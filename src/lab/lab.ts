@@ -25,7 +25,7 @@ import {
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {birdFiles, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {planUnderlay} from './underlay.js'
-import type {Topology} from './topology.js'
+import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
 export type Progress = (step: string, detail?: string) => void
 
@@ -186,6 +186,15 @@ export async function reconcileLab(stateDir: string, name: string, onProgress?: 
   checkPrivileges()
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   return programLab(stateDir, record, cluster, new Set(), onProgress ?? (() => {}))
+}
+
+/** Switch a flannel lab's backend: recorded in lab.json (flannel keeps it in its net-conf), then reprogrammed. */
+export async function setFlannelBackend(stateDir: string, name: string, backend: FlannelBackend, onProgress?: Progress): Promise<{changes: number}> {
+  const record = requireClusterLab(stateDir, name)
+  if (record.topology.flavor !== 'flannel') throw new NetctlError('usage', `lab "${name}" is a calico lab`, 'calico labs switch with netctl encap set ipip|vxlan|none')
+  checkFlannelBackend(backend, record.topology.underlay.subnets.length)
+  writeLabRecord(stateDir, {...record, topology: {...record.topology, backend}})
+  return reconcileLab(stateDir, name, onProgress)
 }
 
 /** Stop the BIRDs a lab recorded (when BGP is turned off). */

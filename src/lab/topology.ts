@@ -25,6 +25,23 @@ export interface Topology {
   bgp: boolean
   /** calico with BGP: the first N nodes are route reflectors and the mesh is off. */
   routeReflectors: number
+  /** flannel's backend (REFERENCE.md §4). */
+  backend?: FlannelBackend
+}
+
+export interface FlannelBackend {
+  type: 'host-gw' | 'vxlan'
+  /** vxlan: peers on the same subnet get host-gw routes instead. */
+  directRouting?: boolean
+}
+
+export const flannelBackends = ['host-gw', 'vxlan'] as const
+
+export function checkFlannelBackend(backend: FlannelBackend, subnets: number): FlannelBackend {
+  if (!flannelBackends.includes(backend.type)) throw new NetctlError('usage', `flannel backend ${JSON.stringify(backend.type)} is not one of ${flannelBackends.join(', ')}`, 'use host-gw or vxlan (the udp backend is not built yet)')
+  if (backend.type === 'host-gw' && subnets > 1) throw new NetctlError('usage', 'flannel host-gw needs every node on one L2 segment, but the lab has several subnets', 'use the vxlan backend (with --direct-routing for same-subnet peers)')
+  if (backend.directRouting && backend.type !== 'vxlan') throw new NetctlError('usage', 'DirectRouting is an option of the vxlan backend', 'drop --direct-routing, or use vxlan')
+  return backend
 }
 
 export const defaultPool: Record<Flavor, Topology['pool']> = {
@@ -33,7 +50,7 @@ export const defaultPool: Record<Flavor, Topology['pool']> = {
 }
 
 /** Seed 000's cluster: controlplane, node01, ...; busybox pods; the 172.17.0.0/16 underlay. */
-export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number; bgp?: boolean; routeReflectors?: number}): Topology {
+export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number; bgp?: boolean; routeReflectors?: number; backend?: FlannelBackend}): Topology {
   const flavor = options.flavor ?? 'calico'
   const nodes = options.nodes ?? 2
   const perNode = options.podsPerNode ?? 2
@@ -48,6 +65,7 @@ export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsP
     underlay: {subnets: ['172.17.0.0/16'], mtu: 1500},
     pool: defaultPool[flavor],
     ...routing(flavor, options.bgp, options.routeReflectors, nodes),
+    ...(flavor === 'flannel' ? {backend: checkFlannelBackend(options.backend ?? {type: 'host-gw'}, 1)} : {}),
   }
 }
 
@@ -67,7 +85,7 @@ export function parseTopology(doc: unknown): Topology {
   if (typeof doc !== 'object' || doc === null) throw fail('', 'is not a mapping', 'see schemas/lab-topology.schema.json')
   const d = doc as Record<string, unknown>
   for (const key of Object.keys(d)) {
-    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool, bgp, routeReflectors')
+    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool, bgp, routeReflectors, backend')
   }
   if (d.kind !== undefined && d.kind !== 'LabTopology') throw fail('kind', `is ${JSON.stringify(d.kind)}`, 'set kind: LabTopology')
   const flavor = (d.flavor ?? 'calico') as Flavor
@@ -103,13 +121,20 @@ export function parseTopology(doc: unknown): Topology {
     }
     return {name: node.name as string, subnet, pods: pods as string[]}
   })
-  if (flavor === 'flannel' && subnets.length > 1) {
-    throw fail('underlay.subnets', 'lists several subnets, but flannel host-gw needs every node on one L2 segment', 'use one subnet for a flannel lab')
-  }
+  let backend: FlannelBackend | undefined
+  if (flavor === 'flannel') {
+    const b = (d.backend ?? {type: 'host-gw'}) as {type?: unknown; directRouting?: unknown}
+    try {
+      backend = checkFlannelBackend({type: b.type as FlannelBackend['type'], directRouting: b.directRouting === true}, subnets.length)
+    } catch (error) {
+      throw fail('backend', (error as NetctlError).message, (error as NetctlError).suggestion ?? '')
+    }
+  } else if (d.backend !== undefined) throw fail('backend', 'is a flannel setting', 'calico labs choose encapsulation with netctl encap set')
   if (d.bgp !== undefined && typeof d.bgp !== 'boolean') throw fail('bgp', 'must be true or false', 'bgp: false programs routes statically')
   if (d.routeReflectors !== undefined && typeof d.routeReflectors !== 'number') throw fail('routeReflectors', 'must be a number', 'e.g. routeReflectors: 1')
   return {
     flavor, nodes, underlay: {subnets: subnets as string[], mtu}, pool: {cidr: formatCidr(poolCidr), blockSize: pool.blockSize},
     ...routing(flavor, d.bgp as boolean | undefined, d.routeReflectors as number | undefined, nodes.length),
+    ...(backend ? {backend} : {}),
   }
 }

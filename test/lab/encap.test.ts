@@ -1,6 +1,8 @@
 /** Switching encapsulation on a running calico lab, proven on the wire (root; tcpdump). */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {runCli, tempDir} from '../helpers/cli.js'
@@ -94,6 +96,39 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
       assert.match(r.stderr, /netctl encap set none/)
     }
     assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)
+    assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
+  })
+})
+
+describe('flannel backends switched live', {skip}, () => {
+  let state: ReturnType<typeof tempDir>
+  const name = `${tag}f`
+  const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
+  const ping = () => netctl(['lab', 'exec', 'busybox-controlplane-0', '--', 'ping', '-c2', '-i', '0.2', '-W1', '10.244.1.2'])
+  before(async () => {
+    state = tempDir()
+    assert.equal((await netctl(['lab', 'up', '--name', name, '--flavor', 'flannel', '--pods-per-node', '1'])).code, 0)
+  })
+  after(async () => {
+    await netctl(['lab', 'down', '--all'])
+    removeNamespaces(namespacesWithPrefix(`nc-${name}`))
+    state.cleanup()
+  })
+
+  it('host-gw sends pod addresses bare; vxlan wraps them in UDP 8472 VNI 1; and back', async () => {
+    const bare = await capture(`nc-${name}-underlay`, 'icmp', ping)
+    assert.match(bare, /10\.244\.0\.2 > 10\.244\.1\.2: ICMP echo request/)
+    const set = await netctl(['lab', 'set-backend', 'vxlan'])
+    assert.equal(set.code, 0, set.stderr)
+    const routes = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
+    assert.match(routes, /^10\.244\.1\.0\/24 via 10\.244\.1\.0 dev flannel\.1 onlink $/m)
+    const wrapped = await capture(`nc-${name}-underlay`, 'udp port 8472', ping)
+    // tcpdump names UDP 8472 after OTV, which shares VXLAN's header: "instance 1" is VNI 1.
+    assert.match(wrapped, /> 172\.17\.0\.40\.8472: (VXLAN|OTV), flags \[I\] \(0x08\), (vni|overlay 0, instance) 1\n/)
+    assert.match(wrapped, /10\.244\.0\.2 > 10\.244\.1\.2: ICMP echo request/)
+    assert.match(readFileSync(join(state.path, 'labs', name, 'controlplane', 'subnet.env'), 'utf8'), /FLANNEL_MTU=1450/)
+    assert.equal((await netctl(['lab', 'set-backend', 'host-gw'])).code, 0)
+    assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^10\.244\.1\.0\/24 via 172\.17\.0\.40 dev eth0 $/m)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
   })
 })

@@ -191,3 +191,22 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     assert.ok(lines.includes(`route replace 192.168.0.64/26 via ${cluster.nodes[1]!.ip} dev tunl0 onlink`))
   })
 })
+
+describe('flannel backends (REFERENCE.md §4)', () => {
+  it('vxlan: flannel.1 (VNI 1, 8472, MTU 1450) holding the subnet\'s .0; neighbour, fdb, onlink route per peer; DirectRouting for the same subnet', async () => {
+    const {flannelVtepMac} = await import('../../src/lab/flannel.js')
+    const topology = parseTopology({flavor: 'flannel', backend: {type: 'vxlan', directRouting: true}, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]})
+    const cluster = planCluster('f', topology, none)
+    const spec = planFlannelNode(cluster, cluster.nodes[0]!)
+    assert.deepEqual(spec.links.find((l) => l.name === 'flannel.1'), {name: 'flannel.1', kind: 'vxlan', vxlan: {id: 1, port: 8472, local: cluster.nodes[0]!.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(cluster.nodes[0]!), mtu: 1450})
+    assert.deepEqual(spec.addresses.at(-1), {dev: 'flannel.1', cidr: '10.244.0.0/32'})
+    assert.deepEqual(spec.routes.slice(1), [
+      {dst: '10.244.1.0/24', via: cluster.nodes[1]!.ip, dev: 'eth0'},
+      {dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'flannel.1', onlink: true},
+    ])
+    assert.deepEqual(spec.neighbours, [{dev: 'flannel.1', ip: '10.244.2.0', lladdr: flannelVtepMac(cluster.nodes[2]!)}])
+    assert.deepEqual(spec.fdb, [{dev: 'flannel.1', mac: flannelVtepMac(cluster.nodes[2]!), dst: cluster.nodes[2]!.ip}])
+    assert.match(flannelSubnetEnv(cluster, cluster.nodes[0]!), /FLANNEL_MTU=1450/)
+    assert.throws(() => parseTopology({flavor: 'flannel', underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a'}]}), /host-gw needs every node on one L2 segment/)
+  })
+})

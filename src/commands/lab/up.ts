@@ -7,7 +7,7 @@ import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
-import {defaultTopology, flavors, parseTopology, routing, type Topology} from '../../lab/topology.js'
+import {checkFlannelBackend, defaultTopology, flannelBackends, flavors, parseTopology, routing, type FlannelBackend, type Topology} from '../../lab/topology.js'
 
 export default class LabUp extends NetctlCommand {
   static override summary = 'Build a lab (or reconcile a running one to its topology).'
@@ -28,6 +28,8 @@ export default class LabUp extends NetctlCommand {
     file: Flags.string({char: 'f', summary: 'Topology YAML (see schemas/lab-topology.schema.json).', exclusive: ['nodes', 'pods-per-node']}),
     bgp: Flags.option({options: ['on', 'off'] as const, summary: 'calico: spread routes with BIRD (on, default) or program them statically (off).'})(),
     'route-reflectors': Flags.integer({summary: 'calico: make the first N nodes BGP route reflectors instead of a full mesh.', min: 0}),
+    backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default) or vxlan.'})(),
+    'direct-routing': Flags.boolean({summary: 'flannel vxlan: host-gw routes to peers on the same subnet.'}),
   }
 
   async run(): Promise<LabSummary | BasicLabSummary> {
@@ -62,9 +64,11 @@ export default class LabUp extends NetctlCommand {
     return summary
   }
 
-  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number}): Promise<Topology> {
+  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean}): Promise<Topology> {
     const bgp = flags.bgp === undefined ? undefined : flags.bgp === 'on'
-    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp, routeReflectors: flags['route-reflectors']})
+    const backend = flags.backend || flags['direct-routing'] ? {type: flags.backend ?? 'vxlan', directRouting: flags['direct-routing']} as FlannelBackend : undefined
+    if (backend && flags.flavor !== 'flannel' && !flags.file) throw new NetctlError('usage', '--backend and --direct-routing are flannel settings', 'add --flavor flannel')
+    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp, routeReflectors: flags['route-reflectors'], backend})
     let text: string
     try {
       text = await readFile(flags.file, 'utf8')
@@ -80,6 +84,7 @@ export default class LabUp extends NetctlCommand {
     }
     const fromFile = parseTopology(doc)
     const topology = {...fromFile, ...routing(fromFile.flavor, bgp ?? fromFile.bgp, flags['route-reflectors'] ?? fromFile.routeReflectors, fromFile.nodes.length)}
+    if (backend) topology.backend = checkFlannelBackend(backend, topology.underlay.subnets.length)
     if (flags.flavor && flags.flavor !== topology.flavor) throw new NetctlError('usage', `--flavor ${flags.flavor} disagrees with the topology's flavor ${topology.flavor}`, 'drop --flavor, or change the file')
     return topology
   }
