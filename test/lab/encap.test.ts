@@ -132,3 +132,29 @@ describe('flannel backends switched live', {skip}, () => {
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
   })
 })
+
+describe('netctl lab bench', {skip}, () => {
+  it('measures pods against nodes in every mode, switching live, and restores the mode', async () => {
+    const state = tempDir()
+    const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
+    const name = `${tag}b`
+    try {
+      assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])).code, 0)
+      const r = await netctl(['lab', 'bench', '--modes', '--seconds', '1', '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const {rows, skipped} = JSON.parse(r.stdout) as {rows: Array<{mode: string; ratio: number; pods: {gbps: number; rttMs: number}}>; skipped: Array<{mode: string; reason: string}>}
+      assert.deepEqual(rows.map((row) => row.mode).concat(skipped.map((s) => s.mode)).sort(), ['ipip', 'none', 'vxlan'])
+      for (const row of rows) {
+        assert.ok(row.pods.gbps > 0 && row.pods.rttMs > 0)
+        console.log(`# ${row.mode}: pods ${row.pods.gbps.toFixed(2)} Gbit/s, ${row.ratio.toFixed(2)}x the nodes'`)
+      }
+      for (const s of skipped) console.log(`# ${s.mode} skipped: ${s.reason}`)
+      const pool = JSON.parse((await netctl(['get', 'ippool', 'default-ipv4-ippool', '-o', 'json'])).stdout)
+      assert.deepEqual([pool.spec.ipipMode, pool.spec.vxlanMode], ['Never', 'Never'], 'the original mode is back')
+    } finally {
+      await netctl(['lab', 'down', '--all'])
+      removeNamespaces(namespacesWithPrefix(`nc-${name}`))
+      state.cleanup()
+    }
+  })
+})
