@@ -247,7 +247,7 @@ export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nod
     },
     spec: {
       orchestrator: 'k8s', node: p.node, pod: p.name, endpoint: 'eth0', serviceAccountName: 'default',
-      ipNetworks: [`${p.ip}/${cluster.flavor === 'calico' ? 32 : 32}`], profiles: [`kns.${p.namespace}`, `ksa.${p.namespace}.default`], interfaceName: p.hostIf,
+      ipNetworks: [`${p.ip}/32`], profiles: [`kns.${p.namespace}`, `ksa.${p.namespace}.default`], interfaceName: p.hostIf,
     },
   }))
   return {nodes, affinities, weps}

@@ -32,6 +32,9 @@ import {checkFlannelBackend, type FlannelBackend, type Topology} from './topolog
 
 export type Progress = (step: string, detail?: string) => void
 
+const onPath = (command: string): boolean =>
+  (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(join(dir, command)))
+
 /**
  * The kernel probe runs in a namespace of the lab's own, recorded first like everything
  * else; if the kernel is lacking and the lab is new, nothing of it is left behind.
@@ -93,6 +96,9 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
     throw new NetctlError('usage', `lab "${name}" is a ${was} lab; it cannot become ${topology.flavor} in place`, `netctl lab down ${name} first, or pick another --name`)
   }
   progress('checking the kernel')
+  if (topology.bgp && !onPath('bird')) {
+    throw new NetctlError('unsupported', 'BGP in a calico lab needs BIRD, and bird is not installed; nothing was created', 'install BIRD 2 (apt-get install bird2), or build the lab with --bgp off')
+  }
   await checkKernel(stateDir, name, ['veth', 'bridge'], `a ${topology.flavor} lab`, Boolean(previous))
 
   const record: LabRecord = {apiVersion: 'netctl/v1', kind: 'Lab', name, topology, datastore: previous?.datastore ?? options.datastore, createdAt: previous?.createdAt ?? new Date().toISOString()}
