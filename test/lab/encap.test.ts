@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {runCli, tempDir} from '../helpers/cli.js'
+import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()
@@ -151,6 +151,31 @@ describe('netctl lab bench', {skip}, () => {
       for (const s of skipped) console.log(`# ${s.mode} skipped: ${s.reason}`)
       const pool = JSON.parse((await netctl(['get', 'ippool', 'default-ipv4-ippool', '-o', 'json'])).stdout)
       assert.deepEqual([pool.spec.ipipMode, pool.spec.vxlanMode], ['Never', 'Never'], 'the original mode is back')
+    } finally {
+      await netctl(['lab', 'down', '--all'])
+      removeNamespaces(namespacesWithPrefix(`nc-${name}`))
+      state.cleanup()
+    }
+  })
+})
+
+describe('calico CrossSubnet across two underlay subnets', {skip}, () => {
+  it('tunnels only to the node in the other subnet; the same subnet stays on BIRD\'s plain routes', async () => {
+    const state = tempDir()
+    const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
+    const name = `${tag}c`
+    try {
+      const up = await netctl(['lab', 'up', '--name', name, '-f', join(repoRoot, 'examples/cross-subnet-lab.yaml')])
+      assert.equal(up.code, 0, up.stderr)
+      const set = await netctl(['encap', 'set', 'vxlan', '--cross-subnet', '--yes'])
+      assert.equal(set.code, 0, set.stderr)
+      const routes = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
+      assert.match(routes, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m, 'node01 shares the subnet: no tunnel')
+      assert.match(routes, /^192\.168\.0\.128\/26 via 192\.168\.0\.128 dev vxlan\.calico onlink $/m, 'node02 is across the router: VXLAN')
+      const matrix = await netctl(['lab', 'ping', '--count', '1'])
+      assert.equal(matrix.code, 0, matrix.stdout)
+      const far = await netctl(['lab', 'exec', 'busybox-a', '--', 'ping', '-c1', '-W2', '192.168.0.129'])
+      assert.match(far.stdout, /ttl=62/, 'encapsulated, the router hop does not show in the inner TTL')
     } finally {
       await netctl(['lab', 'down', '--all'])
       removeNamespaces(namespacesWithPrefix(`nc-${name}`))
