@@ -7,7 +7,9 @@ import {createHash} from 'node:crypto'
 
 import {emptyNetns, type NetnsSpec, type RouteSpec} from '../dataplane/model.js'
 import {formatIp, parseCidr} from '../resources/cidr.js'
-import type {EncapMode} from '../resources/types.js'
+import type {Datastore} from '../datastore/datastore.js'
+import {nodeKind} from '../resources/node.js'
+import type {EncapMode, NodeSpec} from '../resources/types.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
 import {planNodeUplink} from './underlay.js'
 
@@ -119,4 +121,27 @@ export function planCalicoPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/32`})
   spec.routes.push({dst: `${calicoGateway}/32`, dev: 'eth0', scope: 'link'}, {dst: 'default', via: calicoGateway, dev: 'eth0'})
   return spec
+}
+
+/**
+ * What calico-node writes on its Node when the pool encapsulates: the VXLAN tunnel address
+ * and VTEP MAC, or the IPIP tunnel address; removed again when it stops.
+ */
+export async function recordTunnelAddresses(ds: Datastore, cluster: LabCluster): Promise<void> {
+  const encap = encapsulationOf(cluster)
+  const write = async (store: Datastore) => {
+    for (const node of cluster.nodes) {
+      const current = await store.get(nodeKind, node.name)
+      const spec = {...(current.spec as NodeSpec)}
+      const bgp = {...spec.bgp}
+      delete spec.ipv4VXLANTunnelAddr
+      delete spec.vxlanTunnelMACAddr
+      delete bgp.ipv4IPIPTunnelAddr
+      if (encap.vxlan !== 'Never') Object.assign(spec, {ipv4VXLANTunnelAddr: tunnelAddress(node), vxlanTunnelMACAddr: vtepMac(node)})
+      if (encap.ipip !== 'Never') bgp.ipv4IPIPTunnelAddr = tunnelAddress(node)
+      spec.bgp = bgp
+      if (JSON.stringify(spec) !== JSON.stringify(current.spec)) await store.update(nodeKind, {...current, spec})
+    }
+  }
+  await (ds.transaction ? ds.transaction(write) : write(ds))
 }

@@ -13,7 +13,7 @@ import {inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {NetctlError} from '../errors.js'
-import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod} from './calico.js'
+import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
 import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
 import {checkLabName, netnsPrefix} from './names.js'
@@ -149,6 +149,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
 async function programLab(stateDir: string, record: LabRecord, cluster: LabCluster, fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
+  if (cluster.flavor === 'calico') await withDatastore(stateDir, record, (ds) => recordTunnelAddresses(ds, cluster))
   const specs = planLab(cluster)
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)

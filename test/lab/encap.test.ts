@@ -52,8 +52,9 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     assert.equal(set.code, 0, set.stderr)
     assert.match(set.stderr, /Lab "\w+" reprogrammed: \d+ kernel changes/)
     assert.match(await routes(), /^192\.168\.0\.64\/26 via 192\.168\.0\.64 dev vxlan\.calico onlink $/m)
-    const node = JSON.parse((await netctl(['lab', 'status', '--json'])).stdout)
-    assert.equal(node.nodes.length, 2)
+    const node = JSON.parse((await netctl(['get', 'node', 'node01', '-o', 'json'])).stdout)
+    assert.equal(node.spec.ipv4VXLANTunnelAddr, '192.168.0.64', 'calico-node records its tunnel address on the Node')
+    assert.match(node.spec.vxlanTunnelMACAddr, /^66(:[0-9a-f]{2}){5}$/)
     const fdb = (await netctl(['lab', 'exec', 'controlplane', '--', 'bridge', 'fdb', 'show', 'dev', 'vxlan.calico'])).stdout
     assert.match(fdb, /^66(:[0-9a-f]{2}){5} dst 172\.17\.0\.40 self permanent/m)
     const neigh = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'neigh', 'show', 'dev', 'vxlan.calico'])).stdout
@@ -80,6 +81,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     const m = /(\d+) packets transmitted, (\d+) received/.exec(out)
     assert.ok(m, out)
     console.log(`# 3 live switches under a 100 pps ping: ${Number(m[1]) - Number(m[2])} of ${m[1]} lost`)
+    assert.equal(JSON.parse((await netctl(['get', 'node', 'node01', '-o', 'json'])).stdout).spec.ipv4VXLANTunnelAddr, undefined)
     assert.match(await routes(), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
   })
