@@ -7,16 +7,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {run} from '../dataplane/run.js'
 import {NetctlError} from '../errors.js'
-
-/** Parse iputils ping's summary. */
-export function parsePing(output: string): {sent: number; received: number; lossPercent: number; rttAvgMs?: number; ttl?: number} {
-  const counts = /(\d+) packets transmitted, (\d+) received/.exec(output)
-  const rtt = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(output)
-  const ttl = /ttl=(\d+)/.exec(output)
-  const sent = Number(counts?.[1] ?? 0)
-  const received = Number(counts?.[2] ?? 0)
-  return {sent, received, lossPercent: sent ? Math.round((100 * (sent - received)) / sent) : 100, rttAvgMs: rtt ? Number(rtt[1]) : undefined, ttl: ttl ? Number(ttl[1]) : undefined}
-}
+import {loadCluster} from './cluster.js'
+import {requireClusterLab, withDatastore} from './lab.js'
+import type {LabRecord} from './state.js'
+import {parsePing} from './ping.js'
 
 export interface Endpoint {
   netns: string
@@ -54,4 +48,57 @@ async function rtt(client: Endpoint, server: Endpoint): Promise<number> {
 
 export async function measurePath(client: Endpoint, server: Endpoint, seconds: number): Promise<PathFigures> {
   return {gbps: await iperf(client, server, seconds), rttMs: await rtt(client, server)}
+}
+
+export interface BenchRow {
+  mode: string
+  pods: PathFigures
+  nodes: PathFigures
+  ratio: number
+}
+
+/** The modes a lab can be switched through: calico pool encapsulations, or flannel backends. */
+export function benchModes(record: LabRecord): string[] {
+  return record.topology?.flavor === 'flannel' ? ['host-gw', 'vxlan'] : ['none', 'vxlan', 'ipip']
+}
+
+/**
+ * iperf3 and ping between two pods on different nodes and between those nodes, in the
+ * lab's current mode, or in each mode in turn (switched live; the first mode is restored).
+ */
+export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; switchMode?: (mode: string) => Promise<void>; currentMode: string}): Promise<{rows: BenchRow[]; skipped: Array<{mode: string; reason: string}>}> {
+  const record = requireClusterLab(stateDir, name)
+  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
+  const a = cluster.pods[0]
+  const b = a && cluster.pods.find((p) => p.node !== a.node)
+  if (!a || !b) throw new NetctlError('usage', `lab "${name}" needs pods on two nodes to measure`, `netctl lab up --name ${name} --nodes 2 --pods-per-node 1`)
+  const nodeA = cluster.nodes.find((n) => n.name === a.node)!
+  const nodeB = cluster.nodes.find((n) => n.name === b.node)!
+  const seconds = options.seconds ?? 3
+  const rows: BenchRow[] = []
+  const skipped: Array<{mode: string; reason: string}> = []
+  const measure = async (mode: string) => {
+    const nodes = await measurePath({netns: nodeA.netns, ip: nodeA.ip}, {netns: nodeB.netns, ip: nodeB.ip}, seconds)
+    const pods = await measurePath({netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}, seconds)
+    rows.push({mode, pods, nodes, ratio: pods.gbps / nodes.gbps})
+  }
+  if (!options.modes || !options.switchMode) {
+    await measure(options.currentMode)
+    return {rows, skipped}
+  }
+  try {
+    for (const mode of benchModes(record)) {
+      try {
+        await options.switchMode(mode)
+      } catch (error) {
+        if (!(error instanceof NetctlError && error.kind === 'unsupported')) throw error
+        skipped.push({mode, reason: error.message}) // e.g. no ipip in this kernel
+        continue
+      }
+      await measure(mode)
+    }
+  } finally {
+    await options.switchMode(options.currentMode)
+  }
+  return {rows, skipped}
 }

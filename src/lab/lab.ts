@@ -9,7 +9,6 @@ import {join} from 'node:path'
 import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces} from '../dataplane/apply.js'
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
-import {inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {NetctlError} from '../errors.js'
@@ -23,9 +22,6 @@ import {
   requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
-import {measurePath, parsePing, type PathFigures} from './bench.js'
-
-export {parsePing} from './bench.js'
 import {birdFiles, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {planUnderlay} from './underlay.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
@@ -305,7 +301,7 @@ export interface LabStatus extends Pick<LabSummary, 'name' | 'flavor' | 'nodes' 
 }
 
 /** A cluster lab's record, or a clear error for a basic lab. */
-function requireClusterLab(stateDir: string, name: string): LabRecord & {topology: Topology} {
+export function requireClusterLab(stateDir: string, name: string): LabRecord & {topology: Topology} {
   const record = requireLab(stateDir, name)
   if (!record.topology) throw new NetctlError('usage', `lab "${name}" is a basic ${record.basic} lab: it has no nodes, pods or datastore`, `its namespaces: netctl lab exec --lab ${name} ns1 -- ip addr`)
   return record as LabRecord & {topology: Topology}
@@ -335,7 +331,7 @@ export function openLabDatastore(stateDir: string, record: LabRecord): Promise<D
   return openDatastore({datastoreType: record.datastore.type, stateDir, lab: record.name, fileDatastoreDir: labDir(stateDir, record.name), etcdEndpoints: record.datastore.etcdEndpoints})
 }
 
-async function withDatastore<T>(stateDir: string, record: LabRecord, fn: (ds: Datastore) => Promise<T>): Promise<T> {
+export async function withDatastore<T>(stateDir: string, record: LabRecord, fn: (ds: Datastore) => Promise<T>): Promise<T> {
   const ds = await openLabDatastore(stateDir, record)
   try {
     return await fn(ds)
@@ -362,17 +358,6 @@ export async function labTarget(stateDir: string, name: string, target: string):
   return found
 }
 
-export interface PingResult {
-  from: string
-  to: string
-  toIp: string
-  sent: number
-  received: number
-  lossPercent: number
-  rttAvgMs?: number
-  ttl?: number
-}
-
 /**
  * Which lab a command means: the one named, else the current context's, else the only one.
  */
@@ -383,95 +368,4 @@ export function resolveLabName(stateDir: string, named: string | undefined): str
   const labs = listLabs(stateDir)
   if (labs.length === 1) return labs[0]!
   throw new NetctlError('usage', labs.length === 0 ? 'there is no lab' : `which lab? there are ${labs.length}: ${labs.join(', ')}`, labs.length === 0 ? 'make one with: netctl lab up' : 'name it with --lab NAME')
-}
-
-/** Above this many pods the matrix is sampled unless every pair is asked for: 1,000 pods are a million pairs. */
-export const fullMatrixLimit = 30
-
-/**
- * Which pairs to ping: all of them in a small lab; in a large one each pod pings a neighbour
- * on its own node and one pod on each of up to four other nodes (every node pair still gets
- * covered across the pods).
- */
-export function pingPairs<P extends {node: string}>(pods: readonly P[], all: boolean): Array<{a: P; b: P}> {
-  if (all || pods.length <= fullMatrixLimit) return pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => ({a, b})))
-  const nodes = [...new Set(pods.map((p) => p.node))]
-  const byNode = new Map(nodes.map((n) => [n, pods.filter((p) => p.node === n)]))
-  return pods.flatMap((a, i) => {
-    const home = byNode.get(a.node)!
-    const pairs: Array<{a: P; b: P}> = []
-    const neighbour = home[(home.indexOf(a) + 1) % home.length]!
-    if (neighbour !== a) pairs.push({a, b: neighbour})
-    const others = nodes.filter((n) => n !== a.node)
-    for (let k = 0; k < Math.min(4, others.length); k++) {
-      const node = others[(i + k) % others.length]!
-      const there = byNode.get(node)!
-      pairs.push({a, b: there[i % there.length]!})
-    }
-    return pairs
-  })
-}
-
-export async function labPing(stateDir: string, name: string, options: {count?: number; all?: boolean} = {}): Promise<PingResult[]> {
-  const record = requireClusterLab(stateDir, name)
-  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
-  const pairs = pingPairs(cluster.pods, options.all ?? false)
-  const count = options.count ?? 2
-  return inParallel(pairs, 16, async ({a, b}) => {
-    const result = await run('ip', ['netns', 'exec', a.netns, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', b.ip], {allowFailure: true})
-    return {from: a.name, to: b.name, toIp: b.ip, ...parsePing(result.stdout)}
-  })
-}
-
-export interface BenchRow {
-  mode: string
-  pods: PathFigures
-  nodes: PathFigures
-  ratio: number
-}
-
-/** The modes a lab can be switched through: calico pool encapsulations, or flannel backends. */
-export function benchModes(record: LabRecord): string[] {
-  return record.topology?.flavor === 'flannel' ? ['host-gw', 'vxlan'] : ['none', 'vxlan', 'ipip']
-}
-
-/**
- * iperf3 and ping between two pods on different nodes and between those nodes, in the
- * lab's current mode, or in each mode in turn (switched live; the first mode is restored).
- */
-export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; switchMode?: (mode: string) => Promise<void>; currentMode: string}): Promise<{rows: BenchRow[]; skipped: Array<{mode: string; reason: string}>}> {
-  const record = requireClusterLab(stateDir, name)
-  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
-  const a = cluster.pods[0]
-  const b = a && cluster.pods.find((p) => p.node !== a.node)
-  if (!a || !b) throw new NetctlError('usage', `lab "${name}" needs pods on two nodes to measure`, `netctl lab up --name ${name} --nodes 2 --pods-per-node 1`)
-  const nodeA = cluster.nodes.find((n) => n.name === a.node)!
-  const nodeB = cluster.nodes.find((n) => n.name === b.node)!
-  const seconds = options.seconds ?? 3
-  const rows: BenchRow[] = []
-  const skipped: Array<{mode: string; reason: string}> = []
-  const measure = async (mode: string) => {
-    const nodes = await measurePath({netns: nodeA.netns, ip: nodeA.ip}, {netns: nodeB.netns, ip: nodeB.ip}, seconds)
-    const pods = await measurePath({netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}, seconds)
-    rows.push({mode, pods, nodes, ratio: pods.gbps / nodes.gbps})
-  }
-  if (!options.modes || !options.switchMode) {
-    await measure(options.currentMode)
-    return {rows, skipped}
-  }
-  try {
-    for (const mode of benchModes(record)) {
-      try {
-        await options.switchMode(mode)
-      } catch (error) {
-        if (!(error instanceof NetctlError && error.kind === 'unsupported')) throw error
-        skipped.push({mode, reason: error.message}) // e.g. no ipip in this kernel
-        continue
-      }
-      await measure(mode)
-    }
-  } finally {
-    await options.switchMode(options.currentMode)
-  }
-  return {rows, skipped}
 }

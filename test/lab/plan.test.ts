@@ -128,7 +128,7 @@ describe('lab dataplane plans', () => {
 
 describe('lab ping pairs', () => {
   it('pings every pair in a small lab and samples a large one across all nodes', async () => {
-    const {pingPairs} = await import('../../src/lab/lab.js')
+    const {pingPairs} = await import('../../src/lab/ping.js')
     const small = Array.from({length: 4}, (_, i) => ({name: `p${i}`, node: `n${i % 2}`}))
     assert.equal(pingPairs(small, false).length, 12)
     const large = Array.from({length: 100}, (_, i) => ({name: `p${i}`, node: `n${i % 10}`}))

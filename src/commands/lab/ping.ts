@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns} from '../../cli/output.js'
-import {fullMatrixLimit, labPing, resolveLabName, type PingResult} from '../../lab/lab.js'
+import {resolveLabName} from '../../lab/lab.js'
+import {fullMatrixLimit, labPing, type PingResult} from '../../lab/ping.js'
 
 const allPairs = (results: PingResult[]) => {
   const pods = new Set(results.flatMap((r) => [r.from, r.to])).size
