@@ -162,6 +162,18 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     }
   })
 
+  it('without root: a clear message and nothing created', async () => {
+    const {spawnSync} = await import('node:child_process')
+    const {netctlBin} = await import('../helpers/cli.js')
+    const {existsSync} = await import('node:fs')
+    const dir = join(state.path, 'unprivileged')
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', `NETCTL_STATE_DIR=${dir}`, 'HOME=/tmp', process.execPath, netctlBin, 'lab', 'up', '--name', lab('np')], {encoding: 'utf8'})
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /^Error: building a lab needs root \(CAP_NET_ADMIN and CAP_SYS_ADMIN to make network namespaces\); nothing was created\n  run it as root: sudo netctl lab up\n$/)
+    assert.equal(existsSync(dir), false)
+    assert.deepEqual(namespacesWithPrefix(`nc-${lab('np')}`), [])
+  })
+
   it('leaves the host\'s own namespace exactly as it was', () => {
     assert.equal(rootNamespaceSnapshot(), rootBefore)
   })
