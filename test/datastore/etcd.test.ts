@@ -1,6 +1,8 @@
 /** The etcd v3 backend against a real etcd started for the test (Debian etcd-server). */
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {createServer, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -161,6 +163,33 @@ describe('etcd v3 datastore', () => {
     } finally {
       for (const socket of sockets) socket.destroy()
       silent.close()
+    }
+  })
+
+  it('talks TLS with client certificates (ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netctl-tls-'))
+    const openssl = (args: string[]) => assert.equal(spawnSync('openssl', args, {cwd: dir, stdio: 'ignore'}).status, 0, `openssl ${args[0]}`)
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=netctl-test-ca'])
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+    for (const [name, cn, ext] of [['server', '127.0.0.1', ['-extfile', 'san.ext']], ['client', 'root', []]] as const) {
+      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`])
+      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', ...ext])
+    }
+    const file = (f: string) => join(dir, f)
+    const secure = await startEtcd({ca: file('ca.crt'), cert: file('server.crt'), key: file('server.key'), clientCert: file('client.crt'), clientKey: file('client.key')})
+    try {
+      const env = {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: secure.endpoint, ETCD_CA_CERT_FILE: file('ca.crt'), ETCD_CERT_FILE: file('client.crt'), ETCD_KEY_FILE: file('client.key')}
+      const applied = await runCli(['apply', '-f', join(repoRoot, 'test/fixtures/pools.yaml')], {env})
+      assert.equal(applied.code, 0, applied.stderr)
+      assert.match(secure.etcdctl(['get', '--prefix', '--keys-only', '/calico/resources/v3/projectcalico.org/ippools/']).stdout, /ippools\/pool-b/)
+      const noCert = await runCli(['get', 'ippools'], {env: {...env, ETCD_CERT_FILE: '', ETCD_KEY_FILE: ''}})
+      assert.equal(noCert.code, 1)
+      const badPath = await runCli(['get', 'ippools'], {env: {...env, ETCD_CA_CERT_FILE: file('missing.crt')}})
+      assert.equal(badPath.code, 2)
+      assert.match(badPath.stderr, /cannot read the etcd CA certificate .*missing\.crt/)
+    } finally {
+      await secure.stop()
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 

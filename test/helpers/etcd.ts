@@ -23,16 +23,26 @@ export interface EtcdServer {
   stop(): Promise<void>
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export interface EtcdTls {
+  ca: string
+  cert: string
+  key: string
+  /** The client certificate and key etcdctl uses. */
+  clientCert: string
+  clientKey: string
+}
+
+export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
   const [clientPort, peerPort] = [await freePort(), await freePort()]
   const dataDir = mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
-  const endpoint = `http://127.0.0.1:${clientPort}`
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`
   const peer = `http://127.0.0.1:${peerPort}`
   const child: ChildProcess = spawn('etcd', [
     '--name', 'netctl-test', '--data-dir', dataDir,
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `netctl-test=${peer}`, '--log-level', 'error', '--logger', 'zap',
+    ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
   ], {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
@@ -41,7 +51,8 @@ export async function startEtcd(): Promise<EtcdServer> {
   process.once('exit', reap)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const etcdctl = (args: string[], input?: string) => {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...args], {input, encoding: 'utf8', env: {...process.env, ETCDCTL_API: '3'}})
+    const auth = tls ? ['--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : []
+    const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...auth, ...args], {input, encoding: 'utf8', env: {...process.env, ETCDCTL_API: '3'}})
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
   }
   const stop = async () => {
