@@ -271,10 +271,11 @@ export interface LabDownResult {
 /** Remove exactly what the lab recorded: its processes (by pid and start time), its namespaces, its directory. */
 export async function labDown(stateDir: string, name: string): Promise<LabDownResult> {
   checkLabName(name)
-  const owned = readOwned(stateDir, name)
-  if (owned.length === 0 && !readLabRecord(stateDir, name)) {
+  // A lab killed early may have a directory and nothing else: that is still a lab to take down.
+  if (!existsSync(labDir(stateDir, name))) {
     throw new NetctlError('not-found', `there is no lab "${name}"`, listLabs(stateDir).length ? `labs: ${listLabs(stateDir).join(', ')}` : 'nothing to take down')
   }
+  const owned = readOwned(stateDir, name)
   if (owned.length > 0) checkPrivileges()
   let processes = 0
   for (const o of owned) if ('pid' in o && (await endProcess(o.pid, o.start))) processes++
