@@ -53,13 +53,19 @@ export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, clus
   return configs
 }
 
-/** The BIRD this lab recorded for a node, if it still runs. */
-function runningBird(stateDir: string, lab: string, node: string): number | undefined {
-  const socket = birdFiles(stateDir, lab, node).socket
-  for (const o of readOwned(stateDir, lab).reverse()) {
-    if ('pid' in o && o.what === `bird ${node}`) return processStartTime(o.pid) === o.start && existsSync(socket) ? o.pid : undefined
+/** The nodes whose recorded BIRD still runs (same pid, same start time, socket there). */
+function runningBirds(stateDir: string, lab: string): Set<string> {
+  const latest = new Map<string, {pid: number; start: string}>()
+  for (const o of readOwned(stateDir, lab)) if ('pid' in o && o.what.startsWith('bird ')) latest.set(o.what.slice(5), o)
+  return new Set([...latest].filter(([node, o]) => processStartTime(o.pid) === o.start && existsSync(birdFiles(stateDir, lab, node).socket)).map(([node]) => node))
+}
+
+export function readBirdConfig(stateDir: string, lab: string, node: string): string | undefined {
+  try {
+    return readFileSync(birdFiles(stateDir, lab, node).config, 'utf8')
+  } catch {
+    return undefined
   }
-  return undefined
 }
 
 export async function startBird(stateDir: string, lab: string, node: LabNode): Promise<void> {
@@ -86,14 +92,15 @@ export async function startBird(stateDir: string, lab: string, node: LabNode): P
 export async function syncBirds(stateDir: string, cluster: LabCluster, configs: Map<string, string>): Promise<{started: number; reloaded: number}> {
   let started = 0
   let reloaded = 0
+  const running = runningBirds(stateDir, cluster.lab)
   for (const node of cluster.nodes) {
     const text = configs.get(node.name)
     if (text === undefined) continue
     const files = birdFiles(stateDir, cluster.lab, node.name)
     mkdirSync(files.dir, {recursive: true})
-    const previous = existsSync(files.config) ? readFileSync(files.config, 'utf8') : undefined
+    const previous = readBirdConfig(stateDir, cluster.lab, node.name)
     writeFileSync(files.config, text)
-    if (!runningBird(stateDir, cluster.lab, node.name)) {
+    if (!running.has(node.name)) {
       await startBird(stateDir, cluster.lab, node)
       started++
     } else if (previous !== text) {

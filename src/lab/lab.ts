@@ -3,7 +3,7 @@
  * list, and where `exec` and `ping` run. Returns data and reports progress through a
  * callback; never prints.
  */
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces} from '../dataplane/apply.js'
@@ -19,10 +19,10 @@ import {checkLabName, netnsPrefix} from './names.js'
 import {endProcess} from './proc.js'
 import {
   forgetOwned, labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, recordOwned, removeLabDir,
-  requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
+  ownedNamespaces, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord, type OwnedObject,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
-import {birdFiles, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
+import {birdFiles, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {planUnderlay} from './underlay.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
@@ -41,12 +41,29 @@ async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], wh
     await requireLinkKinds(kinds, what, {
       name: probe,
       record: () => recordOwned(stateDir, name, [{netns: probe}]),
-      forget: () => forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || o.netns !== probe)),
+      forget: () => forgetOwned(stateDir, name, (o) => 'netns' in o && o.netns === probe),
     })
   } catch (error) {
     if (!existed) removeLabDir(stateDir, name)
     throw error
   }
+}
+
+/**
+ * Which wanted namespaces to create and which recorded ones are no longer wanted; the new
+ * ones are recorded, then created. A wanted name that exists unrecorded is someone else's.
+ */
+async function claimNamespaces(stateDir: string, name: string, wanted: readonly string[]): Promise<{created: Set<string>; stale: string[]}> {
+  const existing = await listNamespaces()
+  const owned = ownedNamespaces(readOwned(stateDir, name))
+  const foreign = wanted.find((n) => existing.has(n) && !owned.has(n))
+  if (foreign) {
+    throw new NetctlError('unavailable', `network namespace ${foreign} exists but lab "${name}" did not create it`, 'netctl touches only what it recorded: remove or rename that namespace, or pick another --name')
+  }
+  const created = wanted.filter((n) => !existing.has(n))
+  recordOwned(stateDir, name, created.filter((n) => !owned.has(n)).map((netns) => ({netns})))
+  await createNamespaces(created)
+  return {created: new Set(created), stale: [...owned].filter((n) => existing.has(n) && !wanted.includes(n))}
 }
 
 /** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
@@ -100,53 +117,37 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   const record: LabRecord = {apiVersion: 'netctl/v1', kind: 'Lab', name, topology, datastore: previous?.datastore ?? options.datastore, createdAt: previous?.createdAt ?? new Date().toISOString()}
   writeLabRecord(stateDir, record)
   const ds = await openLabDatastore(stateDir, record)
-  let cluster: LabCluster
   try {
     progress('writing the cluster to the datastore', ds.location)
-    cluster = await syncCluster(ds, name, topology)
+    const cluster = await syncCluster(ds, name, topology)
+    const specs = planLab(cluster)
+    const {created, stale} = await claimNamespaces(stateDir, name, specs.map((s) => s.netns))
+    progress('creating namespaces', `${created.size} new, ${stale.length} to remove`)
+    progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
+    const programmed = await programLab(stateDir, ds, cluster, specs, created, progress)
+    // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
+    await killProcessesIn(stale)
+    await deleteNamespaces(stale)
+    if (stale.length > 0) forgetOwned(stateDir, name, (o) => 'netns' in o && stale.includes(o.netns))
+    writeCurrentContext(stateDir, labContext(name))
+    return {
+      ...describe(cluster),
+      namespacesCreated: created.size,
+      namespacesDeleted: stale.length,
+      changes: programmed.changes,
+      bgp: programmed.bgp,
+      seconds: (performance.now() - started) / 1000,
+    }
   } finally {
     await ds.close()
   }
-
-  const specs = planLab(cluster)
-  const wanted = new Set(specs.map((s) => s.netns))
-  const existing = await listNamespaces()
-  const owned = readOwned(stateDir, name)
-  const ownedNetns = new Set(owned.flatMap((o) => ('netns' in o ? [o.netns] : [])))
-  const foreign = [...wanted].filter((n) => existing.has(n) && !ownedNetns.has(n))
-  if (foreign.length > 0) {
-    throw new NetctlError('unavailable', `network namespace ${foreign[0]} exists but lab "${name}" did not create it`, 'netctl touches only what it recorded: remove or rename that namespace, or pick another --name')
-  }
-  const toCreate = [...wanted].filter((n) => !existing.has(n))
-  const toDelete = [...ownedNetns].filter((n) => existing.has(n) && !wanted.has(n))
-  progress('creating namespaces', `${toCreate.length} new, ${toDelete.length} to remove`)
-  recordOwned(stateDir, name, toCreate.filter((n) => !ownedNetns.has(n)).map((netns) => ({netns})))
-  await createNamespaces(toCreate)
-
-  progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
-  const programmed = await programLab(stateDir, record, cluster, new Set(toCreate), progress)
-  // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
-  await killProcessesIn(toDelete)
-  await deleteNamespaces(toDelete)
-  if (toDelete.length > 0) forgetOwned(stateDir, name, readOwned(stateDir, name).filter((o) => !('netns' in o) || !toDelete.includes(o.netns)))
-  writeCurrentContext(stateDir, labContext(name))
-  return {
-    ...describe(cluster),
-    namespacesCreated: toCreate.length,
-    namespacesDeleted: toDelete.length,
-    changes: programmed.changes,
-    bgp: programmed.bgp,
-    seconds: (performance.now() - started) / 1000,
-  }
 }
-
 /**
  * Bring every namespace and BIRD of a cluster lab to what the datastore says: the kernel
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
-async function programLab(stateDir: string, record: LabRecord, cluster: LabCluster, fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
-  if (cluster.flavor === 'calico') await withDatastore(stateDir, record, (ds) => recordTunnelAddresses(ds, cluster))
-  const specs = planLab(cluster)
+async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
+  if (cluster.flavor === 'calico') await recordTunnelAddresses(ds, cluster)
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
@@ -157,7 +158,7 @@ async function programLab(stateDir: string, record: LabRecord, cluster: LabClust
     await stopBirds(stateDir, cluster.lab)
     return {changes}
   }
-  const configs = await withDatastore(stateDir, record, (ds) => renderLabBirdConfigs(ds, stateDir, cluster))
+  const configs = await renderLabBirdConfigs(ds, stateDir, cluster)
   // Whoever gains routes goes first, so no packet meets a gap: BIRD when tunnels are taken
   // away (it installs the plain routes), the kernel when tunnels are added (before BIRD lets go).
   const birdFirst = tunnelsShrink(stateDir, cluster, configs)
@@ -181,7 +182,7 @@ function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
 function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
   const rejected = (text: string | undefined) => /net ~ \[ ([^\]]*) \] \) then reject/.exec(text ?? '')?.[1]?.split(',').length ?? 0
   return cluster.nodes.some((node) => {
-    const current = existsSync(birdFiles(stateDir, cluster.lab, node.name).config) ? readFileSync(birdFiles(stateDir, cluster.lab, node.name).config, 'utf8') : undefined
+    const current = readBirdConfig(stateDir, cluster.lab, node.name)
     return current !== undefined && rejected(configs.get(node.name)) < rejected(current)
   })
 }
@@ -190,8 +191,10 @@ function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<strin
 export async function reconcileLab(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
   const record = requireClusterLab(stateDir, name)
   checkPrivileges()
-  const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
-  return programLab(stateDir, record, cluster, new Set(), onProgress ?? (() => {}))
+  return withDatastore(stateDir, record, async (ds) => {
+    const cluster = await loadCluster(ds, name, record.topology)
+    return programLab(stateDir, ds, cluster, planLab(cluster), new Set(), onProgress ?? (() => {}))
+  })
 }
 
 /** Switch a flannel lab's backend: recorded in lab.json (flannel keeps it in its net-conf), then reprogrammed. */
@@ -205,9 +208,9 @@ export async function setFlannelBackend(stateDir: string, name: string, backend:
 
 /** Stop the BIRDs a lab recorded (when BGP is turned off). */
 async function stopBirds(stateDir: string, lab: string): Promise<void> {
-  const owned = readOwned(stateDir, lab)
-  for (const o of owned) if ('pid' in o && o.what.startsWith('bird ')) await endProcess(o.pid, o.start)
-  forgetOwned(stateDir, lab, owned.filter((o) => !('pid' in o && o.what.startsWith('bird '))))
+  const isBird = (o: OwnedObject) => 'pid' in o && o.what.startsWith('bird ')
+  for (const o of readOwned(stateDir, lab)) if ('pid' in o && isBird(o)) await endProcess(o.pid, o.start)
+  forgetOwned(stateDir, lab, isBird)
 }
 
 /** The control socket of each lab node's BIRD (all nodes, or one). */
@@ -249,16 +252,8 @@ export async function basicLabUp(stateDir: string, kind: BasicLabKind, name: str
   const plan = planBasicLab(name, kind)
   await checkKernel(stateDir, name, plan.linkKinds, `the ${kind} lab`, Boolean(previous))
   writeLabRecord(stateDir, {apiVersion: 'netctl/v1', kind: 'Lab', name, basic: kind, datastore: {type: 'file'}, createdAt: previous?.createdAt ?? new Date().toISOString()})
-  const existing = await listNamespaces()
-  const ownedNetns = new Set(readOwned(stateDir, name).flatMap((o) => ('netns' in o ? [o.netns] : [])))
-  const wanted = plan.specs.map((s) => s.netns)
-  const foreign = wanted.filter((n) => existing.has(n) && !ownedNetns.has(n))
-  if (foreign.length > 0) throw new NetctlError('unavailable', `network namespace ${foreign[0]} exists but lab "${name}" did not create it`, 'remove or rename it, or pick another --name')
-  const toCreate = wanted.filter((n) => !existing.has(n))
-  recordOwned(stateDir, name, toCreate.filter((n) => !ownedNetns.has(n)).map((netns) => ({netns})))
-  await createNamespaces(toCreate)
-  const fresh = new Set(toCreate)
-  await applySpecs(plan.specs, {fresh, diff: {existsElsewhere: (netns) => !fresh.has(netns)}})
+  const {created} = await claimNamespaces(stateDir, name, plan.specs.map((s) => s.netns))
+  await applySpecs(plan.specs, {fresh: created, diff: {existsElsewhere: (netns) => !created.has(netns)}})
   return {name, kind, description: plan.description, namespaces: plan.targets, tryCommand: plan.tryCommand, seconds: (performance.now() - started) / 1000}
 }
 

@@ -84,6 +84,8 @@ export function recordOwned(stateDir: string, lab: string, objects: OwnedObject[
   writeDurably(join(dir, 'owned.jsonl'), objects.map((o) => JSON.stringify(o) + '\n').join(''), 'a')
 }
 
+export const ownedNamespaces = (owned: OwnedObject[]): Set<string> => new Set(owned.flatMap((o) => ('netns' in o ? [o.netns] : [])))
+
 export function readOwned(stateDir: string, lab: string): OwnedObject[] {
   let text = ''
   try {
@@ -102,9 +104,10 @@ export function readOwned(stateDir: string, lab: string): OwnedObject[] {
 }
 
 /** Rewrite owned.jsonl without the objects that are gone. */
-export function forgetOwned(stateDir: string, lab: string, keep: OwnedObject[]): void {
+export function forgetOwned(stateDir: string, lab: string, gone: (o: OwnedObject) => boolean): void {
   const dir = labDir(stateDir, lab)
   const temp = join(dir, `owned.jsonl.${process.pid}.tmp`)
+  const keep = readOwned(stateDir, lab).filter((o) => !gone(o))
   writeDurably(temp, keep.map((o) => JSON.stringify(o) + '\n').join(''), 'w')
   renameSync(temp, join(dir, 'owned.jsonl'))
 }
