@@ -24,7 +24,9 @@ export abstract class NetctlCommand extends Command {
   }
 
   private datastores: Datastore[] = []
+  private resolved = new Map<string, Promise<ResolvedConfig>>()
 
+  /** Resolved once per set of flags: a command that opens the datastore and then reconciles a lab reads the settings once. */
   protected resolveConfig(flags: Record<string, unknown>): Promise<ResolvedConfig> {
     const pick = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined)
     const configFlags: ConfigFlags = {
@@ -36,7 +38,9 @@ export abstract class NetctlCommand extends Command {
       kubeconfig: pick('kubeconfig'),
       k8sContext: pick('context'),
     }
-    return resolveConfig(configFlags)
+    const key = JSON.stringify(configFlags)
+    if (!this.resolved.has(key)) this.resolved.set(key, resolveConfig(configFlags))
+    return this.resolved.get(key)!
   }
 
   /** Opens the configured datastore; it is closed when the command ends, also on error. */

@@ -8,7 +8,11 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {run} from '../dataplane/run.js'
 import {NetctlError} from '../errors.js'
 import {loadCluster} from './cluster.js'
-import {requireClusterLab, withDatastore} from './lab.js'
+import {encapChange, encapTargets, setIpPool, type Encapsulation} from '../services/ippool.js'
+import {encapsulationOf} from './calico.js'
+import type {LabCluster} from './cluster.js'
+import {reconcileLab, requireClusterLab, setFlannelBackend, withDatastore} from './lab.js'
+import type {FlannelBackend} from './topology.js'
 import type {LabRecord} from './state.js'
 import {parsePing} from './ping.js'
 
@@ -62,11 +66,37 @@ export function benchModes(record: LabRecord): string[] {
   return record.topology?.flavor === 'flannel' ? ['host-gw', 'vxlan'] : ['none', 'vxlan', 'ipip']
 }
 
+/** The mode a lab runs in now, as benchModes names it. */
+function currentMode(cluster: LabCluster): string {
+  if (cluster.flavor === 'flannel') return cluster.backend?.type ?? 'host-gw'
+  const encap = encapsulationOf(cluster)
+  return encap.vxlan !== 'Never' ? 'vxlan' : encap.ipip !== 'Never' ? 'ipip' : 'none'
+}
+
+/** Switch live: flannel's backend, or every IPv4 pool's encapsulation (then the lab follows). */
+export async function switchLabMode(stateDir: string, name: string, mode: string): Promise<void> {
+  const record = requireClusterLab(stateDir, name)
+  if (record.topology.flavor === 'flannel') {
+    await setFlannelBackend(stateDir, name, {type: mode as FlannelBackend['type']})
+    return
+  }
+  await withDatastore(stateDir, record, async (ds) => {
+    for (const pool of await encapTargets(ds, [])) await setIpPool(ds, pool.metadata.name, encapChange(mode as Encapsulation, false))
+  })
+  await reconcileLab(stateDir, name)
+}
+
+export interface BenchResult {
+  rows: BenchRow[]
+  /** Modes this machine cannot run, e.g. IPIP without the ipip module. */
+  skipped: Array<{mode: string; reason: string}>
+}
+
 /**
  * iperf3 and ping between two pods on different nodes and between those nodes, in the
  * lab's current mode, or in each mode in turn (switched live; the first mode is restored).
  */
-export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; switchMode?: (mode: string) => Promise<void>; currentMode: string}): Promise<{rows: BenchRow[]; skipped: Array<{mode: string; reason: string}>}> {
+export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; onSwitch?: (mode: string) => void} = {}): Promise<BenchResult> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   const a = cluster.pods[0]
@@ -75,30 +105,34 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
   const nodeA = cluster.nodes.find((n) => n.name === a.node)!
   const nodeB = cluster.nodes.find((n) => n.name === b.node)!
   const seconds = options.seconds ?? 3
-  const rows: BenchRow[] = []
-  const skipped: Array<{mode: string; reason: string}> = []
+  const result: BenchResult = {rows: [], skipped: []}
   const measure = async (mode: string) => {
     const nodes = await measurePath({netns: nodeA.netns, ip: nodeA.ip}, {netns: nodeB.netns, ip: nodeB.ip}, seconds)
     const pods = await measurePath({netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}, seconds)
-    rows.push({mode, pods, nodes, ratio: pods.gbps / nodes.gbps})
+    result.rows.push({mode, pods, nodes, ratio: pods.gbps / nodes.gbps})
   }
-  if (!options.modes || !options.switchMode) {
-    await measure(options.currentMode)
-    return {rows, skipped}
+  const original = currentMode(cluster)
+  if (!options.modes) {
+    await measure(original)
+    return result
+  }
+  const switchTo = async (mode: string) => {
+    options.onSwitch?.(mode)
+    await switchLabMode(stateDir, name, mode)
   }
   try {
     for (const mode of benchModes(record)) {
       try {
-        await options.switchMode(mode)
+        await switchTo(mode)
       } catch (error) {
         if (!(error instanceof NetctlError && error.kind === 'unsupported')) throw error
-        skipped.push({mode, reason: error.message}) // e.g. no ipip in this kernel
+        result.skipped.push({mode, reason: error.message})
         continue
       }
       await measure(mode)
     }
   } finally {
-    await options.switchMode(options.currentMode)
+    await switchTo(original)
   }
-  return {rows, skipped}
+  return result
 }

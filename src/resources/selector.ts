@@ -36,26 +36,19 @@ export function parseSelector(text: string): Test {
     }
     return fail()
   }
-  const and = (): Test => {
-    let left = primary()
-    while (tokens[i] === '&&') {
+  /** One precedence level: operands joined by `op`, left to right. */
+  const chain = (op: '&&' | '||', operand: () => Test): (() => Test) => () => {
+    let left = operand()
+    while (tokens[i] === op) {
       i++
       const a = left
-      const b = primary()
-      left = (l) => a(l) && b(l)
+      const b = operand()
+      left = op === '&&' ? (l) => a(l) && b(l) : (l) => a(l) || b(l)
     }
     return left
   }
-  const or = (): Test => {
-    let left = and()
-    while (tokens[i] === '||') {
-      i++
-      const a = left
-      const b = and()
-      left = (l) => a(l) || b(l)
-    }
-    return left
-  }
+  const and = chain('&&', primary)
+  const or = chain('||', and)
   if (tokens.join('').replace(/\s/g, '') !== text.replace(/\s/g, '')) fail()
   const test = or()
   if (i !== tokens.length) fail()

@@ -15,13 +15,13 @@ export interface WriteResult {
 }
 
 /** Scope the object, fill Calico's defaults and validate it against what is stored. */
-export async function prepare(ds: Datastore, info: KindInfo, resource: Resource, existing: Resource | undefined, pending: Resource[] = []): Promise<Resource> {
+export async function prepare(ds: Datastore, info: KindInfo, resource: Resource, existing: Resource | undefined, others: () => Promise<Resource[]> = () => ds.list(info)): Promise<Resource> {
   const scoped: Resource = {...resource, metadata: {...resource.metadata}}
   if (info.namespaced) scoped.metadata.namespace ||= 'default'
   checkName(scoped, info.namespaced)
   const ready = info.withDefaults ? info.withDefaults(scoped) : scoped
-  const others = info.needsOthers ? [...(await ds.list(info)), ...pending] : []
-  info.validate?.(ready, {existing, others})
+  // Only a new object is checked against the others (an IPPool's overlap): updates read none.
+  info.validate?.(ready, {existing, others: info.needsOthers && !existing ? await others() : []})
   return ready
 }
 
@@ -44,6 +44,12 @@ const withOrigin = (error: unknown, origin: string): unknown =>
 export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, namespace?: string): Promise<WriteResult[]> {
   const defaultNamespace = namespace ?? ds.defaultNamespace
   const plan: Array<{info: KindInfo; resource: Resource; existing?: Resource}> = []
+  // Each kind is listed at most once however many of its documents the file holds.
+  const stored = new Map<KindInfo, Promise<Resource[]>>()
+  const storedOf = (info: KindInfo) => {
+    if (!stored.has(info)) stored.set(info, ds.list(info))
+    return stored.get(info)!
+  }
   for (const {resource: raw, origin} of documents) {
     try {
       const info = kindInfo(raw.kind)
@@ -56,7 +62,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
         throw new NetctlError('conflict', `${info.kind} "${resource.metadata.name}" was changed since resourceVersion ${given} (stored ${existing.metadata.resourceVersion})`, 'get it again, redo your change and retry')
       }
       const pending = plan.filter((p) => p.info === info && !p.existing).map((p) => p.resource)
-      plan.push({info, resource: await prepare(ds, info, resource, existing, pending), existing})
+      plan.push({info, resource: await prepare(ds, info, resource, existing, async () => [...(await storedOf(info)), ...pending]), existing})
     } catch (error) {
       throw withOrigin(error, origin)
     }
