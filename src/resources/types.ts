@@ -69,5 +69,4 @@ export interface WorkloadEndpointSpec {
 }
 
 export type IPPool = Resource<IPPoolSpec>
-export type CalicoNode = Resource<NodeSpec>
 export type WorkloadEndpoint = Resource<WorkloadEndpointSpec>
