@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {applyWaves} from '../src/dataplane/apply.js'
-import {diffNetns} from '../src/dataplane/diff.js'
+import {diffNetns, planLines} from '../src/dataplane/diff.js'
 import {emptyObserved} from '../src/dataplane/observe.js'
 import {planCluster} from '../src/lab/cluster.js'
 import {planLab} from '../src/lab/lab.js'
@@ -37,7 +37,7 @@ async function onePerStep(nodes: number, pods: number): Promise<number> {
   for (const wave of applyWaves(specs)) {
     for (const spec of wave) {
       const plan = diffNetns(spec, {...emptyObserved(), links: [{name: 'lo', up: false}]})
-      for (const line of plan.ip) commands.push(['ip', '-n', spec.netns, ...line.split(' ')])
+      for (const line of planLines(plan).ip) commands.push(['ip', '-n', spec.netns, ...line.split(' ')])
       for (const [key, value] of Object.entries(plan.sysctls)) commands.push(['ip', 'netns', 'exec', spec.netns, 'sysctl', '-q', '-w', `${key}=${value}`])
     }
   }

@@ -1,12 +1,12 @@
 /**
  * Bring namespaces to their desired state: observe (`ip -d -j -batch -`), diff, and apply
  * through one `ip -n <ns> -batch -` (plus `bridge -batch` for fdb and one `sysctl -w`)
- * per namespace. Namespaces that create links others only configure (veth ends) go first.
+ * per namespace and phase. Namespaces that create links others only configure (veth ends) go first.
  */
 import {readdirSync, readlinkSync, statSync} from 'node:fs'
 
 import {NetctlError} from '../errors.js'
-import {diffNetns, isEmptyPlan, type DiffOptions, type NetnsPlan} from './diff.js'
+import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions, type NetnsPlan} from './diff.js'
 import type {NetnsSpec} from './model.js'
 import {emptyObserved, observeCommands, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
 import {inParallel, run} from './run.js'
@@ -81,21 +81,22 @@ export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
   return state
 }
 
-export async function applyPlan(plan: NetnsPlan): Promise<void> {
-  const batch = async (tool: 'ip' | 'bridge', lines: string[]) => {
+/** One phase's lines in one namespace: `ip -batch`, then `bridge -batch` (fdb entries need their device), then sysctls. */
+export async function applyBatch(netns: string, batch: Batch, sysctls: Record<string, string> = {}): Promise<void> {
+  const runBatch = async (tool: 'ip' | 'bridge', lines: string[]) => {
     if (lines.length === 0) return
-    const result = await run(tool, ['-n', plan.netns, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
+    const result = await run(tool, ['-n', netns, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
     if (result.exitCode !== 0) {
       const failed = /Command failed -:(\d+)/.exec(result.stderr)
       const line = failed ? lines[Number(failed[1]) - 1] : undefined
       const reason = result.stderr.split('\n').find((l) => l.trim() && !l.startsWith('Command failed')) ?? result.stderr.trim()
-      throw new NetctlError('internal', `in namespace ${plan.netns}, "${tool} ${line ?? lines.join('; ')}" failed: ${reason}`, 'run netctl lab down, then lab up again; report it if it persists')
+      throw new NetctlError('internal', `in namespace ${netns}, "${tool} ${line ?? lines.join('; ')}" failed: ${reason}`, 'run netctl lab down, then lab up again; report it if it persists')
     }
   }
-  await batch('ip', plan.ip)
-  await batch('bridge', plan.bridge)
-  const sysctls = Object.entries(plan.sysctls)
-  if (sysctls.length > 0) await run('ip', ['netns', 'exec', plan.netns, 'sysctl', '-q', '-w', ...sysctls.map(([k, v]) => `${k}=${v}`)])
+  await runBatch('ip', batch.ip)
+  await runBatch('bridge', batch.bridge)
+  const entries = Object.entries(sysctls)
+  if (entries.length > 0) await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...entries.map(([k, v]) => `${k}=${v}`)])
 }
 
 /** Namespaces in the order their links come into being: a veth's creator before its far end. */
@@ -124,21 +125,37 @@ export interface ApplyReport {
   changes: number
 }
 
+export interface ApplyOptions {
+  /** Namespaces just created: known to be empty, so not observed (three processes saved each), and given every phase at once. */
+  fresh?: ReadonlySet<string>
+  diff?: DiffOptions
+  /** Runs once every namespace has its new devices, before any route leads to them. */
+  afterMake?: () => Promise<unknown>
+  /** Runs once no route leads to the old devices, before they are removed. */
+  beforeBreak?: () => Promise<unknown>
+}
+
 /**
- * Reconcile every namespace to its spec. `fresh` namespaces were just created: they are
- * known to be empty, so they are not observed (that saves three processes each).
+ * Reconcile every namespace to its spec, one phase at a time across all of them (see
+ * diff.ts): make, in the waves links come into being; switch; then break.
  */
-export async function applySpecs(specs: readonly NetnsSpec[], options: {fresh?: ReadonlySet<string>; diff?: DiffOptions} = {}): Promise<ApplyReport[]> {
-  const reports: ApplyReport[] = []
+export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOptions = {}): Promise<ApplyReport[]> {
+  const plans: NetnsPlan[] = []
   for (const wave of applyWaves(specs)) {
-    reports.push(
+    plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
-        const observed = options.fresh?.has(spec.netns) ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : await observeNetns(spec)
+        const fresh = options.fresh?.has(spec.netns)
+        const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : await observeNetns(spec)
         const plan = diffNetns(spec, observed, options.diff)
-        if (!isEmptyPlan(plan)) await applyPlan(plan)
-        return {netns: spec.netns, changes: plan.ip.length + plan.bridge.length + Object.keys(plan.sysctls).length}
+        await applyBatch(spec.netns, fresh ? planLines(plan) : plan.make, plan.sysctls)
+        return plan
       })),
     )
   }
-  return reports
+  const live = plans.filter((plan) => !options.fresh?.has(plan.netns))
+  await options.afterMake?.()
+  await inParallel(live.filter((plan) => batchSize(plan.switch) > 0), concurrency, (plan) => applyBatch(plan.netns, plan.switch))
+  await options.beforeBreak?.()
+  await inParallel(live.filter((plan) => batchSize(plan.break) > 0), concurrency, (plan) => applyBatch(plan.netns, plan.break))
+  return plans.map((plan) => ({netns: plan.netns, changes: planSize(plan)}))
 }

@@ -1,18 +1,32 @@
 /**
  * Desired vs observed → the commands that close the gap, as `ip -batch` lines (and `bridge
- * -batch` lines for fdb), in an order the kernel accepts: create links, set their
- * attributes, remove stale routes/neighbours/addresses, add addresses, neighbours and
- * routes, and delete unwanted links last. Pure: no I/O, so it is unit-tested without root.
+ * -batch` lines for fdb), in three phases so that a live change makes before it breaks:
+ * `make` builds new links, addresses, neighbours and fdb entries (no route leads there
+ * yet), `switch` adds, changes and removes routes, `break` removes the devices,
+ * addresses, neighbours and fdb entries no route uses any more. Applied one phase on
+ * every namespace before the next, a node never sends into a tunnel its peer has not
+ * built, nor tears down one its peer still sends into. Pure: no I/O, so it is
+ * unit-tested without root.
  */
 import {normalizeDst, type LinkSpec, type NetnsSpec, type RouteSpec} from './model.js'
 import type {ObservedLink, ObservedState} from './observe.js'
 
-export interface NetnsPlan {
-  netns: string
+export interface Batch {
   ip: string[]
   bridge: string[]
+}
+
+export interface NetnsPlan {
+  netns: string
+  make: Batch
+  switch: Batch
+  break: Batch
+  /** Set in the make phase. */
   sysctls: Record<string, string>
 }
+
+export const phases = ['make', 'switch', 'break'] as const
+export type Phase = (typeof phases)[number]
 
 export interface DiffOptions {
   /** Route protocols owned by someone else (the kernel, BIRD): never deleted. */
@@ -25,7 +39,10 @@ export interface DiffOptions {
 const fallbackDevices = new Set(['lo', 'tunl0', 'gre0', 'gretap0', 'erspan0', 'ip_vti0', 'ip6_vti0', 'sit0', 'ip6tnl0', 'ip6gre0'])
 const ownedKinds = new Set(['veth', 'bridge', 'vxlan', 'macvlan', 'ipvlan', 'tun'])
 
-export const isEmptyPlan = (plan: NetnsPlan): boolean => plan.ip.length === 0 && plan.bridge.length === 0 && Object.keys(plan.sysctls).length === 0
+export const batchSize = (batch: Batch): number => batch.ip.length + batch.bridge.length
+export const planSize = (plan: NetnsPlan): number => phases.reduce((sum, phase) => sum + batchSize(plan[phase]), Object.keys(plan.sysctls).length)
+/** Every line of a plan in the order it runs (for one namespace on its own). */
+export const planLines = (plan: NetnsPlan): Batch => ({ip: phases.flatMap((p) => plan[p].ip), bridge: phases.flatMap((p) => plan[p].bridge)})
 
 function addLinkLine(link: LinkSpec): string {
   const attrs = [link.mac ? `address ${link.mac}` : '', link.mtu ? `mtu ${link.mtu}` : ''].filter(Boolean).join(' ')
@@ -73,7 +90,8 @@ function needsRecreate(link: LinkSpec, seen: ObservedLink): boolean {
   return false
 }
 
-export const routeKey = (r: RouteSpec): string => `${r.type ?? 'unicast'} ${normalizeDst(r.dst)}`
+/** Where a route leads and at which metric: the kernel keeps one route per key. */
+export const routeKey = (r: RouteSpec): string => `${r.type ?? 'unicast'} ${normalizeDst(r.dst)} metric ${r.metric ?? 0}`
 
 function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
   return (
@@ -82,29 +100,32 @@ function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
     (want.dev === undefined || want.dev === have.dev) &&
     Boolean(want.onlink) === Boolean(have.onlink) &&
     (want.scope === undefined || want.scope === (have.scope ?? 'global')) &&
-    (want.proto === undefined || want.proto === have.proto) &&
+    // A route to the same place that BIRD installed is not ours: ours replaces it, and outlives BIRD's withdrawal.
+    (want.proto ?? 'boot') === (have.proto ?? 'boot') &&
     (want.src === undefined || want.src === have.src)
   )
 }
 
+/** `replace` adds or changes a route; `del` names the route exactly, so that it never removes another one to the same place. */
 export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
   const parts = [`route ${verb}`]
   if (r.type === 'blackhole') parts.push('blackhole')
   parts.push(r.dst === '0.0.0.0/0' ? 'default' : r.dst)
-  if (verb === 'del') return parts.join(' ')
   if (r.via) parts.push(`via ${r.via}`)
   if (r.dev) parts.push(`dev ${r.dev}`)
-  if (r.scope) parts.push(`scope ${r.scope}`)
+  if (verb === 'replace' && r.scope) parts.push(`scope ${r.scope}`)
   if (r.proto) parts.push(`proto ${r.proto}`)
-  if (r.src) parts.push(`src ${r.src}`)
-  if (r.onlink) parts.push('onlink')
+  if (r.metric) parts.push(`metric ${r.metric}`)
+  if (verb === 'replace' && r.src) parts.push(`src ${r.src}`)
+  if (verb === 'replace' && r.onlink) parts.push('onlink')
   return parts.join(' ')
 }
 
-export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOptions = {}): NetnsPlan {
+export function diffNetns(want: NetnsSpec, observed: ObservedState, options: DiffOptions = {}): NetnsPlan {
   const foreign = new Set(options.foreignRouteProtos ?? ['kernel'])
-  const seenLinks = new Map(have.links.map((l) => [l.name, l]))
+  const seenLinks = new Map(observed.links.map((l) => [l.name, l]))
   const create: string[] = []
+  const recreated = new Set<string>()
   // Every namespace's loopback comes up: a pod pings itself, daemons bind to 127.0.0.1.
   const configure: string[] = seenLinks.get('lo')?.up === false ? ['link set dev lo up'] : []
   const removeLinks: string[] = []
@@ -123,6 +144,7 @@ export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOpt
     }
     if (seen && needsRecreate(link, seen)) {
       create.push(`link del ${link.name}`)
+      recreated.add(link.name)
     } else if (seen) {
       configure.push(...linkChanges(link, seen))
       continue
@@ -133,13 +155,24 @@ export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOpt
     configure.push(...linkChanges({...link, mac: setLater ? link.mac : undefined, mtu: setLater ? link.mtu : undefined}, {name: link.name, up: false}))
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
-  const deleted = new Set(have.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
+  const deleted = new Set(observed.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
   for (const name of deleted) removeLinks.push(`link del ${name}`)
-  const gone = (dev: string | undefined) => dev !== undefined && deleted.has(dev)
+  // Neighbours, addresses and fdb entries on links being deleted or made anew vanish with them. So
+  // do routes, but those on a link being deleted are removed in the switch, so that traffic leaves
+  // it while the link still takes what peers send into it.
+  const gone = (dev: string | undefined) => dev !== undefined && (deleted.has(dev) || recreated.has(dev))
+  const have = {
+    routes: observed.routes.filter((r) => r.dev === undefined || !recreated.has(r.dev)),
+    neighbours: observed.neighbours.filter((n) => !gone(n.dev)),
+    addresses: observed.addresses.filter((a) => !gone(a.dev)),
+    fdb: observed.fdb.filter((f) => !gone(f.dev)),
+    sysctls: observed.sysctls,
+  }
 
-  // Routes, neighbours and addresses on links being deleted vanish with them.
   const wantRoutes = new Map(want.routes.map((r) => [routeKey(r), r]))
-  const staleRoutes = have.routes.filter((r) => !foreign.has(r.proto ?? '') && !gone(r.dev) && !wantRoutes.has(routeKey(r)))
+  const staleRoutes = have.routes.filter((r) => !foreign.has(r.proto ?? '') && !wantRoutes.has(routeKey(r)))
+  const wantDsts = new Set(want.routes.map((r) => normalizeDst(r.dst)))
+  const displaced = staleRoutes.filter((r) => wantDsts.has(normalizeDst(r.dst)))
   const haveRoutes = new Map(have.routes.map((r) => [routeKey(r), r]))
   const routes = want.routes.filter((r) => {
     const seen = haveRoutes.get(routeKey(r))
@@ -149,36 +182,43 @@ export function diffNetns(want: NetnsSpec, have: ObservedState, options: DiffOpt
   const neighKey = (n: {dev: string; ip: string}) => `${n.dev} ${n.ip}`
   const wantNeigh = new Map(want.neighbours.map((n) => [neighKey(n), n]))
   const haveNeigh = new Map(have.neighbours.map((n) => [neighKey(n), n]))
-  const staleNeigh = have.neighbours.filter((n) => !gone(n.dev) && !wantNeigh.has(neighKey(n)))
+  const staleNeigh = have.neighbours.filter((n) => !wantNeigh.has(neighKey(n)))
   const neighbours = want.neighbours.filter((n) => haveNeigh.get(neighKey(n))?.lladdr.toLowerCase() !== n.lladdr.toLowerCase())
 
   const addrKey = (a: {dev: string; cidr: string}) => `${a.dev} ${a.cidr}`
   const wantAddr = new Set(want.addresses.map(addrKey))
   const haveAddr = new Set(have.addresses.map(addrKey))
-  const staleAddr = have.addresses.filter((a) => !gone(a.dev) && !wantAddr.has(addrKey(a)) && a.dev !== 'lo')
+  const staleAddr = have.addresses.filter((a) => !wantAddr.has(addrKey(a)) && a.dev !== 'lo')
   const addresses = want.addresses.filter((a) => !haveAddr.has(addrKey(a)))
-
-  const ip = [
-    ...create,
-    ...configure,
-    ...staleRoutes.map((r) => routeLine('del', r)),
-    ...staleNeigh.map((n) => `neigh del ${n.ip} dev ${n.dev}`),
-    ...staleAddr.map((a) => `addr del ${a.cidr} dev ${a.dev}`),
-    ...addresses.map((a) => `addr add ${a.cidr} dev ${a.dev}`),
-    ...neighbours.map((n) => `neigh replace ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud permanent`),
-    // Routes via a gateway need the gateway's own route first: link-scope routes go first.
-    ...[...routes].sort((a, b) => Number(Boolean(a.via)) - Number(Boolean(b.via))).map((r) => routeLine('replace', r)),
-    ...removeLinks,
-  ]
 
   const fdbKey = (f: {dev: string; mac: string}) => `${f.dev} ${f.mac.toLowerCase()}`
   const haveFdb = new Map(have.fdb.map((f) => [fdbKey(f), f]))
   const wantFdb = new Set(want.fdb.map(fdbKey))
-  const bridge = [
-    ...have.fdb.filter((f) => !gone(f.dev) && !wantFdb.has(fdbKey(f))).map((f) => `fdb del ${f.mac} dev ${f.dev} dst ${f.dst}`),
-    ...want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => `fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`),
-  ]
+
+  const make: Batch = {
+    ip: [
+      ...create,
+      ...configure,
+      ...addresses.map((a) => `addr add ${a.cidr} dev ${a.dev}`),
+      ...neighbours.map((n) => `neigh replace ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud permanent`),
+    ],
+    bridge: want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => `fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`),
+  }
+  const switchRoutes: Batch = {
+    ip: [
+      // A displaced route goes just before its successor (a blackhole becoming a unicast route).
+      ...displaced.map((r) => routeLine('del', r)),
+      // Routes via a gateway need the gateway's own route first: link-scope routes go first.
+      ...[...routes].sort((a, b) => Number(Boolean(a.via)) - Number(Boolean(b.via))).map((r) => routeLine('replace', r)),
+      ...staleRoutes.filter((r) => !displaced.includes(r)).map((r) => routeLine('del', r)),
+    ],
+    bridge: [],
+  }
+  const breakOld: Batch = {
+    ip: [...staleNeigh.map((n) => `neigh del ${n.ip} dev ${n.dev}`), ...staleAddr.map((a) => `addr del ${a.cidr} dev ${a.dev}`), ...removeLinks],
+    bridge: have.fdb.filter((f) => !wantFdb.has(fdbKey(f))).map((f) => `fdb del ${f.mac} dev ${f.dev} dst ${f.dst}`),
+  }
 
   const sysctls = Object.fromEntries(Object.entries(want.sysctls).filter(([key, value]) => have.sysctls[key] !== value))
-  return {netns: want.netns, ip, bridge, sysctls}
+  return {netns: want.netns, make, switch: switchRoutes, break: breakOld, sysctls}
 }

@@ -46,6 +46,8 @@ export interface RouteSpec {
   onlink?: boolean
   proto?: string
   src?: string
+  /** 0 unless set: routes to one destination with different metrics coexist, the lowest wins. */
+  metric?: number
 }
 
 export interface NeighbourSpec {

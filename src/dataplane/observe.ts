@@ -62,7 +62,7 @@ function parseLink(l: IpLink): ObservedLink {
   return link
 }
 
-function parseRoute(r: Record<string, unknown>): RouteSpec {
+export function parseRoute(r: Record<string, unknown>): RouteSpec {
   const route: RouteSpec = {dst: normalizeDst(String(r.dst))}
   if (r.type === 'blackhole') route.type = 'blackhole'
   if (r.gateway) route.via = String(r.gateway)
@@ -71,6 +71,7 @@ function parseRoute(r: Record<string, unknown>): RouteSpec {
   if (Array.isArray(r.flags) && r.flags.includes('onlink')) route.onlink = true
   if (r.protocol) route.proto = String(r.protocol)
   if (r.prefsrc) route.src = String(r.prefsrc)
+  if (typeof r.metric === 'number' && r.metric !== 0) route.metric = r.metric
   return route
 }
 

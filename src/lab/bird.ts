@@ -2,23 +2,25 @@
  * BIRD in calico lab nodes: one daemon per node namespace, its config rendered from the
  * lab's datastore, its control socket and log in the lab's directory, its pid recorded.
  */
-import {spawn} from 'node:child_process'
-import {readFileSync, writeFileSync, mkdirSync, existsSync, rmSync} from 'node:fs'
+import {readFileSync, writeFileSync, mkdirSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {birdQuery} from '../bgp/birdc.js'
 import {bgpSessions, defaultASNumber, nodeFromResource, renderBirdConfig} from '../bgp/config.js'
 import {bgpPeers, parseProtocols, type PeerStatus} from '../bgp/protocols.js'
-import {run} from '../dataplane/run.js'
+import {applyBatch} from '../dataplane/apply.js'
+import {routeLine} from '../dataplane/diff.js'
+import {parseRoute} from '../dataplane/observe.js'
+import {inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
 import {tunnelledBlocks} from './calico.js'
 import type {LabCluster, LabNode} from './cluster.js'
-import {processStartTime} from './proc.js'
-import {labDir, readOwned, recordOwned} from './state.js'
+import {runningDaemons, startDaemon} from './proc.js'
+import {labDir} from './state.js'
 
 export const birdFiles = (stateDir: string, lab: string, node: string) => {
   const dir = join(labDir(stateDir, lab), node)
@@ -53,11 +55,13 @@ export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, clus
   return configs
 }
 
-/** The nodes whose recorded BIRD still runs (same pid, same start time, socket there). */
-function runningBirds(stateDir: string, lab: string): Set<string> {
-  const latest = new Map<string, {pid: number; start: string}>()
-  for (const o of readOwned(stateDir, lab)) if ('pid' in o && o.what.startsWith('bird ')) latest.set(o.what.slice(5), o)
-  return new Set([...latest].filter(([node, o]) => processStartTime(o.pid) === o.start && existsSync(birdFiles(stateDir, lab, node).socket)).map(([node]) => node))
+/** The nodes whose recorded BIRD still runs and serves its socket. */
+const runningBirds = (stateDir: string, lab: string): Set<string> =>
+  new Set([...runningDaemons(stateDir, lab, 'bird').keys()].filter((node) => existsSync(birdFiles(stateDir, lab, node).socket)))
+
+export function allBirdsRunning(stateDir: string, cluster: LabCluster): boolean {
+  const running = runningBirds(stateDir, cluster.lab)
+  return cluster.nodes.every((node) => running.has(node.name))
 }
 
 export function readBirdConfig(stateDir: string, lab: string, node: string): string | undefined {
@@ -70,19 +74,12 @@ export function readBirdConfig(stateDir: string, lab: string, node: string): str
 
 export async function startBird(stateDir: string, lab: string, node: LabNode): Promise<void> {
   const files = birdFiles(stateDir, lab, node.name)
-  rmSync(files.socket, {force: true})
-  // `ip netns exec` execs bird in place: the pid we get is BIRD's own; -f keeps it from forking.
-  const child = spawn('ip', ['netns', 'exec', node.netns, 'bird', '-f', '-c', files.config, '-s', files.socket], {detached: true, stdio: 'ignore'})
-  const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new NetctlError('unsupported', `cannot start BIRD: ${error.message}`, 'install BIRD 2 (apt-get install bird2), or build the lab with --bgp off'))))
-  child.unref()
-  await Promise.race([sleep(20), failed])
-  const start = processStartTime(child.pid!)
-  if (start) recordOwned(stateDir, lab, [{pid: child.pid!, start, what: `bird ${node.name}`}])
-  for (let i = 0; i < 150; i++) {
-    if (existsSync(files.socket)) return
-    if (child.exitCode !== null || processStartTime(child.pid!) !== start) break
-    await sleep(20)
-  }
+  // -f keeps BIRD in the foreground, so the recorded pid stays its own.
+  const ready = await startDaemon(stateDir, lab, {
+    kind: 'bird', node: node.name, netns: node.netns, argv: ['bird', '-f', '-c', files.config, '-s', files.socket], readyPath: files.socket,
+    whenMissing: {message: 'cannot start BIRD', suggestion: 'install BIRD 2 (apt-get install bird2), or build the lab with --bgp off'},
+  })
+  if (ready) return
   const log = existsSync(files.log) ? readFileSync(files.log, 'utf8').trim().split('\n').slice(-3).join(' / ') : ''
   const check = await run('bird', ['-p', '-c', files.config], {allowFailure: true})
   throw new NetctlError('internal', `BIRD did not start on node ${node.name}: ${check.stderr.trim() || log || 'no socket appeared'}`, `see ${files.config} and ${files.log}`)
@@ -110,6 +107,23 @@ export async function syncBirds(stateDir: string, cluster: LabCluster, configs: 
     }
   }
   return {started, reloaded}
+}
+
+/**
+ * Before BIRD takes routes over (blocks back from a tunnel, or all of them when BGP is
+ * turned on), ours to those blocks step aside to metric 1. BIRD cannot install its route
+ * (metric 0) over one of another owner, but beside it, yes, and the lower metric wins at
+ * once; the switch phase then removes ours. No gap either way.
+ */
+export async function makeRoomForBird(cluster: LabCluster): Promise<void> {
+  await inParallel(cluster.nodes, 8, async (node) => {
+    const tunnelled = new Set(tunnelledBlocks(cluster, node))
+    // Its own blocks' blackholes, and every peer block not left to a tunnel.
+    const blocks = new Set(cluster.nodes.flatMap((o) => o.blocks).filter((b) => !tunnelled.has(b)))
+    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'table', 'main'])
+    const ours = (JSON.parse(stdout || '[]') as Array<Record<string, unknown>>).map(parseRoute).filter((r) => blocks.has(r.dst) && r.proto !== 'bird' && !r.metric)
+    await applyBatch(node.netns, {ip: ours.flatMap((r) => [routeLine('replace', {...r, metric: 1}), routeLine('del', r)]), bridge: []})
+  })
 }
 
 export interface Convergence {

@@ -1,7 +1,10 @@
 /**
- * flannel's host-gw layout (REFERENCE.md §4): a cni0 bridge per node holding the subnet's
- * .1, pods on it with hairpin on and a default route via .1, and a route per other node's
- * subnet via that node. subnet.env says what flanneld would have written.
+ * flannel's layouts (REFERENCE.md §4): a cni0 bridge per node holding the subnet's .1,
+ * pods on it with hairpin on and a default route via .1; then per backend, host-gw: a
+ * route per other node's subnet via that node; vxlan: flannel.1 with a neighbour, fdb
+ * entry and onlink route per peer; udp: the TUN flannel0 holding the whole network, fed
+ * to a userspace proxy (libexec/flannel-udp-proxy.py). subnet.env says what flanneld
+ * would have written.
  */
 import {createHash} from 'node:crypto'
 
@@ -15,12 +18,17 @@ const prefixOf = (subnet: string) => parseCidr(subnet)!.prefix
 /** flannel.1 holds the subnet's .0 address (10.244.1.0/32). */
 const vtepAddress = (node: LabNode) => formatIp(4, parseCidr(node.blocks[0]!)!.network)
 export const flannelVxlan = {name: 'flannel.1', vni: 1, port: 8472, overhead: 50}
+/** The udp backend's TUN device and port; its overhead is an outer IP and UDP header. */
+export const flannelUdp = {name: 'flannel0', port: 8285, overhead: 28}
 
 export const flannelVtepMac = (node: LabNode): string =>
   `6a:${createHash('sha1').update(`flannel.${node.name}`).digest('hex').slice(0, 10).match(/../g)!.join(':')}`
 
-/** The MTU flanneld gives pods: the underlay's, less VXLAN's 50 bytes on the vxlan backend. */
-export const flannelMtu = (cluster: LabCluster): number => (cluster.backend?.type === 'vxlan' ? cluster.mtu - flannelVxlan.overhead : cluster.mtu)
+/** The MTU flanneld gives pods: the underlay's, less what the backend wraps around a packet. */
+export function flannelMtu(cluster: LabCluster): number {
+  const type = cluster.backend?.type
+  return cluster.mtu - (type === 'vxlan' ? flannelVxlan.overhead : type === 'udp' ? flannelUdp.overhead : 0)
+}
 
 export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const spec = emptyNetns(node.netns)
@@ -31,6 +39,12 @@ export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   spec.addresses.push({dev: 'cni0', cidr: `${gatewayOf(subnet)}/${prefixOf(subnet)}`})
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
     spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu, master: 'cni0', hairpin: true})
+  }
+  if (cluster.backend?.type === 'udp') {
+    // flannel0 holds the node's subnet address with the network's prefix: one route for the whole network.
+    spec.links.push({name: flannelUdp.name, kind: 'tun', mtu})
+    spec.addresses.push({dev: flannelUdp.name, cidr: `${vtepAddress(node)}/${prefixOf(cluster.pool.spec!.cidr as string)}`})
+    return spec
   }
   const vxlan = cluster.backend?.type === 'vxlan'
   if (vxlan) {
@@ -72,4 +86,15 @@ export function flannelSubnetEnv(cluster: LabCluster, node: LabNode): string {
     'FLANNEL_IPMASQ=true',
     '',
   ].join('\n')
+}
+
+/** What a node's udp proxy reads (and re-reads on SIGHUP): every other node's subnet and where to send it. */
+export function udpProxyConfig(cluster: LabCluster, node: LabNode, ready: string): object {
+  return {
+    tun: flannelUdp.name,
+    listen: node.ip,
+    port: flannelUdp.port,
+    routes: cluster.nodes.filter((other) => other !== node).map((other) => ({subnet: other.blocks[0]!, node: other.ip})),
+    ready,
+  }
 }

@@ -6,7 +6,7 @@
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces} from '../dataplane/apply.js'
+import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces, type ApplyOptions} from '../dataplane/apply.js'
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
 import type {Datastore} from '../datastore/datastore.js'
@@ -16,14 +16,15 @@ import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddress
 import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
 import {checkLabName, netnsPrefix} from './names.js'
-import {endProcess} from './proc.js'
+import {endProcess, stopDaemons} from './proc.js'
 import {
   forgetOwned, labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, recordOwned, removeLabDir,
-  ownedNamespaces, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord, type OwnedObject,
+  ownedNamespaces, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
-import {birdFiles, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
+import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {planUnderlay} from './underlay.js'
+import {syncUdpProxies} from './udp-proxy.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
 export type Progress = (step: string, detail?: string) => void
@@ -151,22 +152,32 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
-  const applyKernel = async () => (await applySpecs(specs, {fresh, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})).reduce((sum, r) => sum + r.changes, 0)
+  const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) =>
+    (await applySpecs(specs, {fresh, ...hooks, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})).reduce((sum, r) => sum + r.changes, 0)
   if (!cluster.bgp) {
-    const changes = await applyKernel()
+    // flannel's udp proxies: up once flannel0 exists, before routes lead there; gone once none do, before flannel0 goes.
+    const udp = cluster.backend?.type === 'udp'
+    const proxies = () => syncUdpProxies(stateDir, cluster)
+    const changes = await applyKernel(udp ? {afterMake: proxies} : {beforeBreak: proxies})
     writeFlannelEnv(stateDir, cluster)
-    await stopBirds(stateDir, cluster.lab)
+    await stopDaemons(stateDir, cluster.lab, 'bird')
     return {changes}
   }
   const configs = await renderLabBirdConfigs(ds, stateDir, cluster)
-  // Whoever gains routes goes first, so no packet meets a gap: BIRD when tunnels are taken
-  // away (it installs the plain routes), the kernel when tunnels are added (before BIRD lets go).
-  const birdFirst = tunnelsShrink(stateDir, cluster, configs)
+  // Whoever gains routes goes first, so no packet meets a gap: BIRD when it takes routes over
+  // in a running lab (tunnels taken away, or BGP turned on), with its routes in place before
+  // ours go; the kernel when tunnels are added (ours replace BIRD's, then BIRD lets go).
+  const birdFirst = fresh.size === 0 && (tunnelsShrink(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster))
+  const timeoutMs = 20_000 + 1000 * cluster.nodes.length
   progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
-  if (birdFirst) await syncBirds(stateDir, cluster, configs)
+  if (birdFirst) {
+    await makeRoomForBird(cluster)
+    await syncBirds(stateDir, cluster, configs)
+    await waitForConvergence(stateDir, cluster, timeoutMs)
+  }
   const changes = await applyKernel()
   if (!birdFirst) await syncBirds(stateDir, cluster, configs)
-  return {changes, bgp: await waitForConvergence(stateDir, cluster, 20_000 + 1000 * cluster.nodes.length)}
+  return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs)}
 }
 
 function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
@@ -204,13 +215,6 @@ export async function setFlannelBackend(stateDir: string, name: string, backend:
   checkFlannelBackend(backend, record.topology.underlay.subnets.length)
   writeLabRecord(stateDir, {...record, topology: {...record.topology, backend}})
   return reconcileLab(stateDir, name, onProgress)
-}
-
-/** Stop the BIRDs a lab recorded (when BGP is turned off). */
-async function stopBirds(stateDir: string, lab: string): Promise<void> {
-  const isBird = (o: OwnedObject) => 'pid' in o && o.what.startsWith('bird ')
-  for (const o of readOwned(stateDir, lab)) if ('pid' in o && isBird(o)) await endProcess(o.pid, o.start)
-  forgetOwned(stateDir, lab, isBird)
 }
 
 /** The control socket of each lab node's BIRD (all nodes, or one). */

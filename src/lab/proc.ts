@@ -1,5 +1,10 @@
-/** Processes a lab starts are ended by recorded pid, and only if that pid is still the same process. */
-import {readFileSync} from 'node:fs'
+/** Processes a lab starts are recorded by pid and start time, and ended only if that pid is still the same process. */
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {NetctlError} from '../errors.js'
+import {forgetOwned, readOwned, recordOwned, type OwnedObject} from './state.js'
 
 /**
  * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot; undefined
@@ -27,4 +32,57 @@ export async function endProcess(pid: number, start: string, graceMs = 2000): Pr
   }
   if (processStartTime(pid) === start) process.kill(pid, 'SIGKILL')
   return true
+}
+
+/** A daemon a lab runs in one node's namespace (BIRD, flannel's udp proxy). */
+export interface DaemonSpec {
+  /** What it is, e.g. "bird"; recorded as "<kind> <node>". */
+  kind: string
+  node: string
+  netns: string
+  argv: string[]
+  /** A path the daemon makes once it serves: BIRD's control socket, the proxy's ready file. */
+  readyPath: string
+  /** Where its stderr goes (BIRD logs to its own file). */
+  logPath?: string
+  /** What to say when the program cannot be run at all. */
+  whenMissing: {message: string; suggestion: string}
+}
+
+/**
+ * Start a daemon detached inside its namespace and record its pid and start time (it can
+ * only be recorded once it exists; `lab down` also ends anything left in the namespaces).
+ * True once its ready path appears; false if it died or took over 3 s.
+ */
+export async function startDaemon(stateDir: string, lab: string, daemon: DaemonSpec): Promise<boolean> {
+  rmSync(daemon.readyPath, {force: true})
+  const log = daemon.logPath ? openSync(daemon.logPath, 'a') : 'ignore'
+  // `ip netns exec` execs the program in place: the pid we get is the daemon's own.
+  const child = spawn('ip', ['netns', 'exec', daemon.netns, ...daemon.argv], {detached: true, stdio: ['ignore', 'ignore', log]})
+  if (typeof log === 'number') closeSync(log)
+  const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new NetctlError('unsupported', `${daemon.whenMissing.message}: ${error.message}`, daemon.whenMissing.suggestion))))
+  child.unref()
+  await Promise.race([sleep(20), failed])
+  const start = processStartTime(child.pid!)
+  if (start) recordOwned(stateDir, lab, [{pid: child.pid!, start, what: `${daemon.kind} ${daemon.node}`}])
+  for (let i = 0; i < 150; i++) {
+    if (existsSync(daemon.readyPath)) return true
+    if (child.exitCode !== null || processStartTime(child.pid!) !== start) return false
+    await sleep(20)
+  }
+  return false
+}
+
+/** The nodes whose recorded daemon of this kind still runs (same pid, same start time). */
+export function runningDaemons(stateDir: string, lab: string, kind: string): Map<string, {pid: number; start: string}> {
+  const latest = new Map<string, {pid: number; start: string}>()
+  for (const o of readOwned(stateDir, lab)) if ('pid' in o && o.what.startsWith(`${kind} `)) latest.set(o.what.slice(kind.length + 1), o)
+  return new Map([...latest].filter(([, o]) => processStartTime(o.pid) === o.start))
+}
+
+/** End every recorded daemon of this kind and forget them. */
+export async function stopDaemons(stateDir: string, lab: string, kind: string): Promise<void> {
+  const ofKind = (o: OwnedObject) => 'pid' in o && o.what.startsWith(`${kind} `)
+  for (const o of readOwned(stateDir, lab)) if ('pid' in o && ofKind(o)) await endProcess(o.pid, o.start)
+  forgetOwned(stateDir, lab, ofKind)
 }

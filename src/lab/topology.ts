@@ -30,15 +30,15 @@ export interface Topology {
 }
 
 export interface FlannelBackend {
-  type: 'host-gw' | 'vxlan'
+  type: 'host-gw' | 'vxlan' | 'udp'
   /** vxlan: peers on the same subnet get host-gw routes instead. */
   directRouting?: boolean
 }
 
-export const flannelBackends = ['host-gw', 'vxlan'] as const
+export const flannelBackends = ['host-gw', 'vxlan', 'udp'] as const
 
 export function checkFlannelBackend(backend: FlannelBackend, subnets: number): FlannelBackend {
-  if (!flannelBackends.includes(backend.type)) throw new NetctlError('usage', `flannel backend ${JSON.stringify(backend.type)} is not one of ${flannelBackends.join(', ')}`, 'use host-gw or vxlan (the udp backend is not built yet)')
+  if (!flannelBackends.includes(backend.type)) throw new NetctlError('usage', `flannel backend ${JSON.stringify(backend.type)} is not one of ${flannelBackends.join(', ')}`, `use one of ${flannelBackends.join(', ')}`)
   if (backend.type === 'host-gw' && subnets > 1) throw new NetctlError('usage', 'flannel host-gw needs every node on one L2 segment, but the lab has several subnets', 'use the vxlan backend (with --direct-routing for same-subnet peers)')
   if (backend.directRouting && backend.type !== 'vxlan') throw new NetctlError('usage', 'DirectRouting is an option of the vxlan backend', 'drop --direct-routing, or use vxlan')
   return backend

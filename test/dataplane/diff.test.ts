@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {applyWaves} from '../../src/dataplane/apply.js'
-import {diffNetns} from '../../src/dataplane/diff.js'
+import {batchSize, diffNetns, planLines, planSize} from '../../src/dataplane/diff.js'
 import {emptyNetns, type NetnsSpec} from '../../src/dataplane/model.js'
 import {emptyObserved, parseFdb, parseIpBatch, type ObservedState} from '../../src/dataplane/observe.js'
 
@@ -25,7 +25,7 @@ function calicoNode(): NetnsSpec {
 describe('dataplane diff', () => {
   it('builds a fresh calico node in one ordered batch', () => {
     const plan = diffNetns(calicoNode(), fresh())
-    assert.deepEqual(plan.ip, [
+    assert.deepEqual(planLines(plan).ip, [
       'link add cali9861acf9f07 address ee:ee:ee:ee:ee:ee mtu 1500 type veth peer name eth0 mtu 1500 netns pod',
       'link set dev lo up',
       'link set dev eth0 mtu 1500',
@@ -58,7 +58,7 @@ describe('dataplane diff', () => {
       sysctls: {'net.ipv4.conf.cali9861acf9f07.proxy_arp': '1'},
     }
     const plan = diffNetns(calicoNode(), observed)
-    assert.deepEqual(plan, {netns: 'node', ip: [], bridge: [], sysctls: {}})
+    assert.equal(planSize(plan), 0, JSON.stringify(plan))
   })
 
   it('switches a route to a tunnel device and drops what is no longer wanted', () => {
@@ -77,14 +77,70 @@ describe('dataplane diff', () => {
       fdb: [{dev: 'vxlan.calico', mac: '66:aa:99:00:00:09', dst: '172.17.0.99'}],
     }
     const plan = diffNetns(want, have, {foreignRouteProtos: ['kernel', 'bird']})
-    assert.deepEqual(plan.ip, [
-      'link del vxlan.calico',
-      'link add vxlan.calico address 66:aa:99:2f:dc:24 mtu 1450 type vxlan id 4096 dstport 4789 nolearning',
-      'link set dev vxlan.calico up',
-      'neigh replace 192.168.196.128 lladdr 66:aa:99:00:00:01 dev vxlan.calico nud permanent',
-      'route replace 192.168.196.128/26 via 192.168.196.128 dev vxlan.calico onlink',
-    ])
-    assert.deepEqual(plan.bridge, ['fdb del 66:aa:99:00:00:09 dev vxlan.calico dst 172.17.0.99', 'fdb replace 66:aa:99:00:00:01 dev vxlan.calico dst 172.17.0.40 self permanent'])
+    assert.deepEqual(plan.make, {
+      ip: [
+        'link del vxlan.calico',
+        'link add vxlan.calico address 66:aa:99:2f:dc:24 mtu 1450 type vxlan id 4096 dstport 4789 nolearning',
+        'link set dev vxlan.calico up',
+        'neigh replace 192.168.196.128 lladdr 66:aa:99:00:00:01 dev vxlan.calico nud permanent',
+      ],
+      // The old device's fdb entry went with it: nothing to delete.
+      bridge: ['fdb replace 66:aa:99:00:00:01 dev vxlan.calico dst 172.17.0.40 self permanent'],
+    })
+    assert.deepEqual(plan.switch, {ip: ['route replace 192.168.196.128/26 via 192.168.196.128 dev vxlan.calico onlink'], bridge: []})
+    assert.deepEqual(plan.break, {ip: [], bridge: []})
+  })
+
+  it('makes before it breaks: the new device first, routes next, the old device last', () => {
+    const want = emptyNetns('node')
+    want.links.push({name: 'eth0', kind: 'veth', createdIn: 'underlay'}, {name: 'flannel0', kind: 'tun', mtu: 1472})
+    want.addresses.push({dev: 'flannel0', cidr: '10.244.0.0/16'})
+    want.routes.push({dst: '10.244.2.0/24', via: '172.17.0.48', dev: 'eth0'})
+    const have: ObservedState = {
+      ...emptyObserved(),
+      links: [{name: 'lo', up: true}, {name: 'eth0', kind: 'veth', up: true}, {name: 'flannel.1', kind: 'vxlan', vxlan: {id: 1, port: 8472, learning: false}, up: true}],
+      routes: [
+        {dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0', proto: 'boot'},
+        {dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'flannel.1', onlink: true, proto: 'boot'},
+        {dst: '10.244.3.0/24', via: '10.244.3.0', dev: 'flannel.1', onlink: true, proto: 'boot'},
+      ],
+      neighbours: [{dev: 'flannel.1', ip: '10.244.2.0', lladdr: '6a:00:00:00:00:02'}],
+      fdb: [{dev: 'flannel.1', mac: '6a:00:00:00:00:02', dst: '172.17.0.48'}],
+    }
+    const plan = diffNetns(want, have)
+    assert.deepEqual(plan.make, {ip: ['tuntap add dev flannel0 mode tun', 'link set dev flannel0 mtu 1472', 'link set dev flannel0 up', 'addr add 10.244.0.0/16 dev flannel0'], bridge: []})
+    // flannel.1's routes leave it in the switch, while it still decapsulates what peers send; its neighbour and fdb entry go with it.
+    assert.deepEqual(plan.switch, {ip: ['route replace 10.244.2.0/24 via 172.17.0.48 dev eth0', 'route del 10.244.1.0/24 via 172.17.0.40 dev eth0 proto boot', 'route del 10.244.3.0/24 via 10.244.3.0 dev flannel.1 proto boot'], bridge: []})
+    assert.deepEqual(plan.break, {ip: ['link del flannel.1'], bridge: []})
+  })
+
+  it('replaces a route by one of another type in the switch: the old one goes just before', () => {
+    const want = emptyNetns('node')
+    want.routes.push({dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'})
+    const have: ObservedState = {...emptyObserved(), links: [{name: 'lo', up: true}], routes: [{dst: '192.168.0.64/26', type: 'blackhole', proto: 'boot'}]}
+    const plan = diffNetns(want, have)
+    assert.deepEqual(plan.switch.ip, ['route del blackhole 192.168.0.64/26 proto boot', 'route replace 192.168.0.64/26 via 172.17.0.40 dev eth0'])
+    assert.deepEqual(plan.break.ip, [])
+  })
+
+  it('replaces a route BIRD left behind with its own, so that BIRD\'s withdrawal cannot take it', () => {
+    const want = emptyNetns('node')
+    want.routes.push({dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'})
+    const have: ObservedState = {...emptyObserved(), links: [{name: 'lo', up: true}], routes: [{dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0', proto: 'bird'}]}
+    assert.deepEqual(diffNetns(want, have).switch.ip, ['route replace 192.168.0.64/26 via 172.17.0.40 dev eth0'])
+  })
+
+  it('deletes its own route by metric, via and protocol, never BIRD\'s beside it', () => {
+    const have: ObservedState = {
+      ...emptyObserved(),
+      links: [{name: 'lo', up: true}],
+      routes: [
+        {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0', proto: 'bird'},
+        {dst: '192.168.0.64/26', via: '192.168.0.64', dev: 'vxlan.calico', onlink: true, proto: 'boot', metric: 1},
+      ],
+    }
+    const plan = diffNetns(emptyNetns('node'), have, {foreignRouteProtos: ['kernel', 'bird']})
+    assert.deepEqual(plan.switch.ip, ['route del 192.168.0.64/26 via 192.168.0.64 dev vxlan.calico proto boot metric 1'])
   })
 
   it('deletes links, addresses, neighbours and routes it no longer wants, but not the kernel\'s', () => {
@@ -96,7 +152,9 @@ describe('dataplane diff', () => {
       neighbours: [{dev: 'eth0', ip: '10.0.0.1', lladdr: 'aa:bb:cc:dd:ee:ff'}],
     }
     const plan = diffNetns(emptyNetns('x'), have)
-    assert.deepEqual(plan.ip, ['neigh del 10.0.0.1 dev eth0', 'addr del 10.0.0.5/24 dev eth0', 'link del caliold'])
+    assert.deepEqual(plan.switch.ip, ['route del 192.168.0.9/32 dev caliold proto boot'])
+    assert.deepEqual(plan.break.ip, ['neigh del 10.0.0.1 dev eth0', 'addr del 10.0.0.5/24 dev eth0', 'link del caliold'])
+    assert.equal(batchSize(plan.make), 0)
   })
 
   it('orders namespaces so a veth is made before its far end is configured', () => {

@@ -4,8 +4,11 @@ import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
+import {processStartTime} from '../../src/lab/proc.js'
+import {readOwned} from '../../src/lab/state.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()
@@ -13,8 +16,8 @@ const tag = `v${process.pid % 10000}`
 const lab = `${tag}x`
 
 /** A bounded capture on the underlay bridge while `during` runs. */
-async function capture(netns: string, filter: string, during: () => Promise<unknown>): Promise<string> {
-  const tcpdump = spawn('ip', ['netns', 'exec', netns, 'timeout', '5', 'tcpdump', '-l', '-n', '-v', '-i', 'br0', '-c', '4', filter], {stdio: ['ignore', 'pipe', 'pipe']})
+async function capture(netns: string, filter: string, during: () => Promise<unknown>, flags: string[] = []): Promise<string> {
+  const tcpdump = spawn('ip', ['netns', 'exec', netns, 'timeout', '5', 'tcpdump', '-l', '-n', '-v', ...flags, '-i', 'br0', '-c', '4', filter], {stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   tcpdump.stdout.on('data', (d) => (out += d))
   const closed = new Promise((resolve) => tcpdump.on('close', resolve))
@@ -22,6 +25,29 @@ async function capture(netns: string, filter: string, during: () => Promise<unkn
   await during()
   await closed
   return out
+}
+
+/**
+ * A 100 pps ping from `netns` to `ip` while `during` runs. Lost: the sequence numbers that
+ * never got a reply, leaving out the last (still in flight when the ping is stopped).
+ */
+async function flood(netns: string, ip: string, during: () => Promise<unknown>): Promise<{sent: number; lost: number}> {
+  const ping = spawn('ip', ['netns', 'exec', netns, 'ping', '-n', '-i', '0.01', ip], {stdio: ['ignore', 'pipe', 'ignore']})
+  let out = ''
+  ping.stdout.on('data', (d) => (out += d))
+  const closed = new Promise((resolve) => ping.on('close', resolve))
+  try {
+    await sleep(300)
+    await during()
+    await sleep(300)
+  } finally {
+    ping.kill('SIGINT')
+    await closed
+  }
+  const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1])
+  assert.ok(sent > 0, out)
+  const replied = new Set([...out.matchAll(/icmp_seq=(\d+) /g)].map((m) => Number(m[1])))
+  return {sent, lost: Array.from({length: sent - 1}, (_, i) => i + 1).filter((seq) => !replied.has(seq)).length}
 }
 
 describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
@@ -68,19 +94,13 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     assert.match(mtu, /mtu 1450/)
   })
 
-  it('keeps pods reachable across switches, and measures what a 100 pps ping loses', async () => {
-    const flood = spawn('ip', ['netns', 'exec', `nc-${lab}-p-busybox-controlplane-0`, 'ping', '-q', '-i', '0.01', '-w', '6', '192.168.0.65'], {stdio: ['ignore', 'pipe', 'ignore']})
-    let out = ''
-    flood.stdout.on('data', (d) => (out += d))
-    const done = new Promise((resolve) => flood.on('close', resolve))
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)
-    assert.equal((await netctl(['encap', 'set', 'vxlan', '--yes'])).code, 0)
-    assert.equal((await netctl(['ippool', 'set', 'default-ipv4-ippool', '--vxlan', 'Never'])).code, 0)
-    await done
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(out)
-    assert.ok(m, out)
-    console.log(`# 3 live switches under a 100 pps ping: ${Number(m[1]) - Number(m[2])} of ${m[1]} lost`)
+  it('loses no packet of a 100 pps ping across switches of encapsulation and of BGP itself', async () => {
+    const switches = [['encap', 'set', 'none', '--yes'], ['encap', 'set', 'vxlan', '--yes'], ['ippool', 'set', 'default-ipv4-ippool', '--vxlan', 'Never'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'off'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'on']]
+    const {sent, lost} = await flood(`nc-${lab}-p-busybox-controlplane-0`, '192.168.0.65', async () => {
+      for (const args of switches) assert.equal((await netctl(args)).code, 0, args.join(' '))
+    })
+    console.log(`# ${switches.length} live switches (none, vxlan, none, BGP off, BGP on) under a 100 pps ping: ${lost} of ${sent} lost`)
+    assert.equal(lost, 0)
     assert.equal(JSON.parse((await netctl(['get', 'node', 'node01', '-o', 'json'])).stdout).spec.ipv4VXLANTunnelAddr, undefined)
     assert.match(await routes(), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
@@ -132,6 +152,33 @@ describe('flannel backends switched live', {skip}, () => {
     assert.equal((await netctl(['lab', 'set-backend', 'host-gw'])).code, 0)
     assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^10\.244\.1\.0\/24 via 172\.17\.0\.40 dev eth0 $/m)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
+  })
+
+  it('udp: flannel0 and a proxy per node; pod packets ride UDP 8285 and count two extra hops; the proxies end with the backend', async () => {
+    const set = await netctl(['lab', 'set-backend', 'udp'])
+    assert.equal(set.code, 0, set.stderr)
+    const routes = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
+    assert.match(routes, /^10\.244\.0\.0\/16 dev flannel0 proto kernel scope link src 10\.244\.0\.0 $/m, 'one route for the whole network')
+    assert.doesNotMatch(routes, /10\.244\.1\.0\/24/)
+    assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', '-d', 'link', 'show', 'flannel0'])).stdout, /mtu 1472 .*\n.*\n\s+tun type tun pi off/)
+    assert.match(readFileSync(join(state.path, 'labs', name, 'controlplane', 'subnet.env'), 'utf8'), /FLANNEL_MTU=1472/)
+    const proxies = () => readOwned(state.path, name).flatMap((o) => ('pid' in o && o.what.startsWith('flannel-udp-proxy ') ? [o] : []))
+    assert.deepEqual(proxies().map((o) => o.what).sort(), ['flannel-udp-proxy controlplane', 'flannel-udp-proxy node01'])
+    assert.ok(proxies().every((o) => processStartTime(o.pid) === o.start), 'both proxies run')
+    // -x: the hex shows the pod addresses (0a f4 00 02 -> 0a f4 01 02) right after the outer IP and UDP headers.
+    const wire = await capture(`nc-${name}-underlay`, 'udp port 8285', ping, ['-x'])
+    assert.match(wire, /172\.17\.0\.32\.8285 > 172\.17\.0\.40\.8285: UDP, length 84/)
+    assert.match(wire, /0x0020:\s+(\S{4}\s+){4}0af4 0002 0af4 0102/)
+    assert.match((await ping()).stdout, /ttl=60/, 'each proxy is a hop, as flanneld\'s is')
+
+    const backends = ['vxlan', 'host-gw', 'udp', 'host-gw', 'vxlan', 'udp', 'host-gw']
+    const {sent, lost} = await flood(`nc-${name}-p-busybox-controlplane-0`, '10.244.1.2', async () => {
+      for (const backend of backends) assert.equal((await netctl(['lab', 'set-backend', backend])).code, 0, backend)
+    })
+    console.log(`# ${backends.length} live flannel backend switches (udp, ${backends.join(', ')}) under a 100 pps ping: ${lost} of ${sent} lost`)
+    assert.equal(lost, 0)
+    assert.deepEqual(proxies(), [], 'host-gw needs no proxy')
+    assert.ok(readOwned(state.path, name).every((o) => !('pid' in o)), 'nothing left running')
   })
 })
 

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {diffNetns} from '../../src/dataplane/diff.js'
+import {diffNetns, planLines} from '../../src/dataplane/diff.js'
 import {planCalicoNode, planCalicoPod} from '../../src/lab/calico.js'
-import {clusterResources, planCluster} from '../../src/lab/cluster.js'
-import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from '../../src/lab/flannel.js'
+import {clusterResources, planCluster, type LabNode} from '../../src/lab/cluster.js'
+import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig} from '../../src/lab/flannel.js'
 import {planLab} from '../../src/lab/lab.js'
 import {checkLabName} from '../../src/lab/names.js'
 import {defaultTopology, parseTopology} from '../../src/lab/topology.js'
@@ -184,7 +184,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     ])
     assert.equal(planCalicoPod(cluster, cluster.pods[0]!).links[0]!.mtu, 1480)
     // And op by op, what the kernel would be asked to do on a fresh node.
-    const lines = diffNetns(spec, {links: [{name: 'lo', up: false}], addresses: [], routes: [], neighbours: [], fdb: [], sysctls: {}}).ip
+    const lines = planLines(diffNetns(spec, {links: [{name: 'lo', up: false}], addresses: [], routes: [], neighbours: [], fdb: [], sysctls: {}})).ip
     assert.ok(lines.includes('link add tunl0 type ipip'))
     assert.ok(lines.includes('link set dev tunl0 mtu 1480'))
     assert.ok(lines.includes('addr add 192.168.0.0/32 dev tunl0'))
@@ -208,5 +208,23 @@ describe('flannel backends (REFERENCE.md §4)', () => {
     assert.deepEqual(spec.fdb, [{dev: 'flannel.1', mac: flannelVtepMac(cluster.nodes[2]!), dst: cluster.nodes[2]!.ip}])
     assert.match(flannelSubnetEnv(cluster, cluster.nodes[0]!), /FLANNEL_MTU=1450/)
     assert.throws(() => parseTopology({flavor: 'flannel', underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a'}]}), /host-gw needs every node on one L2 segment/)
+  })
+
+  it('udp: a TUN flannel0 (MTU 1472) holding the whole network, no route per peer; the proxy learns the peers instead', async () => {
+    const topology = parseTopology({flavor: 'flannel', backend: {type: 'udp'}, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]})
+    const cluster = planCluster('f', topology, none)
+    const [a, b, c] = cluster.nodes as [LabNode, LabNode, LabNode]
+    const spec = planFlannelNode(cluster, a)
+    assert.deepEqual(spec.links.find((l) => l.name === 'flannel0'), {name: 'flannel0', kind: 'tun', mtu: 1472})
+    // The address's prefix is the network's: the kernel's own route for it is "10.244.0.0/16 dev flannel0".
+    assert.deepEqual(spec.addresses.at(-1), {dev: 'flannel0', cidr: '10.244.0.0/16'})
+    assert.deepEqual(spec.routes.map((r) => r.dst), ['default'], 'no per-peer routes')
+    assert.ok(spec.links.filter((l) => l.master === 'cni0').every((l) => l.mtu === 1472), 'pods at 1500 - 28')
+    assert.match(flannelSubnetEnv(cluster, a), /FLANNEL_MTU=1472/)
+    assert.deepEqual(udpProxyConfig(cluster, a, '/run/x.ready'), {
+      tun: 'flannel0', listen: a.ip, port: 8285, ready: '/run/x.ready',
+      routes: [{subnet: '10.244.1.0/24', node: b.ip}, {subnet: '10.244.2.0/24', node: c.ip}],
+    })
+    assert.throws(() => parseTopology({flavor: 'flannel', backend: {type: 'ipip'}, nodes: [{name: 'a'}]}), /flannel backend "ipip" is not one of host-gw, vxlan, udp/)
   })
 })

@@ -1,0 +1,72 @@
+/**
+ * flannel's udp backend needs a process per node: the proxy in libexec/ that moves packets
+ * between flannel0 and UDP 8285. Started, told of new routes (SIGHUP) and stopped here,
+ * recorded like BIRD.
+ */
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {NetctlError} from '../errors.js'
+import type {LabCluster} from './cluster.js'
+import {udpProxyConfig} from './flannel.js'
+import {runningDaemons, startDaemon, stopDaemons} from './proc.js'
+import {labDir} from './state.js'
+
+const kind = 'flannel-udp-proxy'
+// From dist/lab/ or src/lab/ alike.
+const program = fileURLToPath(new URL('../../libexec/flannel-udp-proxy.py', import.meta.url))
+
+export const udpProxyFiles = (stateDir: string, lab: string, node: string) => {
+  const dir = join(labDir(stateDir, lab), node)
+  return {dir, config: join(dir, 'udp-proxy.json'), ready: join(dir, 'udp-proxy.ready'), log: join(dir, 'udp-proxy.log')}
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * On the udp backend: every node's proxy running with its current routes. On any other
+ * backend: none. Called once flannel0 exists and before the old paths are taken away.
+ */
+export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Promise<{started: number; reloaded: number}> {
+  if (cluster.flavor !== 'flannel' || cluster.backend?.type !== 'udp') {
+    await stopDaemons(stateDir, cluster.lab, kind)
+    return {started: 0, reloaded: 0}
+  }
+  const running = runningDaemons(stateDir, cluster.lab, kind)
+  let started = 0
+  let reloaded = 0
+  for (const node of cluster.nodes) {
+    const files = udpProxyFiles(stateDir, cluster.lab, node.name)
+    mkdirSync(files.dir, {recursive: true})
+    const text = JSON.stringify(udpProxyConfig(cluster, node, files.ready), null, 2) + '\n'
+    const previous = readText(files.config)
+    // Renamed into place: a proxy re-reading on SIGHUP never sees half a file.
+    writeFileSync(`${files.config}.tmp`, text)
+    renameSync(`${files.config}.tmp`, files.config)
+    const proxy = running.get(node.name)
+    if (proxy) {
+      if (previous !== text) {
+        process.kill(proxy.pid, 'SIGHUP')
+        reloaded++
+      }
+      continue
+    }
+    const ready = await startDaemon(stateDir, cluster.lab, {
+      kind, node: node.name, netns: node.netns, argv: ['python3', program, files.config], readyPath: files.ready, logPath: files.log,
+      whenMissing: {message: 'cannot start the flannel udp proxy', suggestion: 'install python3 (apt-get install python3), or use the host-gw or vxlan backend'},
+    })
+    if (!ready) {
+      const log = readText(files.log)?.trim().split('\n').slice(-2).join(' / ')
+      throw new NetctlError('internal', `the flannel udp proxy did not start on node ${node.name}: ${log || 'it never became ready'}`, `see ${files.log}`)
+    }
+    started++
+  }
+  return {started, reloaded}
+}
