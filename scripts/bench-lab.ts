@@ -1,7 +1,8 @@
 /**
  * Lab build and teardown times for 2×2, 10×10 and 50×20 calico labs, and the same 10×10 lab
- * built the way the seed article builds by hand: one `ip` (or sysctl) process per step.
- * Needs root; prints why it skips otherwise.
+ * built the way the seed article builds by hand: one `ip` (or sysctl) process per step;
+ * BGP convergence; throughput per encapsulation against the node baseline; and what a
+ * 100 pps ping loses across live switches. Needs root; prints why it skips otherwise.
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -12,7 +13,9 @@ import {applyWaves} from '../src/dataplane/apply.js'
 import {diffNetns, planLines} from '../src/dataplane/diff.js'
 import {emptyObserved} from '../src/dataplane/observe.js'
 import {planCluster} from '../src/lab/cluster.js'
+import {labBench} from '../src/lab/bench.js'
 import {planLab} from '../src/lab/lab.js'
+import {pingDuring} from '../src/lab/ping.js'
 import {defaultTopology} from '../src/lab/topology.js'
 
 if (process.getuid?.() !== 0) {
@@ -76,6 +79,25 @@ try {
     if (r.status !== 0) throw new Error(`lab up ${name} failed: ${r.stderr}`)
     const bgp = JSON.parse(r.stdout).bgp as {seconds: number; sessions: number}
     console.log(`  ${String(nodes).padStart(2)} nodes (${String(bgp.sessions).padStart(3)} sessions)   ${total.toFixed(2).padStart(6)} s from start, ${bgp.seconds.toFixed(2)} s after BIRD started`)
+    timed(['lab', 'down', name])
+  }
+
+  console.log('encapsulation, 2 nodes, iperf3 pod to pod against node to node (median of 3 rounds of 3 s):')
+  for (const flavor of ['calico', 'flannel']) {
+    const name = `e${flavor[0]}`
+    timed(['lab', 'up', '--name', name, '--flavor', flavor, '--pods-per-node', '1'])
+    const {rows, skipped} = await labBench(state, name, {modes: true})
+    for (const r of rows) console.log(`  ${flavor.padEnd(8)} ${r.mode.padEnd(8)} pods ${r.pods.gbps.toFixed(2).padStart(6)} Gbit/s   nodes ${r.nodes.gbps.toFixed(2).padStart(6)} Gbit/s   ${r.ratio.toFixed(2)}x   rtt ${r.pods.rttMs.toFixed(3)} / ${r.nodes.rttMs.toFixed(3)} ms`)
+    for (const s of skipped) console.log(`  ${flavor.padEnd(8)} ${s.mode.padEnd(8)} skipped: ${s.reason}`)
+
+    const relabUp = (bgp: string) => ['lab', 'up', '--name', name, '--pods-per-node', '1', '--bgp', bgp]
+    const switches: Array<[string, string[]]> = flavor === 'calico'
+      ? [['vxlan', ['encap', 'set', 'vxlan', '--yes']], ['none', ['encap', 'set', 'none', '--yes']], ['BGP off', relabUp('off')], ['vxlan', ['encap', 'set', 'vxlan', '--yes']], ['none', ['encap', 'set', 'none', '--yes']], ['BGP on', relabUp('on')]]
+      : ['vxlan', 'udp', 'host-gw', 'udp', 'vxlan', 'host-gw'].map((b) => [b, ['lab', 'set-backend', b]])
+    const {sent, lost} = await pingDuring(`nc-${name}-p-busybox-controlplane-0`, flavor === 'calico' ? '192.168.0.65' : '10.244.1.2', async () => {
+      for (const [, args] of switches) timed(args)
+    })
+    console.log(`  ${flavor.padEnd(8)} ${switches.length} live switches (${switches.map(([label]) => label).join(', ')}) under a 100 pps ping: ${lost} of ${sent} lost`)
     timed(['lab', 'down', name])
   }
 } finally {

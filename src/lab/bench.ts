@@ -3,6 +3,7 @@
  * their nodes (the baseline), with iperf3 and ping inside the lab's namespaces.
  */
 import {spawn} from 'node:child_process'
+import {availableParallelism} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {run} from '../dataplane/run.js'
@@ -12,7 +13,7 @@ import {encapChange, encapTargets, setIpPool, type Encapsulation} from '../servi
 import {encapsulationOf} from './calico.js'
 import type {LabCluster} from './cluster.js'
 import {reconcileLab, requireClusterLab, setFlannelBackend, withDatastore} from './lab.js'
-import type {FlannelBackend} from './topology.js'
+import {flannelBackends, type FlannelBackend} from './topology.js'
 import type {LabRecord} from './state.js'
 import {parsePing} from './ping.js'
 
@@ -26,6 +27,9 @@ export interface PathFigures {
   rttMs: number
 }
 
+/** Client and server on different CPUs: left to the scheduler, they share one at times and the figures swing by a third. */
+const pinning = (): string[] => (availableParallelism() >= 2 ? ['-A', '0,1'] : [])
+
 async function iperf(client: Endpoint, server: Endpoint, seconds: number): Promise<number> {
   // -1: the server answers one test and exits; it lives only inside the lab's namespace.
   const daemon = spawn('ip', ['netns', 'exec', server.netns, 'iperf3', '-s', '-1', '-B', server.ip], {stdio: 'ignore'})
@@ -33,7 +37,7 @@ async function iperf(client: Endpoint, server: Endpoint, seconds: number): Promi
   try {
     await Promise.race([sleep(150), failed])
     for (let attempt = 0; ; attempt++) {
-      const r = await run('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', server.ip, '-t', String(seconds), '-J'], {allowFailure: true})
+      const r = await run('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', server.ip, '-t', String(seconds), '-J', ...pinning()], {allowFailure: true})
       if (r.exitCode === 0) return (JSON.parse(r.stdout) as {end: {sum_received: {bits_per_second: number}}}).end.sum_received.bits_per_second / 1e9
       if (attempt >= 10) throw new NetctlError('internal', `iperf3 from ${client.netns} to ${server.ip} failed: ${(r.stdout + r.stderr).trim().slice(0, 200)}`, 'check that the two can ping each other')
       await sleep(100)
@@ -50,10 +54,6 @@ async function rtt(client: Endpoint, server: Endpoint): Promise<number> {
   return rttAvgMs
 }
 
-export async function measurePath(client: Endpoint, server: Endpoint, seconds: number): Promise<PathFigures> {
-  return {gbps: await iperf(client, server, seconds), rttMs: await rtt(client, server)}
-}
-
 export interface BenchRow {
   mode: string
   pods: PathFigures
@@ -63,7 +63,7 @@ export interface BenchRow {
 
 /** The modes a lab can be switched through: calico pool encapsulations, or flannel backends. */
 export function benchModes(record: LabRecord): string[] {
-  return record.topology?.flavor === 'flannel' ? ['host-gw', 'vxlan'] : ['none', 'vxlan', 'ipip']
+  return record.topology?.flavor === 'flannel' ? [...flannelBackends] : ['none', 'vxlan', 'ipip']
 }
 
 /** The mode a lab runs in now, as benchModes names it. */
@@ -95,8 +95,15 @@ export interface BenchResult {
 /**
  * iperf3 and ping between two pods on different nodes and between those nodes, in the
  * lab's current mode, or in each mode in turn (switched live; the first mode is restored).
+ * The ratio is the median over rounds of pods ÷ nodes measured back to back.
  */
-export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; onSwitch?: (mode: string) => void} = {}): Promise<BenchResult> {
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; rounds?: number; onSwitch?: (mode: string) => void} = {}): Promise<BenchResult> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   const a = cluster.pods[0]
@@ -105,11 +112,21 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
   const nodeA = cluster.nodes.find((n) => n.name === a.node)!
   const nodeB = cluster.nodes.find((n) => n.name === b.node)!
   const seconds = options.seconds ?? 3
+  const rounds = options.rounds ?? 3
   const result: BenchResult = {rows: [], skipped: []}
+  const nodePath: [Endpoint, Endpoint] = [{netns: nodeA.netns, ip: nodeA.ip}, {netns: nodeB.netns, ip: nodeB.ip}]
+  const podPath: [Endpoint, Endpoint] = [{netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}]
+  // Nodes and pods take turns, round after round, and each figure is the median: the
+  // machine's drift and hiccups hit both paths alike, and one bad run does not decide.
   const measure = async (mode: string) => {
-    const nodes = await measurePath({netns: nodeA.netns, ip: nodeA.ip}, {netns: nodeB.netns, ip: nodeB.ip}, seconds)
-    const pods = await measurePath({netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}, seconds)
-    result.rows.push({mode, pods, nodes, ratio: pods.gbps / nodes.gbps})
+    const samples: Array<{nodes: number; pods: number}> = []
+    for (let i = 0; i < rounds; i++) samples.push({nodes: await iperf(...nodePath, seconds), pods: await iperf(...podPath, seconds)})
+    result.rows.push({
+      mode,
+      nodes: {gbps: median(samples.map((s) => s.nodes)), rttMs: await rtt(...nodePath)},
+      pods: {gbps: median(samples.map((s) => s.pods)), rttMs: await rtt(...podPath)},
+      ratio: median(samples.map((s) => s.pods / s.nodes)),
+    })
   }
   const original = currentMode(cluster)
   if (!options.modes) {

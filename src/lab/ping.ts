@@ -1,4 +1,7 @@
 /** `netctl lab ping`: every pod from every other (a covering sample in large labs). */
+import {spawn} from 'node:child_process'
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import {inParallel, run} from '../dataplane/run.js'
 import {loadCluster} from './cluster.js'
 import {requireClusterLab, withDatastore} from './lab.js'
@@ -22,6 +25,29 @@ export function parsePing(output: string): Pick<PingResult, 'sent' | 'received' 
   const sent = Number(counts?.[1] ?? 0)
   const received = Number(counts?.[2] ?? 0)
   return {sent, received, lossPercent: sent ? Math.round((100 * (sent - received)) / sent) : 100, rttAvgMs: rtt ? Number(rtt[1]) : undefined, ttl: ttl ? Number(ttl[1]) : undefined}
+}
+
+/**
+ * A 100 pps ping from namespace `netns` to `ip` while `during` runs (what a live switch
+ * loses). Lost: the sequence numbers that never got a reply, leaving out the last one,
+ * still in flight when the ping is stopped.
+ */
+export async function pingDuring(netns: string, ip: string, during: () => Promise<unknown>): Promise<{sent: number; lost: number}> {
+  const ping = spawn('ip', ['netns', 'exec', netns, 'ping', '-n', '-i', '0.01', ip], {stdio: ['ignore', 'pipe', 'ignore']})
+  let out = ''
+  ping.stdout.on('data', (d) => (out += d))
+  const closed = new Promise((resolve) => ping.on('close', resolve))
+  try {
+    await sleep(300)
+    await during()
+    await sleep(300)
+  } finally {
+    ping.kill('SIGINT')
+    await closed
+  }
+  const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1] ?? 0)
+  const replied = new Set([...out.matchAll(/icmp_seq=(\d+) /g)].map((m) => Number(m[1])))
+  return {sent, lost: Array.from({length: Math.max(sent - 1, 0)}, (_, i) => i + 1).filter((seq) => !replied.has(seq)).length}
 }
 
 /** Above this many pods the matrix is sampled unless every pair is asked for: 1,000 pods are a million pairs. */

@@ -81,11 +81,14 @@ export function routing(flavor: Flavor, bgp: boolean | undefined, routeReflector
 const fail = (field: string, problem: string, suggestion: string) => new NetctlError('usage', `topology: ${field} ${problem}`, suggestion)
 
 /** Check a topology document (parsed YAML) and fill its defaults. */
+/** The fields of a topology file (schemas/lab-topology.schema.json describes each). */
+export const topologyFields = ['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend']
+
 export function parseTopology(doc: unknown): Topology {
   if (typeof doc !== 'object' || doc === null) throw fail('', 'is not a mapping', 'see schemas/lab-topology.schema.json')
   const d = doc as Record<string, unknown>
   for (const key of Object.keys(d)) {
-    if (!['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend'].includes(key)) throw fail(key, 'is not a known field', 'known fields: apiVersion, kind, flavor, nodes, underlay, pool, bgp, routeReflectors, backend')
+    if (!topologyFields.includes(key)) throw fail(key, 'is not a known field', `known fields: ${topologyFields.join(', ')}`)
   }
   if (d.kind !== undefined && d.kind !== 'LabTopology') throw fail('kind', `is ${JSON.stringify(d.kind)}`, 'set kind: LabTopology')
   const flavor = (d.flavor ?? 'calico') as Flavor

@@ -4,9 +4,9 @@ import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
+import {pingDuring} from '../../src/lab/ping.js'
 import {processStartTime} from '../../src/lab/proc.js'
 import {readOwned} from '../../src/lab/state.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
@@ -25,29 +25,6 @@ async function capture(netns: string, filter: string, during: () => Promise<unkn
   await during()
   await closed
   return out
-}
-
-/**
- * A 100 pps ping from `netns` to `ip` while `during` runs. Lost: the sequence numbers that
- * never got a reply, leaving out the last (still in flight when the ping is stopped).
- */
-async function flood(netns: string, ip: string, during: () => Promise<unknown>): Promise<{sent: number; lost: number}> {
-  const ping = spawn('ip', ['netns', 'exec', netns, 'ping', '-n', '-i', '0.01', ip], {stdio: ['ignore', 'pipe', 'ignore']})
-  let out = ''
-  ping.stdout.on('data', (d) => (out += d))
-  const closed = new Promise((resolve) => ping.on('close', resolve))
-  try {
-    await sleep(300)
-    await during()
-    await sleep(300)
-  } finally {
-    ping.kill('SIGINT')
-    await closed
-  }
-  const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1])
-  assert.ok(sent > 0, out)
-  const replied = new Set([...out.matchAll(/icmp_seq=(\d+) /g)].map((m) => Number(m[1])))
-  return {sent, lost: Array.from({length: sent - 1}, (_, i) => i + 1).filter((seq) => !replied.has(seq)).length}
 }
 
 describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
@@ -96,7 +73,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
 
   it('loses no packet of a 100 pps ping across switches of encapsulation and of BGP itself', async () => {
     const switches = [['encap', 'set', 'none', '--yes'], ['encap', 'set', 'vxlan', '--yes'], ['ippool', 'set', 'default-ipv4-ippool', '--vxlan', 'Never'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'off'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'on']]
-    const {sent, lost} = await flood(`nc-${lab}-p-busybox-controlplane-0`, '192.168.0.65', async () => {
+    const {sent, lost} = await pingDuring(`nc-${lab}-p-busybox-controlplane-0`, '192.168.0.65', async () => {
       for (const args of switches) assert.equal((await netctl(args)).code, 0, args.join(' '))
     })
     console.log(`# ${switches.length} live switches (none, vxlan, none, BGP off, BGP on) under a 100 pps ping: ${lost} of ${sent} lost`)
@@ -172,7 +149,7 @@ describe('flannel backends switched live', {skip}, () => {
     assert.match((await ping()).stdout, /ttl=60/, 'each proxy is a hop, as flanneld\'s is')
 
     const backends = ['vxlan', 'host-gw', 'udp', 'host-gw', 'vxlan', 'udp', 'host-gw']
-    const {sent, lost} = await flood(`nc-${name}-p-busybox-controlplane-0`, '10.244.1.2', async () => {
+    const {sent, lost} = await pingDuring(`nc-${name}-p-busybox-controlplane-0`, '10.244.1.2', async () => {
       for (const backend of backends) assert.equal((await netctl(['lab', 'set-backend', backend])).code, 0, backend)
     })
     console.log(`# ${backends.length} live flannel backend switches (udp, ${backends.join(', ')}) under a 100 pps ping: ${lost} of ${sent} lost`)
@@ -189,7 +166,7 @@ describe('netctl lab bench', {skip}, () => {
     const name = `${tag}b`
     try {
       assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])).code, 0)
-      const r = await netctl(['lab', 'bench', '--modes', '--seconds', '1', '--json'])
+      const r = await netctl(['lab', 'bench', '--modes', '--seconds', '1', '--rounds', '1', '--json'])
       assert.equal(r.code, 0, r.stderr)
       const {rows, skipped} = JSON.parse(r.stdout) as {rows: Array<{mode: string; ratio: number; pods: {gbps: number; rttMs: number}}>; skipped: Array<{mode: string; reason: string}>}
       assert.deepEqual(rows.map((row) => row.mode).concat(skipped.map((s) => s.mode)).sort(), ['ipip', 'none', 'vxlan'])

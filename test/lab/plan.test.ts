@@ -8,7 +8,7 @@ import {clusterResources, planCluster, type LabNode} from '../../src/lab/cluster
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig} from '../../src/lab/flannel.js'
 import {planLab} from '../../src/lab/lab.js'
 import {checkLabName} from '../../src/lab/names.js'
-import {defaultTopology, parseTopology} from '../../src/lab/topology.js'
+import {defaultTopology, flannelBackends, parseTopology, topologyFields} from '../../src/lab/topology.js'
 import {NetctlError} from '../../src/errors.js'
 
 const none = {nodes: [], affinities: [], weps: []}
@@ -41,7 +41,8 @@ describe('lab topology', () => {
     const t = parseTopology(load(readFileSync(`${repoRoot}/examples/cross-subnet-lab.yaml`, 'utf8')))
     assert.deepEqual(t.nodes.map((n) => [n.name, n.subnet, n.pods.length]), [['controlplane', 0, 2], ['node01', 0, 2], ['node02', 1, 2]])
     const schema = JSON.parse(readFileSync(`${repoRoot}/schemas/lab-topology.schema.json`, 'utf8'))
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['apiVersion', 'flavor', 'kind', 'nodes', 'pool', 'underlay'])
+    assert.deepEqual(Object.keys(schema.properties).sort(), [...topologyFields].sort())
+    assert.deepEqual(schema.properties.backend.properties.type.enum, [...flannelBackends])
   })
 
   it('validates lab names before they reach a command line', () => {

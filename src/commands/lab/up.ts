@@ -28,7 +28,7 @@ export default class LabUp extends NetctlCommand {
     file: Flags.string({char: 'f', summary: 'Topology YAML (see schemas/lab-topology.schema.json).', exclusive: ['nodes', 'pods-per-node']}),
     bgp: Flags.option({options: ['on', 'off'] as const, summary: 'calico: spread routes with BIRD (on, default) or program them statically (off).'})(),
     'route-reflectors': Flags.integer({summary: 'calico: make the first N nodes BGP route reflectors instead of a full mesh.', min: 0}),
-    backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default) or vxlan.'})(),
+    backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default), vxlan or udp.'})(),
     'direct-routing': Flags.boolean({summary: 'flannel vxlan: host-gw routes to peers on the same subnet.'}),
   }
 
