@@ -26,7 +26,6 @@ export interface NetnsPlan {
 }
 
 export const phases = ['make', 'switch', 'break'] as const
-export type Phase = (typeof phases)[number]
 
 export interface DiffOptions {
   /** Route protocols owned by someone else (the kernel, BIRD): never deleted. */

@@ -17,7 +17,7 @@ const kind = 'flannel-udp-proxy'
 // From dist/lab/ or src/lab/ alike.
 const program = fileURLToPath(new URL('../../libexec/flannel-udp-proxy.py', import.meta.url))
 
-export const udpProxyFiles = (stateDir: string, lab: string, node: string) => {
+const udpProxyFiles = (stateDir: string, lab: string, node: string) => {
   const dir = join(labDir(stateDir, lab), node)
   return {dir, config: join(dir, 'udp-proxy.json'), ready: join(dir, 'udp-proxy.ready'), log: join(dir, 'udp-proxy.log')}
 }
