@@ -16,16 +16,7 @@ export const metadataAnnotation = 'projectcalico.org/metadata'
 export interface KubeObject {
   apiVersion?: string
   kind?: string
-  metadata: {
-    name: string
-    namespace?: string
-    uid?: string
-    resourceVersion?: string
-    creationTimestamp?: string
-    generateName?: string
-    labels?: Record<string, string>
-    annotations?: Record<string, string>
-  }
+  metadata: ObjectMeta & {generateName?: string}
   spec?: Record<string, unknown>
   status?: Record<string, unknown>
 }

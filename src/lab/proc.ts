@@ -83,6 +83,8 @@ export function runningDaemons(stateDir: string, lab: string, kind: string): Map
 /** End every recorded daemon of this kind and forget them. */
 export async function stopDaemons(stateDir: string, lab: string, kind: string): Promise<void> {
   const ofKind = (o: OwnedObject) => 'pid' in o && o.what.startsWith(`${kind} `)
-  for (const o of readOwned(stateDir, lab)) if ('pid' in o && ofKind(o)) await endProcess(o.pid, o.start)
+  const recorded = readOwned(stateDir, lab).filter(ofKind)
+  if (recorded.length === 0) return
+  for (const o of recorded) if ('pid' in o) await endProcess(o.pid, o.start)
   forgetOwned(stateDir, lab, ofKind)
 }
