@@ -4,6 +4,7 @@
  */
 import type {Resource} from '../resources/types.js'
 import {parseSelector} from '../resources/selector.js'
+import {birdIp, birdNumber, birdPrefix, birdString, birdSymbol} from '../render/bird.js'
 
 export const defaultASNumber = 64512
 
@@ -85,14 +86,18 @@ export interface BirdConfigInput {
 }
 
 export function renderBirdConfig(input: BirdConfigInput): string {
-  const poolMatch = input.pools.map((p) => `net ~ ${p}`).join(' || ') || 'false'
+  // Every value goes through a bird.conf renderer: parsed and written back, or refused.
+  const routerId = birdIp(input.node.ip, 4)
+  const pools = input.pools.map(birdPrefix)
+  const poolMatch = pools.map((p) => `net ~ ${p}`).join(' || ') || 'false'
+  const tunnelled = (input.tunnelled ?? []).map(birdPrefix)
   const lines = [
     '# Rendered by netctl from the lab datastore (Calico confd\'s job). Edits are overwritten.',
-    `router id ${input.node.ip};`,
-    `log "${input.logFile}" { warning, error, fatal };`,
+    `router id ${routerId};`,
+    `log ${birdString(input.logFile)} { warning, error, fatal };`,
     '',
     '# Only pool routes (and their blackholes) are programmed into the kernel; tunnelled blocks are Felix\'s.',
-    `filter calico_kernel_programming { ${input.tunnelled?.length ? `if ( net ~ [ ${input.tunnelled.join(', ')} ] ) then reject; ` : ''}if ( ${poolMatch} ) then accept; reject; }`,
+    `filter calico_kernel_programming { ${tunnelled.length ? `if ( net ~ [ ${tunnelled.join(', ')} ] ) then reject; ` : ''}if ( ${poolMatch} ) then accept; reject; }`,
     '',
     '# Announce this node\'s blocks, and (as a route reflector) other nodes\' blocks; never pod /32s or device routes.',
     `filter calico_export_to_bgp_peers { if ( proto = "static_blocks" ) then accept; if ( source = RTS_BGP && ( ${poolMatch} ) ) then accept; reject; }`,
@@ -113,12 +118,12 @@ export function renderBirdConfig(input: BirdConfigInput): string {
     '',
     'protocol static static_blocks {',
     '  ipv4;',
-    ...input.blocks.map((b) => `  route ${b} blackhole;`),
+    ...input.blocks.map((b) => `  route ${birdPrefix(b)} blackhole;`),
     '}',
     '',
     '# Timers short enough for a lab mesh to converge in seconds.',
     'template bgp bgp_template {',
-    `  local ${input.node.ip} as ${input.asNumber};`,
+    `  local ${routerId} as ${birdNumber(input.asNumber)};`,
     '  ipv4 { import all; export filter calico_export_to_bgp_peers; };',
     '  graceful restart;',
     '  connect delay time 1;',
@@ -129,8 +134,8 @@ export function renderBirdConfig(input: BirdConfigInput): string {
     '}',
   ]
   for (const s of input.sessions) {
-    lines.push('', `protocol bgp ${s.name} from bgp_template {`, `  neighbor ${s.peerIp} as ${s.peerAs};`)
-    if (s.rrClient) lines.push('  rr client;', `  rr cluster id ${input.node.routeReflectorClusterID};`)
+    lines.push('', `protocol bgp ${birdSymbol(s.name)} from bgp_template {`, `  neighbor ${birdIp(s.peerIp)} as ${birdNumber(s.peerAs)};`)
+    if (s.rrClient) lines.push('  rr client;', `  rr cluster id ${birdIp(input.node.routeReflectorClusterID, 4)};`)
     lines.push('}')
   }
   return lines.join('\n') + '\n'

@@ -10,6 +10,8 @@ import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions,
 import type {NetnsSpec} from './model.js'
 import {emptyObserved, observeCommands, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
 import {inParallel, run} from './run.js'
+import {ipLine} from '../render/ip.js'
+import {sysctlAssignment} from '../render/sysctl.js'
 
 const concurrency = 8
 
@@ -20,47 +22,62 @@ export async function listNamespaces(): Promise<Set<string>> {
 }
 
 export async function createNamespaces(names: readonly string[]): Promise<void> {
-  if (names.length > 0) await run('ip', ['-batch', '-'], {input: names.map((n) => `netns add ${n}\n`).join('')})
+  if (names.length > 0) await run('ip', ['-batch', '-'], {input: names.map((n) => ipLine('netns', 'add', n) + '\n').join('')})
 }
 
 /** Deletes the namespaces that exist; the ones already gone are fine. */
 export async function deleteNamespaces(names: readonly string[]): Promise<void> {
-  if (names.length > 0) await run('ip', ['-force', '-batch', '-'], {input: names.map((n) => `netns del ${n}\n`).join(''), allowFailure: true})
+  if (names.length > 0) await run('ip', ['-force', '-batch', '-'], {input: names.map((n) => ipLine('netns', 'del', n) + '\n').join(''), allowFailure: true})
+}
+
+/** A named namespace's identity: the inode of its nsfs file, the same one /proc/<pid>/ns/net links to. */
+export function namespaceInode(name: string): string | undefined {
+  try {
+    return String(statSync(`/run/netns/${name}`).ino)
+  } catch {
+    return undefined
+  }
 }
 
 /**
- * SIGKILL every process inside these namespaces; returns how many. One pass over /proc
- * comparing each process's network namespace inode, instead of an `ip netns pids` per namespace.
+ * The processes inside these namespaces. One pass over /proc comparing each process's
+ * network namespace inode, instead of an `ip netns pids` per namespace.
  */
-export async function killProcessesIn(names: readonly string[]): Promise<number> {
-  const inodes = new Set<string>()
-  for (const name of names) {
-    try {
-      inodes.add(String(statSync(`/run/netns/${name}`).ino))
-    } catch {
-      // Already gone.
-    }
-  }
-  if (inodes.size === 0) return 0
-  let killed = 0
+export function processesIn(names: readonly string[]): number[] {
+  const inodes = new Set(names.map(namespaceInode).filter((ino): ino is string => ino !== undefined))
+  if (inodes.size === 0) return []
+  const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
-    let link: string
     try {
-      link = readlinkSync(`/proc/${entry}/ns/net`)
+      if (inodes.has(/\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1] ?? '')) pids.push(Number(entry))
     } catch {
-      continue
+      // Exited meanwhile.
     }
-    if (inodes.has(/\[(\d+)\]/.exec(link)?.[1] ?? '')) {
-      try {
-        process.kill(Number(entry), 'SIGKILL')
-        killed++
-      } catch {
-        // Exited meanwhile.
-      }
+  }
+  return pids
+}
+
+/** SIGKILL every process inside these namespaces; returns how many. */
+export async function killProcessesIn(names: readonly string[]): Promise<number> {
+  let killed = 0
+  for (const pid of processesIn(names)) {
+    try {
+      process.kill(pid, 'SIGKILL')
+      killed++
+    } catch {
+      // Exited meanwhile.
     }
   }
   return killed
+}
+
+/** Nothing in it but a loopback, and no process: a namespace that holds nobody's work. */
+export async function isEmptyNamespace(name: string): Promise<boolean> {
+  const {stdout, exitCode} = await run('ip', ['-n', name, '-j', 'link', 'show'], {allowFailure: true})
+  if (exitCode !== 0) return false
+  const links = JSON.parse(stdout || '[]') as Array<{ifname: string}>
+  return links.every((l) => l.ifname === 'lo') && processesIn([name]).length === 0
 }
 
 export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
@@ -69,7 +86,7 @@ export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
   if (spec.fdb.length > 0 || spec.links.some((l) => l.kind === 'vxlan')) {
     state.fdb = parseFdb((await run('bridge', ['-n', spec.netns, '-j', 'fdb', 'show'])).stdout)
   }
-  const keys = Object.keys(spec.sysctls)
+  const keys = Object.entries(spec.sysctls).map(([key, value]) => sysctlAssignment(key, value).split('=')[0]!)
   if (keys.length > 0) {
     // -e: keys of links that do not exist yet are skipped, not fatal.
     const {stdout} = await run('ip', ['netns', 'exec', spec.netns, 'sysctl', '-e', ...keys], {allowFailure: true})
@@ -96,7 +113,7 @@ export async function applyBatch(netns: string, batch: Batch, sysctls: Record<st
   await runBatch('ip', batch.ip)
   await runBatch('bridge', batch.bridge)
   const entries = Object.entries(sysctls)
-  if (entries.length > 0) await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...entries.map(([k, v]) => `${k}=${v}`)])
+  if (entries.length > 0) await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...entries.map(([k, v]) => sysctlAssignment(k, v))])
 }
 
 /** Namespaces in the order their links come into being: a veth's creator before its far end. */

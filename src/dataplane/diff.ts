@@ -10,6 +10,7 @@
  */
 import {normalizeDst, type LinkSpec, type NetnsSpec, type RouteSpec} from './model.js'
 import type {ObservedLink, ObservedState} from './observe.js'
+import {ipLine} from '../render/ip.js'
 
 export interface Batch {
   ip: string[]
@@ -44,37 +45,37 @@ export const planSize = (plan: NetnsPlan): number => phases.reduce((sum, phase) 
 export const planLines = (plan: NetnsPlan): Batch => ({ip: phases.flatMap((p) => plan[p].ip), bridge: phases.flatMap((p) => plan[p].bridge)})
 
 function addLinkLine(link: LinkSpec): string {
-  const attrs = [link.mac ? `address ${link.mac}` : '', link.mtu ? `mtu ${link.mtu}` : ''].filter(Boolean).join(' ')
-  const head = `link add ${link.name}${attrs ? ` ${attrs}` : ''}`
+  const attrs = [link.mac && ['address', link.mac], link.mtu && ['mtu', link.mtu]].filter((a): a is Array<string | number> => Boolean(a)).flat()
   switch (link.kind) {
     case 'veth': {
       const peer = link.peer!
-      return `${head} type veth peer name ${peer.name}${link.mtu ? ` mtu ${link.mtu}` : ''} netns ${peer.netns}`
+      return ipLine('link', 'add', link.name, ...attrs, 'type', 'veth', 'peer', 'name', peer.name, ...(link.mtu ? ['mtu', link.mtu] : []), 'netns', peer.netns)
     }
     case 'bridge':
-      return `${head} type bridge`
+      return ipLine('link', 'add', link.name, ...attrs, 'type', 'bridge')
     case 'vxlan': {
       const v = link.vxlan!
-      return `${head} type vxlan id ${v.id} dstport ${v.port}${v.local ? ` local ${v.local}` : ''}${v.dev ? ` dev ${v.dev}` : ''} ${v.learning ? 'learning' : 'nolearning'}`
+      return ipLine('link', 'add', link.name, ...attrs, 'type', 'vxlan', 'id', v.id, 'dstport', v.port, ...(v.local ? ['local', v.local] : []), ...(v.dev ? ['dev', v.dev] : []), v.learning ? 'learning' : 'nolearning')
     }
     case 'macvlan':
     case 'ipvlan':
-      return `link add ${link.name} link ${link.lower!.parent}${link.netns ? ` netns ${link.netns}` : ''}${attrs ? ` ${attrs}` : ''} type ${link.kind} mode ${link.lower!.mode}`
+      return ipLine('link', 'add', link.name, 'link', link.lower!.parent, ...(link.netns ? ['netns', link.netns] : []), ...attrs, 'type', link.kind, 'mode', link.lower!.mode)
     case 'tun':
-      return `tuntap add dev ${link.name} mode tun`
+      return ipLine('tuntap', 'add', 'dev', link.name, 'mode', 'tun')
     case 'ipip':
       // tunl0 is the ipip module's fallback device: it exists once the module is loaded.
-      return `link add ${link.name} type ipip`
+      return ipLine('link', 'add', link.name, 'type', 'ipip')
   }
 }
 
 function linkChanges(link: LinkSpec, seen: ObservedLink): string[] {
   const lines: string[] = []
-  if (link.mac && seen.mac?.toLowerCase() !== link.mac.toLowerCase()) lines.push(`link set dev ${link.name} address ${link.mac}`)
-  if (link.mtu && seen.mtu !== link.mtu) lines.push(`link set dev ${link.name} mtu ${link.mtu}`)
-  if (link.master !== undefined && seen.master !== link.master) lines.push(`link set dev ${link.name} master ${link.master}`)
-  if (link.hairpin !== undefined && Boolean(seen.hairpin) !== link.hairpin) lines.push(`link set dev ${link.name} type bridge_slave hairpin ${link.hairpin ? 'on' : 'off'}`)
-  if ((link.up ?? true) && !seen.up) lines.push(`link set dev ${link.name} up`)
+  const set = (...words: Array<string | number>) => lines.push(ipLine('link', 'set', 'dev', link.name, ...words))
+  if (link.mac && seen.mac?.toLowerCase() !== link.mac.toLowerCase()) set('address', link.mac)
+  if (link.mtu && seen.mtu !== link.mtu) set('mtu', link.mtu)
+  if (link.master !== undefined && seen.master !== link.master) set('master', link.master)
+  if (link.hairpin !== undefined && Boolean(seen.hairpin) !== link.hairpin) set('type', 'bridge_slave', 'hairpin', link.hairpin ? 'on' : 'off')
+  if ((link.up ?? true) && !seen.up) set('up')
   return lines
 }
 
@@ -107,17 +108,19 @@ function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
 
 /** `replace` adds or changes a route; `del` names the route exactly, so that it never removes another one to the same place. */
 export function routeLine(verb: 'replace' | 'del', r: RouteSpec): string {
-  const parts = [`route ${verb}`]
-  if (r.type === 'blackhole') parts.push('blackhole')
-  parts.push(r.dst === '0.0.0.0/0' ? 'default' : r.dst)
-  if (r.via) parts.push(`via ${r.via}`)
-  if (r.dev) parts.push(`dev ${r.dev}`)
-  if (verb === 'replace' && r.scope) parts.push(`scope ${r.scope}`)
-  if (r.proto) parts.push(`proto ${r.proto}`)
-  if (r.metric) parts.push(`metric ${r.metric}`)
-  if (verb === 'replace' && r.src) parts.push(`src ${r.src}`)
-  if (verb === 'replace' && r.onlink) parts.push('onlink')
-  return parts.join(' ')
+  const replacing = verb === 'replace'
+  return ipLine(
+    'route', verb,
+    r.type === 'blackhole' && 'blackhole',
+    r.dst === '0.0.0.0/0' ? 'default' : r.dst,
+    ...(r.via ? ['via', r.via] : []),
+    ...(r.dev ? ['dev', r.dev] : []),
+    ...(replacing && r.scope ? ['scope', r.scope] : []),
+    ...(r.proto ? ['proto', r.proto] : []),
+    ...(r.metric ? ['metric', r.metric] : []),
+    ...(replacing && r.src ? ['src', r.src] : []),
+    replacing && r.onlink && 'onlink',
+  )
 }
 
 export function diffNetns(want: NetnsSpec, observed: ObservedState, options: DiffOptions = {}): NetnsPlan {
@@ -126,7 +129,7 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
   const create: string[] = []
   const recreated = new Set<string>()
   // Every namespace's loopback comes up: a pod pings itself, daemons bind to 127.0.0.1.
-  const configure: string[] = seenLinks.get('lo')?.up === false ? ['link set dev lo up'] : []
+  const configure: string[] = seenLinks.get('lo')?.up === false ? [ipLine('link', 'set', 'dev', 'lo', 'up')] : []
   const removeLinks: string[] = []
 
   for (const link of want.links) {
@@ -142,7 +145,7 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
       continue
     }
     if (seen && needsRecreate(link, seen)) {
-      create.push(`link del ${link.name}`)
+      create.push(ipLine('link', 'del', link.name))
       recreated.add(link.name)
     } else if (seen) {
       configure.push(...linkChanges(link, seen))
@@ -155,7 +158,7 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
   const deleted = new Set(observed.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
-  for (const name of deleted) removeLinks.push(`link del ${name}`)
+  for (const name of deleted) removeLinks.push(ipLine('link', 'del', name))
   // Neighbours, addresses and fdb entries on links being deleted or made anew vanish with them. So
   // do routes, but those on a link being deleted are removed in the switch, so that traffic leaves
   // it while the link still takes what peers send into it.
@@ -198,10 +201,10 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
     ip: [
       ...create,
       ...configure,
-      ...addresses.map((a) => `addr add ${a.cidr} dev ${a.dev}`),
-      ...neighbours.map((n) => `neigh replace ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud permanent`),
+      ...addresses.map((a) => ipLine('addr', 'add', a.cidr, 'dev', a.dev)),
+      ...neighbours.map((n) => ipLine('neigh', 'replace', n.ip, 'lladdr', n.lladdr, 'dev', n.dev, 'nud', 'permanent')),
     ],
-    bridge: want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => `fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`),
+    bridge: want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => ipLine('fdb', 'replace', f.mac, 'dev', f.dev, 'dst', f.dst, 'self', 'permanent')),
   }
   const switchRoutes: Batch = {
     ip: [
@@ -214,8 +217,8 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
     bridge: [],
   }
   const breakOld: Batch = {
-    ip: [...staleNeigh.map((n) => `neigh del ${n.ip} dev ${n.dev}`), ...staleAddr.map((a) => `addr del ${a.cidr} dev ${a.dev}`), ...removeLinks],
-    bridge: have.fdb.filter((f) => !wantFdb.has(fdbKey(f))).map((f) => `fdb del ${f.mac} dev ${f.dev} dst ${f.dst}`),
+    ip: [...staleNeigh.map((n) => ipLine('neigh', 'del', n.ip, 'dev', n.dev)), ...staleAddr.map((a) => ipLine('addr', 'del', a.cidr, 'dev', a.dev)), ...removeLinks],
+    bridge: have.fdb.filter((f) => !wantFdb.has(fdbKey(f))).map((f) => ipLine('fdb', 'del', f.mac, 'dev', f.dev, 'dst', f.dst)),
   }
 
   const sysctls = Object.fromEntries(Object.entries(want.sysctls).filter(([key, value]) => have.sysctls[key] !== value))

@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 
 import {NetctlError} from '../errors.js'
 import type {LinkKind} from './model.js'
-import {createNamespaces, deleteNamespaces} from './apply.js'
 import {run} from './run.js'
 
 const CAP_NET_ADMIN = 12
@@ -30,19 +29,17 @@ const probes: Record<LinkKind, {module: string; lines: string[]}> = {
   tun: {module: 'tun', lines: ['tuntap add dev pt0 mode tun']},
 }
 
+/** A throw-away namespace: its owner creates (and records) it, and removes it again. */
 export interface ProbeNamespace {
   name: string
-  /** Called before the namespace is created, so that a SIGKILL mid-probe leaves it recorded. */
-  record: () => void
-  /** Called once it is gone again. */
-  forget: () => void
+  create: () => Promise<void>
+  remove: () => Promise<void>
 }
 
 /** Kinds this kernel cannot make, each with the kernel's own words, tried in a throw-away namespace. */
 export async function missingLinkKinds(kinds: readonly LinkKind[], probeNamespace: ProbeNamespace): Promise<Array<{kind: LinkKind; module: string; error: string}>> {
   const probe = probeNamespace.name
-  probeNamespace.record()
-  await createNamespaces([probe])
+  await probeNamespace.create()
   try {
     const missing = []
     for (const kind of new Set(kinds)) {
@@ -52,8 +49,7 @@ export async function missingLinkKinds(kinds: readonly LinkKind[], probeNamespac
     }
     return missing
   } finally {
-    await deleteNamespaces([probe])
-    probeNamespace.forget()
+    await probeNamespace.remove()
   }
 }
 

@@ -18,21 +18,26 @@ import {isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
 import {tunnelledBlocks} from './calico.js'
+import {checkStored, ownerOf} from './stored.js'
 import type {LabCluster, LabNode} from './cluster.js'
-import {runningDaemons, startDaemon} from './proc.js'
-import {labDir} from './state.js'
+import {adoptStrays, nodeDir, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
 
 export const birdFiles = (stateDir: string, lab: string, node: string) => {
-  const dir = join(labDir(stateDir, lab), node)
+  const dir = nodeDir(stateDir, lab, node)
   return {dir, config: join(dir, 'bird.conf'), socket: join(dir, 'bird.ctl'), log: join(dir, 'bird.log')}
 }
 
 /** Every node's bird.conf, from what the datastore says now. */
 export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, cluster: LabCluster): Promise<Map<string, string>> {
-  const [nodeResources, peers] = await Promise.all([ds.list(nodeKind), ds.list(bgpPeerKind)])
+  const where = `the datastore (${ds.location})`
+  // The lab peers only its own nodes; BGP peers and configuration apply as in a cluster. All validated before use.
+  const [nodeResources, peers] = await Promise.all([
+    ds.list(nodeKind).then((all) => checkStored(nodeKind, all.filter((n) => ownerOf(n) === cluster.lab), where)),
+    ds.list(bgpPeerKind).then((all) => checkStored(bgpPeerKind, all, where)),
+  ])
   let config: Awaited<ReturnType<Datastore['get']>> | undefined
   try {
-    config = await ds.get(bgpConfigurationKind, 'default')
+    config = checkStored(bgpConfigurationKind, [await ds.get(bgpConfigurationKind, 'default')], where)[0]
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
   }
@@ -72,13 +77,18 @@ export function readBirdConfig(stateDir: string, lab: string, node: string): str
   }
 }
 
-export async function startBird(stateDir: string, lab: string, node: LabNode): Promise<void> {
+function birdDaemon(stateDir: string, lab: string, node: LabNode): DaemonSpec {
   const files = birdFiles(stateDir, lab, node.name)
   // -f keeps BIRD in the foreground, so the recorded pid stays its own.
-  const ready = await startDaemon(stateDir, lab, {
+  return {
     kind: 'bird', node: node.name, netns: node.netns, argv: ['bird', '-f', '-c', files.config, '-s', files.socket], readyPath: files.socket,
     whenMissing: {message: 'cannot start BIRD', suggestion: 'install BIRD 2 (apt-get install bird2), or build the lab with --bgp off'},
-  })
+  }
+}
+
+export async function startBird(stateDir: string, lab: string, node: LabNode): Promise<void> {
+  const files = birdFiles(stateDir, lab, node.name)
+  const ready = await startDaemon(stateDir, lab, birdDaemon(stateDir, lab, node))
   if (ready) return
   const log = existsSync(files.log) ? readFileSync(files.log, 'utf8').trim().split('\n').slice(-3).join(' / ') : ''
   const check = await run('bird', ['-p', '-c', files.config], {allowFailure: true})
@@ -89,6 +99,7 @@ export async function startBird(stateDir: string, lab: string, node: LabNode): P
 export async function syncBirds(stateDir: string, cluster: LabCluster, configs: Map<string, string>): Promise<{started: number; reloaded: number}> {
   let started = 0
   let reloaded = 0
+  await adoptStrays(stateDir, cluster.lab, cluster.nodes.map((node) => birdDaemon(stateDir, cluster.lab, node)))
   const running = runningBirds(stateDir, cluster.lab)
   for (const node of cluster.nodes) {
     const text = configs.get(node.name)

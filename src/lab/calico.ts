@@ -12,6 +12,9 @@ import {nodeKind} from '../resources/node.js'
 import type {EncapMode, NodeSpec} from '../resources/types.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
 import {planNodeUplink} from './underlay.js'
+import {sysctlKey} from '../render/sysctl.js'
+import {NetctlError} from '../errors.js'
+import {ownerOf} from './stored.js'
 
 export const calicoHostMac = 'ee:ee:ee:ee:ee:ee'
 export const calicoGateway = '169.254.1.1'
@@ -81,10 +84,10 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
     spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: calicoHostMac, mtu})
     spec.routes.push({dst: `${pod.ip}/32`, dev: pod.hostIf, scope: 'link'})
-    spec.sysctls[`net.ipv4.conf.${pod.hostIf}.proxy_arp`] = '1'
-    spec.sysctls[`net.ipv4.neigh.${pod.hostIf}.proxy_delay`] = '0'
-    spec.sysctls[`net.ipv4.conf.${pod.hostIf}.route_localnet`] = '1'
-    spec.sysctls[`net.ipv4.conf.${pod.hostIf}.forwarding`] = '1'
+    spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'proxy_arp')] = '1'
+    spec.sysctls[sysctlKey('net', 'ipv4', 'neigh', pod.hostIf, 'proxy_delay')] = '0'
+    spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'route_localnet')] = '1'
+    spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'forwarding')] = '1'
   }
   if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
   const encap = encapsulationOf(cluster)
@@ -132,6 +135,7 @@ export async function recordTunnelAddresses(ds: Datastore, cluster: LabCluster):
   const write = async (store: Datastore) => {
     for (const node of cluster.nodes) {
       const current = await store.get(nodeKind, node.name)
+      if (ownerOf(current) !== cluster.lab) throw new NetctlError('already-exists', `Node "${node.name}" in ${store.location} is not lab "${cluster.lab}"'s any more; the lab leaves it alone`, `netctl lab up --name ${cluster.lab} rebuilds the lab's own objects where nobody else's stand`)
       const spec = {...(current.spec as NodeSpec)}
       const bgp = {...spec.bgp}
       delete spec.ipv4VXLANTunnelAddr

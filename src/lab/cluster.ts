@@ -13,6 +13,7 @@ import {nodeKind} from '../resources/node.js'
 import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
 import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
 import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
+import {checkStored, labOwnerLabel, ownerOf} from './stored.js'
 import type {Flavor, FlannelBackend, Topology} from './topology.js'
 
 export interface LabSubnet {
@@ -80,21 +81,34 @@ function nodeSlot(subnet: LabSubnet, k: number): string {
 const ipOf = (cidrOrIp: string | undefined) => cidrOrIp?.split('/')[0]
 
 interface Existing {
+  /** This lab's own objects (they carry its label). */
   nodes: Resource[]
   affinities: Resource[]
   weps: Resource[]
   pool?: IPPool
+  /** Everyone else's objects of those kinds: never changed, and their blocks never handed out again. */
+  foreign?: Resource[]
 }
 
-async function readExisting(ds: Datastore): Promise<Existing> {
-  const [nodes, affinities, weps] = await Promise.all([ds.list(nodeKind), ds.list(blockAffinityKind), ds.list(workloadEndpointKind)])
+async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
+  const where = `the datastore (${ds.location})`
+  const ours = (r: Resource) => ownerOf(r) === lab
+  const foreign: Resource[] = []
+  // What the lab programs from is validated; others' objects are only kept clear of.
+  const [nodes, affinities, weps] = await Promise.all(
+    [nodeKind, blockAffinityKind, workloadEndpointKind].map(async (kind) => {
+      const all = await ds.list(kind)
+      foreign.push(...all.filter((r) => !ours(r)))
+      return checkStored(kind, all.filter(ours), where)
+    }),
+  )
   let pool: IPPool | undefined
   try {
-    pool = (await ds.get(ipPoolKind, poolName)) as IPPool
+    pool = checkStored(ipPoolKind, [(await ds.get(ipPoolKind, poolName)) as IPPool], where)[0]
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
   }
-  return {nodes, affinities, weps, pool}
+  return {nodes: nodes!, affinities: affinities!, weps: weps!, pool, foreign}
 }
 
 /**
@@ -133,7 +147,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
   }
 
   // Blocks: keep affinities of nodes that stay; hand out the lowest free blocks to the rest.
-  const takenBlocks = new Set<string>()
+  const takenBlocks = new Set<string>((existing.foreign ?? []).filter((r) => r.kind === 'BlockAffinity').map((a) => String(a.spec?.cidr)))
   for (const a of existing.affinities) {
     const node = nodes.find((n) => n.name === a.spec?.node)
     const cidr = String(a.spec?.cidr)
@@ -225,17 +239,18 @@ export const routeReflectorLabel = 'route-reflector'
 export const routeReflectorClusterID = '244.0.0.1'
 
 export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nodes: Resource[]; affinities: Resource[]; weps: Resource[]} {
+  const owner = {[labOwnerLabel]: cluster.lab}
   const nodes = cluster.nodes.map<Resource>((n, i) => {
     const rr = i < routeReflectors
     return {
       apiVersion: API_VERSION,
       kind: 'Node',
-      metadata: {name: n.name, labels: {'kubernetes.io/hostname': n.name, ...(rr ? {[routeReflectorLabel]: 'true'} : {})}},
+      metadata: {name: n.name, labels: {'kubernetes.io/hostname': n.name, ...owner, ...(rr ? {[routeReflectorLabel]: 'true'} : {})}},
       spec: {bgp: {ipv4Address: `${n.ip}/${cluster.subnets[n.subnet]!.prefix}`, ...(rr ? {routeReflectorClusterID} : {})}, orchRefs: [{nodeName: n.name, orchestrator: 'k8s'}]},
     }
   })
   const affinities = cluster.nodes.flatMap((n) =>
-    n.blocks.map<Resource>((cidr) => ({apiVersion: API_VERSION, kind: 'BlockAffinity', metadata: {name: blockAffinityName(n.name, cidr)}, spec: {state: 'confirmed', node: n.name, cidr, deleted: 'false'}})),
+    n.blocks.map<Resource>((cidr) => ({apiVersion: API_VERSION, kind: 'BlockAffinity', metadata: {name: blockAffinityName(n.name, cidr), labels: owner}, spec: {state: 'confirmed', node: n.name, cidr, deleted: 'false'}})),
   )
   const weps = cluster.pods.map<Resource>((p) => ({
     apiVersion: API_VERSION,
@@ -243,7 +258,7 @@ export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nod
     metadata: {
       name: workloadEndpointName({node: p.node, pod: p.name}),
       namespace: p.namespace,
-      labels: {'projectcalico.org/namespace': p.namespace, 'projectcalico.org/orchestrator': 'k8s', 'projectcalico.org/serviceaccount': 'default'},
+      labels: {'projectcalico.org/namespace': p.namespace, 'projectcalico.org/orchestrator': 'k8s', 'projectcalico.org/serviceaccount': 'default', ...owner},
     },
     spec: {
       orchestrator: 'k8s', node: p.node, pod: p.name, endpoint: 'eth0', serviceAccountName: 'default',
@@ -256,11 +271,13 @@ export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nod
 /** Make the datastore hold exactly this cluster: create, update what changed, delete the rest. */
 export async function syncCluster(ds: Datastore, lab: string, topology: Topology): Promise<LabCluster> {
   const write = async (store: Datastore) => {
-    const existing = await readExisting(store)
+    const existing = await readExisting(store, lab)
     const cluster = planCluster(lab, topology, existing)
-    if (!existing.pool) await store.create(ipPoolKind, cluster.pool)
-    else cluster.pool = existing.pool
     const wanted = clusterResources(cluster, topology.routeReflectors)
+    // Before any write: the lab never overwrites an object it does not own.
+    refuseForeign(store, lab, existing.foreign ?? [], [...wanted.nodes, ...wanted.affinities, ...wanted.weps])
+    if (!existing.pool) await store.create(ipPoolKind, {...cluster.pool, metadata: {...cluster.pool.metadata, labels: {[labOwnerLabel]: lab}}})
+    else cluster.pool = existing.pool
     await syncKind(store, nodeKind, existing.nodes, wanted.nodes, (have, want) => ({...have, metadata: {...have.metadata, labels: {...have.metadata.labels, ...want.metadata.labels}}, spec: {...have.spec, bgp: {...(have.spec?.bgp as object), ...(want.spec?.bgp as object)}, orchRefs: want.spec?.orchRefs}}))
     if (topology.bgp) await ensureBgpConfiguration(store, topology.routeReflectors)
     await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
@@ -284,6 +301,19 @@ async function ensureBgpConfiguration(ds: Datastore, routeReflectors: number): P
   }
 }
 
+function refuseForeign(ds: Datastore, lab: string, foreign: Resource[], wanted: Resource[]): void {
+  const key = (r: Resource) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`
+  const taken = new Map(foreign.map((r) => [key(r), r]))
+  const clash = wanted.map((r) => taken.get(key(r))).find(Boolean)
+  if (!clash) return
+  const owner = ownerOf(clash)
+  throw new NetctlError(
+    'already-exists',
+    `${clash.kind} "${clash.metadata.name}" in ${ds.location} belongs to ${owner ? `lab "${owner}"` : 'someone else (it has no netctl.io/lab label)'}; lab "${lab}" will not overwrite it, and changed nothing`,
+    'give this lab other node names (a topology file), or its own datastore (leave out --datastore etcdv3)',
+  )
+}
+
 async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], want: Resource[], merge: (have: Resource, want: Resource) => Resource): Promise<void> {
   const key = (r: Resource) => `${r.metadata.namespace ?? ''}/${r.metadata.name}`
   const haveByKey = new Map(have.map((r) => [key(r), r]))
@@ -303,5 +333,5 @@ async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], 
 
 /** Read the cluster back from the datastore (status, exec, ping, and later reconciles). */
 export async function loadCluster(ds: Datastore, lab: string, topology: Topology): Promise<LabCluster> {
-  return planCluster(lab, topology, await readExisting(ds))
+  return planCluster(lab, topology, await readExisting(ds, lab))
 }

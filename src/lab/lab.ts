@@ -6,20 +6,21 @@
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {applySpecs, createNamespaces, deleteNamespaces, killProcessesIn, listNamespaces, type ApplyOptions} from '../dataplane/apply.js'
+import {applySpecs, listNamespaces, type ApplyOptions} from '../dataplane/apply.js'
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
-import {NetctlError} from '../errors.js'
+import {acquireLock} from '../datastore/lock.js'
+import {isNetctlError, NetctlError} from '../errors.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
 import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
-import {checkLabName, netnsPrefix} from './names.js'
-import {endProcess, stopDaemons} from './proc.js'
+import {checkLabName, probeNetns} from './names.js'
+import {claimNamespaces, createOwnNamespaces, foreignNamespace, ownNamespaces, ownsNamespace, removeOwnNamespaces} from './namespaces.js'
+import {endProcess, nodeDir, stopDaemons} from './proc.js'
 import {
-  forgetOwned, labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, recordOwned, removeLabDir,
-  ownedNamespaces, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
+  labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, removeLabDir, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
@@ -37,34 +38,24 @@ const onPath = (command: string): boolean =>
  * else; if the kernel is lacking and the lab is new, nothing of it is left behind.
  */
 async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
-  const probe = `${netnsPrefix(name)}probe`
+  const probe = probeNetns(name)
   try {
     await requireLinkKinds(kinds, what, {
       name: probe,
-      record: () => recordOwned(stateDir, name, [{netns: probe}]),
-      forget: () => forgetOwned(stateDir, name, (o) => 'netns' in o && o.netns === probe),
+      // A probe namespace left by a killed run is replaced if it is the lab's; anyone else's stops the build.
+      create: async () => {
+        if ((await listNamespaces()).has(probe)) {
+          if (!(await ownsNamespace(stateDir, name, probe))) throw foreignNamespace(name, probe)
+          await removeOwnNamespaces(stateDir, name, [probe])
+        }
+        await createOwnNamespaces(stateDir, name, [probe])
+      },
+      remove: async () => void (await removeOwnNamespaces(stateDir, name, [probe])),
     })
   } catch (error) {
     if (!existed) removeLabDir(stateDir, name)
     throw error
   }
-}
-
-/**
- * Which wanted namespaces to create and which recorded ones are no longer wanted; the new
- * ones are recorded, then created. A wanted name that exists unrecorded is someone else's.
- */
-async function claimNamespaces(stateDir: string, name: string, wanted: readonly string[]): Promise<{created: Set<string>; stale: string[]}> {
-  const existing = await listNamespaces()
-  const owned = ownedNamespaces(readOwned(stateDir, name))
-  const foreign = wanted.find((n) => existing.has(n) && !owned.has(n))
-  if (foreign) {
-    throw new NetctlError('unavailable', `network namespace ${foreign} exists but lab "${name}" did not create it`, 'netctl touches only what it recorded: remove or rename that namespace, or pick another --name')
-  }
-  const created = wanted.filter((n) => !existing.has(n))
-  recordOwned(stateDir, name, created.filter((n) => !owned.has(n)).map((netns) => ({netns})))
-  await createNamespaces(created)
-  return {created: new Set(created), stale: [...owned].filter((n) => existing.has(n) && !wanted.includes(n))}
 }
 
 /** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
@@ -99,12 +90,26 @@ export interface LabSummary {
 }
 
 export async function labUp(options: LabUpOptions): Promise<LabSummary> {
+  checkLabName(options.name)
+  checkPrivileges()
+  return withLabLock(options.stateDir, options.name, async () => {
+    const previous = readLabRecord(options.stateDir, options.name)
+    try {
+      return await buildLab(options, previous)
+    } catch (error) {
+      if (previous || !existsSync(labDir(options.stateDir, options.name))) throw error
+      // A first build that failed leaves no half a lab behind.
+      await takeDown(options.stateDir, options.name)
+      if (!isNetctlError(error)) throw error
+      throw new NetctlError(error.kind, `${error.message} (the new lab was removed again)`, error.suggestion, {cause: error})
+    }
+  })
+}
+
+async function buildLab(options: LabUpOptions, previous: LabRecord | undefined): Promise<LabSummary> {
   const started = performance.now()
   const {stateDir, name, topology} = options
   const progress = options.onProgress ?? (() => {})
-  checkLabName(name)
-  checkPrivileges()
-  const previous = readLabRecord(stateDir, name)
   const was = previous?.basic ?? previous?.topology?.flavor
   if (previous && was !== topology.flavor) {
     throw new NetctlError('usage', `lab "${name}" is a ${was} lab; it cannot become ${topology.flavor} in place`, `netctl lab down ${name} first, or pick another --name`)
@@ -127,9 +132,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
     progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
     const programmed = await programLab(stateDir, ds, cluster, specs, created, progress)
     // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
-    await killProcessesIn(stale)
-    await deleteNamespaces(stale)
-    if (stale.length > 0) forgetOwned(stateDir, name, (o) => 'netns' in o && stale.includes(o.netns))
+    await removeOwnNamespaces(stateDir, name, stale)
     writeCurrentContext(stateDir, labContext(name))
     return {
       ...describe(cluster),
@@ -183,7 +186,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
 function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
   if (cluster.flavor !== 'flannel') return
   for (const node of cluster.nodes) {
-    const dir = join(labDir(stateDir, cluster.lab), node.name)
+    const dir = nodeDir(stateDir, cluster.lab, node.name)
     mkdirSync(dir, {recursive: true})
     writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
   }
@@ -200,8 +203,12 @@ function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<strin
 
 /** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */
 export async function reconcileLab(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
-  const record = requireClusterLab(stateDir, name)
   checkPrivileges()
+  return withLabLock(stateDir, name, () => reconcileLocked(stateDir, name, onProgress))
+}
+
+async function reconcileLocked(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
+  const record = requireClusterLab(stateDir, name)
   return withDatastore(stateDir, record, async (ds) => {
     const cluster = await loadCluster(ds, name, record.topology)
     return programLab(stateDir, ds, cluster, planLab(cluster), new Set(), onProgress ?? (() => {}))
@@ -213,8 +220,11 @@ export async function setFlannelBackend(stateDir: string, name: string, backend:
   const record = requireClusterLab(stateDir, name)
   if (record.topology.flavor !== 'flannel') throw new NetctlError('usage', `lab "${name}" is a calico lab`, 'calico labs switch with netctl encap set ipip|vxlan|none')
   checkFlannelBackend(backend, record.topology.underlay.subnets.length)
-  writeLabRecord(stateDir, {...record, topology: {...record.topology, backend}})
-  return reconcileLab(stateDir, name, onProgress)
+  checkPrivileges()
+  return withLabLock(stateDir, name, async () => {
+    writeLabRecord(stateDir, {...record, topology: {...record.topology, backend}})
+    return reconcileLocked(stateDir, name, onProgress)
+  })
 }
 
 /** The control socket of each lab node's BIRD (all nodes, or one). */
@@ -246,9 +256,13 @@ export interface BasicLabSummary {
 
 /** Build one of seed 001's small labs (recreated from scratch if it exists). */
 export async function basicLabUp(stateDir: string, kind: BasicLabKind, name: string = kind): Promise<BasicLabSummary> {
-  const started = performance.now()
   checkLabName(name)
   checkPrivileges()
+  return withLabLock(stateDir, name, () => buildBasicLab(stateDir, kind, name))
+}
+
+async function buildBasicLab(stateDir: string, kind: BasicLabKind, name: string): Promise<BasicLabSummary> {
+  const started = performance.now()
   const previous = readLabRecord(stateDir, name)
   if (previous && previous.basic !== kind) {
     throw new NetctlError('usage', `lab "${name}" is a ${previous.basic ?? previous.topology?.flavor} lab`, `netctl lab down ${name} first, or pick another --name`)
@@ -274,25 +288,35 @@ export async function labDown(stateDir: string, name: string): Promise<LabDownRe
   if (!existsSync(labDir(stateDir, name))) {
     throw new NetctlError('not-found', `there is no lab "${name}"`, listLabs(stateDir).length ? `labs: ${listLabs(stateDir).join(', ')}` : 'nothing to take down')
   }
+  return withLabLock(stateDir, name, () => takeDown(stateDir, name))
+}
+
+async function takeDown(stateDir: string, name: string): Promise<LabDownResult> {
   const owned = readOwned(stateDir, name)
   if (owned.length > 0) checkPrivileges()
   let processes = 0
   for (const o of owned) if ('pid' in o && (await endProcess(o.pid, o.start))) processes++
-  const existing = await listNamespaces()
-  // Only recorded names, and only with the lab's prefix: a corrupted record cannot reach further.
-  const namespaces = owned.flatMap((o) => ('netns' in o && o.netns.startsWith(netnsPrefix(name)) && existing.has(o.netns) ? [o.netns] : []))
+  const namespaces = await ownNamespaces(stateDir, name)
   // A process started but killed before it was recorded still lives in one of them: end it too.
-  processes += await killProcessesIn(namespaces)
-  await deleteNamespaces(namespaces)
+  processes += await removeOwnNamespaces(stateDir, name, namespaces)
   removeLabDir(stateDir, name)
   if (labOfContext(readCurrentContext(stateDir)) === name) writeCurrentContext(stateDir, undefined)
   return {name, namespaces: namespaces.length, processes}
 }
 
-export async function labDownAll(stateDir: string): Promise<LabDownResult[]> {
-  const results = []
-  for (const name of listLabs(stateDir)) results.push(await labDown(stateDir, name))
-  return results
+/** Every lab down; one that cannot be taken down is reported, and the others still go. */
+export async function labDownAll(stateDir: string): Promise<{down: LabDownResult[]; failed: Array<{name: string; error: string}>}> {
+  const down: LabDownResult[] = []
+  const failed: Array<{name: string; error: string}> = []
+  for (const name of listLabs(stateDir)) {
+    try {
+      down.push(await labDown(stateDir, name))
+    } catch (error) {
+      if (!isNetctlError(error)) throw error
+      failed.push({name, error: error.message})
+    }
+  }
+  return {down, failed}
 }
 
 export interface LabStatus extends Pick<LabSummary, 'name' | 'flavor' | 'nodes' | 'pods'> {
@@ -324,6 +348,28 @@ export function labList(stateDir: string): Array<{name: string; flavor: string; 
     if (!t) return [{name, flavor: record.basic ?? '?', nodes: 0, pods: 0, current: current === name}]
     return [{name, flavor: t.flavor, nodes: t.nodes.length, pods: t.nodes.reduce((sum, n) => sum + n.pods.length, 0), current: current === name}]
   })
+}
+
+/** How long a second command waits for the one changing a lab (a 2,500-pod build takes seconds, not minutes). */
+const labLockWaitMs = 120_000
+
+/**
+ * One lab, one writer: up, down, set-backend and reconciles after datastore writes hold the
+ * lab's lock (a lock held by a dead process is taken over at once). The lock lives beside the
+ * lab's directory, not in it, so that taking the lab down does not pull it from under a waiter.
+ */
+async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const locks = join(stateDir, 'locks')
+  mkdirSync(locks, {recursive: true, mode: 0o700})
+  const release = await acquireLock(join(locks, `lab-${name}`), labLockWaitMs).catch((error: unknown) => {
+    if (!isNetctlError(error)) throw error
+    throw new NetctlError('unavailable', `lab "${name}" is busy: ${error.message}`, 'another netctl command is changing this lab; wait for it to finish (or end it), then retry')
+  })
+  try {
+    return await fn()
+  } finally {
+    await release()
+  }
 }
 
 /** A lab's datastore: its own file store, or the etcd it was built against. */

@@ -20,14 +20,21 @@ export function checkObjectName(what: 'node' | 'pod', name: string): string {
   return name
 }
 
-/** Every namespace of a lab starts with nc-<lab>-: netctl owns exactly those it recorded. */
-export const netnsPrefix = (lab: string) => `nc-${lab}-`
+/**
+ * Every namespace of a lab starts with nc-<lab>. — a dot, which no lab name holds, so that no
+ * name of one lab is ever a name of another (with "-", lab "rsa-p"'s probe was lab "rsa"'s pod "probe").
+ */
+export const netnsPrefix = (lab: string) => `nc-${lab}.`
 export const underlayNetns = (lab: string) => `${netnsPrefix(lab)}underlay`
+export const probeNetns = (lab: string) => `${netnsPrefix(lab)}probe`
 export const nodeNetns = (lab: string, node: string) => `${netnsPrefix(lab)}n-${node}`
 export const podNetns = (lab: string, pod: string) => `${netnsPrefix(lab)}p-${pod}`
 
-/** The underlay's port for the node with this index (≤ 15 characters). */
-export const underlayPort = (index: number) => `un${index}`
+/**
+ * The underlay's port for a node (≤ 15 characters), named after the node and not its place
+ * in the topology: a node put at another index keeps its port, and a new name gets a new one.
+ */
+export const underlayPort = (node: string) => `un-${createHash('sha1').update(node).digest('hex').slice(0, 10)}`
 
 /** flannel names a pod's host-side veth veth + 8 hex (the kernel allows 15 characters). */
 export const flannelVethName = (namespace: string, pod: string) => `veth${createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, 8)}`

@@ -1,10 +1,13 @@
 /** Processes a lab starts are recorded by pid and start time, and ended only if that pid is still the same process. */
 import {spawn} from 'node:child_process'
 import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {NetctlError} from '../errors.js'
-import {forgetOwned, readOwned, recordOwned, type OwnedObject} from './state.js'
+import {processesIn} from '../dataplane/apply.js'
+import {pathSegment} from '../render/path.js'
+import {forgetOwned, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
 
 /**
  * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot; undefined
@@ -20,6 +23,9 @@ export function processStartTime(pid: number): string | undefined {
     return undefined
   }
 }
+
+/** A node's own directory in its lab's: its daemons' configs, sockets and logs. */
+export const nodeDir = (stateDir: string, lab: string, node: string): string => join(labDir(stateDir, lab), pathSegment(node))
 
 /** SIGTERM, then SIGKILL after a grace period; false if it was not (any longer) that process. */
 export async function endProcess(pid: number, start: string, graceMs = 2000): Promise<boolean> {
@@ -50,27 +56,64 @@ export interface DaemonSpec {
 }
 
 /**
- * Start a daemon detached inside its namespace and record its pid and start time (it can
- * only be recorded once it exists; `lab down` also ends anything left in the namespaces).
- * True once its ready path appears; false if it died or took over 3 s.
+ * Start a daemon detached inside its namespace and record its pid and start time at once
+ * (it can only be recorded once it exists; a run killed in between leaves a stray that the
+ * next sync adopts, see adoptStrays). True once its ready path appears; false if it died
+ * or took over 3 s.
  */
 export async function startDaemon(stateDir: string, lab: string, daemon: DaemonSpec): Promise<boolean> {
   rmSync(daemon.readyPath, {force: true})
   const log = daemon.logPath ? openSync(daemon.logPath, 'a') : 'ignore'
-  // `ip netns exec` execs the program in place: the pid we get is the daemon's own.
+  // `ip netns exec` execs the program in place: the pid we get is the daemon's own, and so is its start time.
   const child = spawn('ip', ['netns', 'exec', daemon.netns, ...daemon.argv], {detached: true, stdio: ['ignore', 'ignore', log]})
   if (typeof log === 'number') closeSync(log)
+  const start = child.pid ? processStartTime(child.pid) : undefined
+  if (start) recordOwned(stateDir, lab, [{pid: child.pid!, start, what: daemonName(daemon)}])
   const failed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new NetctlError('unsupported', `${daemon.whenMissing.message}: ${error.message}`, daemon.whenMissing.suggestion))))
   child.unref()
   await Promise.race([sleep(20), failed])
-  const start = processStartTime(child.pid!)
-  if (start) recordOwned(stateDir, lab, [{pid: child.pid!, start, what: `${daemon.kind} ${daemon.node}`}])
   for (let i = 0; i < 150; i++) {
     if (existsSync(daemon.readyPath)) return true
     if (child.exitCode !== null || processStartTime(child.pid!) !== start) return false
     await sleep(20)
   }
   return false
+}
+
+const daemonName = (daemon: Pick<DaemonSpec, 'kind' | 'node'>) => `${daemon.kind} ${daemon.node}`
+
+/** A process's argument vector, as it was exec'd. */
+function commandLine(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Daemons of the lab that run unrecorded (the run that started one was killed before it
+ * recorded it): each process in the lab's namespaces with exactly the argument vector the lab
+ * would start is adopted where its node has none recorded, and ended where it is a second one.
+ * Nothing else is touched: a match needs the namespace and every argument (the lab's own paths).
+ */
+export async function adoptStrays(stateDir: string, lab: string, daemons: DaemonSpec[]): Promise<void> {
+  if (daemons.length === 0) return
+  const recorded = new Set(readOwned(stateDir, lab).flatMap((o) => ('pid' in o ? [`${o.pid} ${o.start}`] : [])))
+  const running = new Map([...new Set(daemons.map((d) => d.kind))].flatMap((kind) => [...runningDaemons(stateDir, lab, kind)].map(([node, o]) => [`${kind} ${node}`, o])))
+  const wanted = new Map(daemons.map((d) => [JSON.stringify(d.argv), d]))
+  for (const pid of processesIn([...new Set(daemons.map((d) => d.netns))])) {
+    const start = processStartTime(pid)
+    const daemon = wanted.get(JSON.stringify(commandLine(pid)))
+    if (!start || !daemon || recorded.has(`${pid} ${start}`)) continue
+    const name = daemonName(daemon)
+    if (running.has(name)) {
+      await endProcess(pid, start)
+    } else {
+      recordOwned(stateDir, lab, [{pid, start, what: name}])
+      running.set(name, {pid, start})
+    }
+  }
 }
 
 /** The nodes whose recorded daemon of this kind still runs (same pid, same start time). */

@@ -27,7 +27,8 @@ export interface LabRecord {
   createdAt: string
 }
 
-export type OwnedObject = {netns: string} | {pid: number; start: string; what: string}
+/** A namespace (with its nsfs inode once created), or a process (by pid and start time). */
+export type OwnedObject = {netns: string; ino?: string} | {pid: number; start: string; what: string}
 
 export const labsDir = (stateDir: string) => join(stateDir, 'labs')
 export const labDir = labDirectory
@@ -83,8 +84,6 @@ export function recordOwned(stateDir: string, lab: string, objects: OwnedObject[
   mkdirSync(dir, {recursive: true, mode: 0o700})
   writeDurably(join(dir, 'owned.jsonl'), objects.map((o) => JSON.stringify(o) + '\n').join(''), 'a')
 }
-
-export const ownedNamespaces = (owned: OwnedObject[]): Set<string> => new Set(owned.flatMap((o) => ('netns' in o ? [o.netns] : [])))
 
 export function readOwned(stateDir: string, lab: string): OwnedObject[] {
   let text = ''

@@ -8,18 +8,25 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
-import type {LabCluster} from './cluster.js'
+import type {LabCluster, LabNode} from './cluster.js'
 import {udpProxyConfig} from './flannel.js'
-import {runningDaemons, startDaemon, stopDaemons} from './proc.js'
-import {labDir} from './state.js'
+import {adoptStrays, nodeDir, runningDaemons, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
 
 const kind = 'flannel-udp-proxy'
 // From dist/lab/ or src/lab/ alike.
 const program = fileURLToPath(new URL('../../libexec/flannel-udp-proxy.py', import.meta.url))
 
 const udpProxyFiles = (stateDir: string, lab: string, node: string) => {
-  const dir = join(labDir(stateDir, lab), node)
+  const dir = nodeDir(stateDir, lab, node)
   return {dir, config: join(dir, 'udp-proxy.json'), ready: join(dir, 'udp-proxy.ready'), log: join(dir, 'udp-proxy.log')}
+}
+
+function udpProxyDaemon(stateDir: string, lab: string, node: LabNode): DaemonSpec {
+  const files = udpProxyFiles(stateDir, lab, node.name)
+  return {
+    kind, node: node.name, netns: node.netns, argv: ['python3', program, files.config], readyPath: files.ready, logPath: files.log,
+    whenMissing: {message: 'cannot start the flannel udp proxy', suggestion: 'install python3 (apt-get install python3), or use the host-gw or vxlan backend'},
+  }
 }
 
 function readText(path: string): string | undefined {
@@ -39,6 +46,7 @@ export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Pro
     await stopDaemons(stateDir, cluster.lab, kind)
     return {started: 0, reloaded: 0}
   }
+  await adoptStrays(stateDir, cluster.lab, cluster.nodes.map((node) => udpProxyDaemon(stateDir, cluster.lab, node)))
   const running = runningDaemons(stateDir, cluster.lab, kind)
   let started = 0
   let reloaded = 0
@@ -58,10 +66,7 @@ export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Pro
       }
       continue
     }
-    const ready = await startDaemon(stateDir, cluster.lab, {
-      kind, node: node.name, netns: node.netns, argv: ['python3', program, files.config], readyPath: files.ready, logPath: files.log,
-      whenMissing: {message: 'cannot start the flannel udp proxy', suggestion: 'install python3 (apt-get install python3), or use the host-gw or vxlan backend'},
-    })
+    const ready = await startDaemon(stateDir, cluster.lab, udpProxyDaemon(stateDir, cluster.lab, node))
     if (!ready) {
       const log = readText(files.log)?.trim().split('\n').slice(-2).join(' / ')
       throw new NetctlError('internal', `the flannel udp proxy did not start on node ${node.name}: ${log || 'it never became ready'}`, `see ${files.log}`)

@@ -20,7 +20,7 @@ export function planUnderlay(cluster: LabCluster, extraRoutes: RouteSpec[] = [])
     spec.addresses.push({dev: subnet.bridge, cidr: `${subnet.gateway}/${subnet.prefix}`})
   })
   for (const node of cluster.nodes) {
-    spec.links.push({name: underlayPort(node.index), kind: 'veth', peer: {name: 'eth0', netns: node.netns}, mtu: cluster.mtu, master: cluster.subnets[node.subnet]!.bridge})
+    spec.links.push({name: underlayPort(node.name), kind: 'veth', peer: {name: 'eth0', netns: node.netns}, mtu: cluster.mtu, master: cluster.subnets[node.subnet]!.bridge})
   }
   spec.routes.push(...extraRoutes)
   spec.sysctls['net.ipv4.ip_forward'] = '1'

@@ -77,13 +77,13 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
       JSON.stringify({apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: {name: 'default'}, spec: {nodeToNodeMeshEnabled: false, asNumber: 64512}}),
       JSON.stringify({apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: {name: 'peer-with-route-reflectors'}, spec: {nodeSelector: 'all()', peerSelector: "route-reflector == 'true'"}}),
     ].join('\n---\n'))
-    const namespacesBefore = namespacesWithPrefix(`nc-${lab}-`).sort()
+    const namespacesBefore = namespacesWithPrefix(`nc-${lab}.`).sort()
     const applied = await netctl(['apply', '-f', file])
     assert.equal(applied.code, 0, applied.stderr)
     assert.match(applied.stderr, /Lab "\w+" reprogrammed: 0 kernel changes; BGP converged/)
     assert.deepEqual((await peersOf(lab, 'node01')).map((p) => [p.peerAddress, p.peerType, p.info]), [['172.17.0.32', 'node specific', 'Established']])
     assert.equal((await peersOf(lab, 'controlplane')).length, 2)
-    assert.deepEqual(namespacesWithPrefix(`nc-${lab}-`).sort(), namespacesBefore)
+    assert.deepEqual(namespacesWithPrefix(`nc-${lab}.`).sort(), namespacesBefore)
     const matrix = await netctl(['lab', 'ping', lab, '--count', '1'])
     assert.equal(matrix.code, 0, matrix.stdout)
   })

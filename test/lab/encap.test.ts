@@ -45,7 +45,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
 
   it('no encapsulation: plain IP with pod addresses on the underlay, BIRD\'s route', async () => {
     assert.match(await routes(), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto bird $/m)
-    const wire = await capture(`nc-${lab}-underlay`, 'icmp', ping)
+    const wire = await capture(`nc-${lab}.underlay`, 'icmp', ping)
     assert.match(wire, /192\.168\.0\.1 > 192\.168\.0\.65: ICMP echo request/)
     assert.match(wire, /ttl 63/, 'one hop (the sending node) before the wire')
   })
@@ -62,7 +62,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     assert.match(fdb, /^66(:[0-9a-f]{2}){5} dst 172\.17\.0\.40 self permanent/m)
     const neigh = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'neigh', 'show', 'dev', 'vxlan.calico'])).stdout
     assert.match(neigh, /^192\.168\.0\.64 lladdr 66(:[0-9a-f]{2}){5} PERMANENT/m)
-    const wire = await capture(`nc-${lab}-underlay`, 'udp port 4789', ping)
+    const wire = await capture(`nc-${lab}.underlay`, 'udp port 4789', ping)
     assert.match(wire, /172\.17\.0\.32\.\d+ > 172\.17\.0\.40\.4789: VXLAN, flags \[I\] \(0x08\), vni 4096/)
     assert.match(wire, /192\.168\.0\.1 > 192\.168\.0\.65: ICMP echo request/)
     const r = await ping()
@@ -73,7 +73,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
 
   it('loses no packet of a 100 pps ping across switches of encapsulation and of BGP itself', async () => {
     const switches = [['encap', 'set', 'none', '--yes'], ['encap', 'set', 'vxlan', '--yes'], ['ippool', 'set', 'default-ipv4-ippool', '--vxlan', 'Never'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'off'], ['lab', 'up', '--name', lab, '--pods-per-node', '1', '--bgp', 'on']]
-    const {sent, lost} = await pingDuring(`nc-${lab}-p-busybox-controlplane-0`, '192.168.0.65', async () => {
+    const {sent, lost} = await pingDuring(`nc-${lab}.p-busybox-controlplane-0`, '192.168.0.65', async () => {
       for (const args of switches) assert.equal((await netctl(args)).code, 0, args.join(' '))
     })
     console.log(`# ${switches.length} live switches (none, vxlan, none, BGP off, BGP on) under a 100 pps ping: ${lost} of ${sent} lost`)
@@ -115,13 +115,13 @@ describe('flannel backends switched live', {skip}, () => {
   })
 
   it('host-gw sends pod addresses bare; vxlan wraps them in UDP 8472 VNI 1; and back', async () => {
-    const bare = await capture(`nc-${name}-underlay`, 'icmp', ping)
+    const bare = await capture(`nc-${name}.underlay`, 'icmp', ping)
     assert.match(bare, /10\.244\.0\.2 > 10\.244\.1\.2: ICMP echo request/)
     const set = await netctl(['lab', 'set-backend', 'vxlan'])
     assert.equal(set.code, 0, set.stderr)
     const routes = (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
     assert.match(routes, /^10\.244\.1\.0\/24 via 10\.244\.1\.0 dev flannel\.1 onlink $/m)
-    const wrapped = await capture(`nc-${name}-underlay`, 'udp port 8472', ping)
+    const wrapped = await capture(`nc-${name}.underlay`, 'udp port 8472', ping)
     // tcpdump names UDP 8472 after OTV, which shares VXLAN's header: "instance 1" is VNI 1.
     assert.match(wrapped, /> 172\.17\.0\.40\.8472: (VXLAN|OTV), flags \[I\] \(0x08\), (vni|overlay 0, instance) 1\n/)
     assert.match(wrapped, /10\.244\.0\.2 > 10\.244\.1\.2: ICMP echo request/)
@@ -143,13 +143,13 @@ describe('flannel backends switched live', {skip}, () => {
     assert.deepEqual(proxies().map((o) => o.what).sort(), ['flannel-udp-proxy controlplane', 'flannel-udp-proxy node01'])
     assert.ok(proxies().every((o) => processStartTime(o.pid) === o.start), 'both proxies run')
     // -x: the hex shows the pod addresses (0a f4 00 02 -> 0a f4 01 02) right after the outer IP and UDP headers.
-    const wire = await capture(`nc-${name}-underlay`, 'udp port 8285', ping, ['-x'])
+    const wire = await capture(`nc-${name}.underlay`, 'udp port 8285', ping, ['-x'])
     assert.match(wire, /172\.17\.0\.32\.8285 > 172\.17\.0\.40\.8285: UDP, length 84/)
     assert.match(wire, /0x0020:\s+(\S{4}\s+){4}0af4 0002 0af4 0102/)
     assert.match((await ping()).stdout, /ttl=60/, 'each proxy is a hop, as flanneld\'s is')
 
     const backends = ['vxlan', 'host-gw', 'udp', 'host-gw', 'vxlan', 'udp', 'host-gw']
-    const {sent, lost} = await pingDuring(`nc-${name}-p-busybox-controlplane-0`, '10.244.1.2', async () => {
+    const {sent, lost} = await pingDuring(`nc-${name}.p-busybox-controlplane-0`, '10.244.1.2', async () => {
       for (const backend of backends) assert.equal((await netctl(['lab', 'set-backend', backend])).code, 0, backend)
     })
     console.log(`# ${backends.length} live flannel backend switches (udp, ${backends.join(', ')}) under a 100 pps ping: ${lost} of ${sent} lost`)

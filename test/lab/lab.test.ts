@@ -62,7 +62,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     const after = JSON.parse((await netctl(['lab', 'status', '--json'])).stdout)
     assert.equal(after.pods.find((p: {name: string}) => p.name === 'busybox-node01-0').ip, before.pods.find((p: {name: string}) => p.name === 'busybox-node01-0').ip)
     assert.equal(after.missingNamespaces.length, 0)
-    assert.equal(namespacesWithPrefix(`nc-${lab('c')}-p-busybox-node01-1`).length, 0)
+    assert.equal(namespacesWithPrefix(`nc-${lab('c')}.p-busybox-node01-1`).length, 0)
     const again = await netctl(['lab', 'up', '--name', lab('c'), '--nodes', '3', '--pods-per-node', '1'])
     assert.match(again.stdout, /0 namespaces created, 0 removed, 0 kernel changes/)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
@@ -116,10 +116,10 @@ describe('netctl lab (network namespaces)', {skip}, () => {
       await new Promise((resolve) => setTimeout(resolve, delay))
       child.kill('SIGKILL')
       await closed
-      const left = namespacesWithPrefix(`nc-${name}-`).length
+      const left = namespacesWithPrefix(`nc-${name}.`).length
       const down = await netctl(['lab', 'down', name])
       assert.ok(down.code === 0 || /there is no lab/.test(down.stderr), down.stderr)
-      assert.deepEqual(namespacesWithPrefix(`nc-${name}-`), [], `after a kill at ${delay} ms`)
+      assert.deepEqual(namespacesWithPrefix(`nc-${name}.`), [], `after a kill at ${delay} ms`)
       console.log(`# SIGKILL at ${delay} ms: ${left} namespaces existed; lab down ${down.code === 0 ? 'removed them' : 'found no lab'}`)
     }
   })

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
+import {NetctlError} from '../../errors.js'
 import {labDown, labDownAll, resolveLabName, type LabDownResult} from '../../lab/lab.js'
 
 export default class LabDown extends NetctlCommand {
@@ -13,9 +14,12 @@ export default class LabDown extends NetctlCommand {
   async run(): Promise<{labs: LabDownResult[]}> {
     const {args, flags} = await this.parse(LabDown)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
-    const labs = flags.all ? await labDownAll(values.stateDir) : [await labDown(values.stateDir, resolveLabName(values.stateDir, args.name ?? flags.lab))]
-    for (const lab of labs) this.log(`Lab "${lab.name}" is down: ${lab.namespaces} namespaces and ${lab.processes} processes removed.`)
-    if (labs.length === 0) this.log('There were no labs.')
-    return {labs}
+    const {down, failed} = flags.all ? await labDownAll(values.stateDir) : {down: [await labDown(values.stateDir, resolveLabName(values.stateDir, args.name ?? flags.lab))], failed: []}
+    for (const lab of down) this.log(`Lab "${lab.name}" is down: ${lab.namespaces} namespaces and ${lab.processes} processes removed.`)
+    if (down.length === 0 && failed.length === 0) this.log('There were no labs.')
+    if (failed.length > 0) {
+      throw new NetctlError('unavailable', `${failed.length} of ${down.length + failed.length} labs could not be taken down: ${failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`, 'fix what each says, then run netctl lab down NAME for it')
+    }
+    return {labs: down}
   }
 }
