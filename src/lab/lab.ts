@@ -12,6 +12,7 @@ import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
+import {inParallel, run} from '../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
 import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
@@ -170,7 +171,8 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   // Whoever gains routes goes first, so no packet meets a gap: BIRD when it takes routes over
   // in a running lab (tunnels taken away, or BGP turned on), with its routes in place before
   // ours go; the kernel when tunnels are added (ours replace BIRD's, then BIRD lets go).
-  const birdFirst = fresh.size === 0 && (tunnelsShrink(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster))
+  // A lab whose nodes are not wired yet (a build interrupted after creating its namespaces) gets its kernel first: BGP cannot come up before.
+  const birdFirst = fresh.size === 0 && (tunnelsShrink(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster)) && (await nodesWired(cluster))
   const timeoutMs = 20_000 + 1000 * cluster.nodes.length
   progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
   if (birdFirst) {
@@ -181,6 +183,15 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   const changes = await applyKernel()
   if (!birdFirst) await syncBirds(stateDir, cluster, configs)
   return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs)}
+}
+
+/** Whether every node has its uplink with its address: what BGP needs to come up at all. */
+async function nodesWired(cluster: LabCluster): Promise<boolean> {
+  const wired = await inParallel(cluster.nodes, 8, async (node) => {
+    const {stdout, exitCode} = await run('ip', ['-n', node.netns, '-j', 'addr', 'show', 'dev', 'eth0'], {allowFailure: true})
+    return exitCode === 0 && (JSON.parse(stdout || '[]') as Array<{addr_info?: Array<{local?: string}>}>).some((l) => l.addr_info?.some((a) => a.local === node.ip))
+  })
+  return wired.every(Boolean)
 }
 
 function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {

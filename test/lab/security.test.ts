@@ -179,6 +179,25 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
     assert.equal((await netctl(['lab', 'down', name])).code, 0)
   })
 
+  it('a build interrupted after it made its namespaces converges on the next lab up', async () => {
+    const name = lab('b')
+    assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])).code, 0)
+    // What a kill right after "creating namespaces" leaves: namespaces with only lo, and no BIRD.
+    for (const line of readFileSync(join(state.path, 'labs', name, 'owned.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"pid"'))) {
+      try {
+        process.kill(JSON.parse(line).pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+    for (const ns of namespacesWithPrefix(`nc-${name}.`)) if (!ns.endsWith('.underlay')) spawnSync('ip', ['-n', ns, 'link', 'del', 'eth0'])
+    const again = await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /BGP: 2 sessions Established/)
+    assert.equal((await netctl(['lab', 'exec', '--lab', name, 'busybox-controlplane-0', '--', 'ping', '-c1', '-W2', '192.168.0.65'])).code, 0)
+    assert.equal((await netctl(['lab', 'down', name])).code, 0)
+  })
+
   it('a node put at another place in the topology, or renamed, is rewired', async () => {
     const name = lab('t')
     const file = join(state.path, `${name}.yaml`)
