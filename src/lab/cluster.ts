@@ -279,7 +279,7 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     if (!existing.pool) await store.create(ipPoolKind, {...cluster.pool, metadata: {...cluster.pool.metadata, labels: {[labOwnerLabel]: lab}}})
     else cluster.pool = existing.pool
     await syncKind(store, nodeKind, existing.nodes, wanted.nodes, (have, want) => ({...have, metadata: {...have.metadata, labels: {...have.metadata.labels, ...want.metadata.labels}}, spec: {...have.spec, bgp: {...(have.spec?.bgp as object), ...(want.spec?.bgp as object)}, orchRefs: want.spec?.orchRefs}}))
-    if (topology.bgp) await ensureBgpConfiguration(store, topology.routeReflectors)
+    if (topology.bgp) await ensureBgpConfiguration(store, lab, topology.routeReflectors)
     await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
     return cluster
@@ -288,16 +288,17 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
 }
 
 /** The mesh, or route reflectors: written once, then the user's to change with netctl apply. */
-async function ensureBgpConfiguration(ds: Datastore, routeReflectors: number): Promise<void> {
+async function ensureBgpConfiguration(ds: Datastore, lab: string, routeReflectors: number): Promise<void> {
   try {
     await ds.get(bgpConfigurationKind, 'default')
     return
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
   }
-  await ds.create(bgpConfigurationKind, {apiVersion: API_VERSION, kind: 'BGPConfiguration', metadata: {name: 'default'}, spec: {asNumber: 64512, nodeToNodeMeshEnabled: routeReflectors === 0, logSeverityScreen: 'Info'}})
+  const labels = {[labOwnerLabel]: lab}
+  await ds.create(bgpConfigurationKind, {apiVersion: API_VERSION, kind: 'BGPConfiguration', metadata: {name: 'default', labels}, spec: {asNumber: 64512, nodeToNodeMeshEnabled: routeReflectors === 0, logSeverityScreen: 'Info'}})
   if (routeReflectors > 0) {
-    await ds.create(bgpPeerKind, {apiVersion: API_VERSION, kind: 'BGPPeer', metadata: {name: 'peer-with-route-reflectors'}, spec: {nodeSelector: 'all()', peerSelector: `${routeReflectorLabel} == 'true'`}})
+    await ds.create(bgpPeerKind, {apiVersion: API_VERSION, kind: 'BGPPeer', metadata: {name: 'peer-with-route-reflectors', labels}, spec: {nodeSelector: 'all()', peerSelector: `${routeReflectorLabel} == 'true'`}})
   }
 }
 
@@ -329,6 +330,23 @@ async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], 
     }
   }
   for (const r of have) if (!wantKeys.has(key(r))) await ds.delete(kind, r.metadata.name, r.metadata.namespace)
+}
+
+/** Delete every object the lab wrote (and only those): what `lab down` leaves of a lab in a shared etcd is nothing. */
+export async function removeClusterObjects(ds: Datastore, lab: string): Promise<number> {
+  let removed = 0
+  for (const kind of [workloadEndpointKind, blockAffinityKind, nodeKind, bgpPeerKind, bgpConfigurationKind, ipPoolKind]) {
+    for (const r of await ds.list(kind)) {
+      if (ownerOf(r) !== lab) continue
+      try {
+        await ds.delete(kind, r.metadata.name, r.metadata.namespace, r.metadata.resourceVersion)
+        removed++
+      } catch (error) {
+        if (!isNetctlError(error, 'not-found')) throw error
+      }
+    }
+  }
+  return removed
 }
 
 /** Read the cluster back from the datastore (status, exec, ping, and later reconciles). */

@@ -15,9 +15,10 @@ import {acquireLock} from '../datastore/lock.js'
 import {inParallel, run} from '../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
-import {loadCluster, syncCluster, type LabCluster} from './cluster.js'
+import {loadCluster, removeClusterObjects, syncCluster, type LabCluster} from './cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
 import {checkLabName, probeNetns} from './names.js'
+import {labOwnerLabel} from './stored.js'
 import {claimNamespaces, createOwnNamespaces, foreignNamespace, ownNamespaces, ownsNamespace, removeOwnNamespaces} from './namespaces.js'
 import {endProcess, nodeDir, stopDaemons} from './proc.js'
 import {
@@ -290,6 +291,10 @@ export interface LabDownResult {
   name: string
   namespaces: number
   processes: number
+  /** Objects removed from a shared etcd. */
+  objects: number
+  /** What could not be cleaned up. */
+  warning?: string
 }
 
 /** Remove exactly what the lab recorded: its processes (by pid and start time), its namespaces, its directory. */
@@ -303,6 +308,19 @@ export async function labDown(stateDir: string, name: string): Promise<LabDownRe
 }
 
 async function takeDown(stateDir: string, name: string): Promise<LabDownResult> {
+  const record = readLabRecord(stateDir, name)
+  // A lab in a shared etcd takes its own objects along (its file datastore goes with its directory).
+  let objects = 0
+  let warning: string | undefined
+  if (record?.datastore.type === 'etcdv3') {
+    try {
+      objects = await withDatastore(stateDir, record, (ds) => removeClusterObjects(ds, name))
+    } catch (error) {
+      if (!isNetctlError(error)) throw error
+      // The kernel side still goes: a lab must come down even when its etcd is gone.
+      warning = `the lab's objects in etcd (labelled ${labOwnerLabel}=${name}) could not be removed: ${error.message}`
+    }
+  }
   const owned = readOwned(stateDir, name)
   if (owned.length > 0) checkPrivileges()
   let processes = 0
@@ -312,7 +330,7 @@ async function takeDown(stateDir: string, name: string): Promise<LabDownResult> 
   processes += await removeOwnNamespaces(stateDir, name, namespaces)
   removeLabDir(stateDir, name)
   if (labOfContext(readCurrentContext(stateDir)) === name) writeCurrentContext(stateDir, undefined)
-  return {name, namespaces: namespaces.length, processes}
+  return {name, namespaces: namespaces.length, processes, objects, warning}
 }
 
 /** Every lab down; one that cannot be taken down is reported, and the others still go. */

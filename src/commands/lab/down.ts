@@ -15,7 +15,8 @@ export default class LabDown extends NetctlCommand {
     const {args, flags} = await this.parse(LabDown)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const {down, failed} = flags.all ? await labDownAll(values.stateDir) : {down: [await labDown(values.stateDir, resolveLabName(values.stateDir, args.name ?? flags.lab))], failed: []}
-    for (const lab of down) this.log(`Lab "${lab.name}" is down: ${lab.namespaces} namespaces and ${lab.processes} processes removed.`)
+    for (const lab of down) this.log(`Lab "${lab.name}" is down: ${lab.namespaces} namespaces and ${lab.processes} processes removed${lab.objects ? `, and its ${lab.objects} objects in etcd` : ''}.`)
+    for (const lab of down) if (lab.warning) this.warn(`lab "${lab.name}": ${lab.warning}`)
     if (down.length === 0 && failed.length === 0) this.log('There were no labs.')
     if (failed.length > 0) {
       throw new NetctlError('unavailable', `${failed.length} of ${down.length + failed.length} labs could not be taken down: ${failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`, 'fix what each says, then run netctl lab down NAME for it')
