@@ -141,3 +141,59 @@ export function parseTopology(doc: unknown): Topology {
     ...(backend ? {backend} : {}),
   }
 }
+
+/** What `lab up` was asked: a parsed topology file and/or flags; unset fields keep what the lab has. */
+export interface TopologyRequest {
+  /** The parsed topology file, if -f was given. */
+  file?: unknown
+  flavor?: Flavor
+  nodes?: number
+  podsPerNode?: number
+  bgp?: boolean
+  routeReflectors?: number
+  backend?: FlannelBackend
+}
+
+/**
+ * The topology a `lab up` builds: the file if one is given, else the lab's own recorded
+ * topology (a lab remembers its shape), else the defaults; flags change only what they name.
+ */
+export function resolveTopology(request: TopologyRequest, recorded?: Topology): Topology {
+  if (request.backend && request.flavor !== 'flannel' && request.file === undefined && recorded?.flavor !== 'flannel') {
+    throw new NetctlError('usage', '--backend and --direct-routing are flannel settings', 'add --flavor flannel')
+  }
+  let base: Topology
+  if (request.file !== undefined) {
+    base = parseTopology(request.file)
+    if (request.flavor && request.flavor !== base.flavor) throw new NetctlError('usage', `--flavor ${request.flavor} disagrees with the topology's flavor ${base.flavor}`, 'drop --flavor, or change the file')
+  } else if (recorded) {
+    if (request.flavor && request.flavor !== recorded.flavor) {
+      throw new NetctlError('usage', `the lab is a ${recorded.flavor} lab; it cannot become ${request.flavor} in place`, 'take the lab down first (netctl lab down NAME), or pick another --name')
+    }
+    base = recorded
+    if (request.nodes !== undefined || request.podsPerNode !== undefined) {
+      // A new shape in the default style, on the lab's own underlay and pool.
+      const shaped = defaultTopology({flavor: recorded.flavor, nodes: request.nodes ?? recorded.nodes.length, podsPerNode: request.podsPerNode ?? recorded.nodes[0]?.pods.length, backend: recorded.backend})
+      base = {...recorded, nodes: shaped.nodes}
+    }
+  } else {
+    return defaultTopology({flavor: request.flavor, nodes: request.nodes, podsPerNode: request.podsPerNode, bgp: request.bgp, routeReflectors: request.routeReflectors, backend: request.backend})
+  }
+  const topology = {...base, ...routing(base.flavor, request.bgp ?? base.bgp, request.routeReflectors ?? base.routeReflectors, base.nodes.length)}
+  if (request.backend) topology.backend = checkFlannelBackend(request.backend, topology.underlay.subnets.length)
+  return topology
+}
+
+export interface TopologyChange {
+  nodesAdded: string[]
+  nodesRemoved: string[]
+  podsAdded: string[]
+  podsRemoved: string[]
+}
+
+export function topologyChange(before: Topology | undefined, after: Topology): TopologyChange {
+  const names = (t: Topology | undefined, of: 'nodes' | 'pods') => new Set(t ? (of === 'nodes' ? t.nodes.map((n) => n.name) : t.nodes.flatMap((n) => n.pods)) : [])
+  const diff = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.has(x))
+  const [nodesBefore, nodesAfter, podsBefore, podsAfter] = [names(before, 'nodes'), names(after, 'nodes'), names(before, 'pods'), names(after, 'pods')]
+  return {nodesAdded: diff(nodesAfter, nodesBefore), nodesRemoved: diff(nodesBefore, nodesAfter), podsAdded: diff(podsAfter, podsBefore), podsRemoved: diff(podsBefore, podsAfter)}
+}

@@ -124,6 +124,22 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     }
   })
 
+  it('remembers its topology: lab up NAME reconciles to it, flags change only what they name and say so', async () => {
+    const name = lab('m')
+    assert.equal((await netctl(['lab', 'up', '--name', name, '--flavor', 'flannel', '--nodes', '3', '--pods-per-node', '1'])).code, 0)
+    const same = await netctl(['lab', 'up', '--name', name])
+    assert.equal(same.code, 0, same.stderr)
+    assert.match(same.stdout, /\(flannel\) is up .*: 3 nodes, 3 pods; 0 namespaces created, 0 removed, 0 kernel changes/)
+    const shrink = await netctl(['lab', 'up', '--name', name, '--nodes', '2'])
+    assert.equal(shrink.code, 0, shrink.stderr)
+    assert.match(shrink.stderr, /Changing lab ".*": -1 nodes \(node02\), -1 pods \(busybox-node02-0\)\./)
+    assert.match(shrink.stdout, /\(flannel\) is up .*: 2 nodes, 2 pods/)
+    const flip = await netctl(['lab', 'up', '--name', name, '--flavor', 'calico'])
+    assert.equal(flip.code, 2)
+    assert.match(flip.stderr, /is a flannel lab; it cannot become calico in place/)
+    assert.equal((await netctl(['lab', 'down', name])).code, 0)
+  })
+
   it('lab down --all removes every recorded lab and nothing else', async () => {
     const foreign = `nc-${tag}x-foreign`
     removeNamespaces([foreign])

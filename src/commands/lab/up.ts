@@ -7,7 +7,9 @@ import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
-import {checkFlannelBackend, defaultTopology, flannelBackends, flavors, parseTopology, routing, type FlannelBackend, type Topology} from '../../lab/topology.js'
+import {readLabRecord} from '../../lab/state.js'
+import {flannelBackends, flavors, resolveTopology, topologyChange, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
+import {confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {
   static override summary = 'Build a lab (or reconcile a running one to its topology).'
@@ -30,6 +32,7 @@ export default class LabUp extends NetctlCommand {
     'route-reflectors': Flags.integer({summary: 'calico: make the first N nodes BGP route reflectors instead of a full mesh.', min: 0}),
     backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default), vxlan or udp.'})(),
     'direct-routing': Flags.boolean({summary: 'flannel vxlan: host-gw routes to peers on the same subnet.'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask before removing pods from a running lab.'}),
   }
 
   async run(): Promise<LabSummary | BasicLabSummary> {
@@ -45,10 +48,13 @@ export default class LabUp extends NetctlCommand {
       return summary
     }
     if (datastoreType === 'kubernetes') throw new NetctlError('usage', 'a lab keeps its cluster in the embedded datastore or in etcd, not in a Kubernetes API', 'use --datastore file (default) or --datastore etcdv3')
-    const topology = await this.topology(flags)
+    const name = flags.name ?? 'demo'
+    const recorded = readLabRecord(values.stateDir, name)?.topology
+    const topology = resolveTopology(await this.request(flags), recorded)
+    if (recorded) await this.confirmChange(name, topologyChange(recorded, topology), flags.yes)
     const summary = await labUp({
       stateDir: values.stateDir,
-      name: flags.name ?? 'demo',
+      name,
       topology,
       datastore: datastoreType === 'etcdv3' ? {type: 'etcdv3', etcdEndpoints: values.etcdEndpoints} : {type: 'file'},
       onProgress: (step, detail) => this.logToStderr(`› ${step}${detail ? ` (${detail})` : ''}`),
@@ -64,11 +70,11 @@ export default class LabUp extends NetctlCommand {
     return summary
   }
 
-  private async topology(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean}): Promise<Topology> {
-    const bgp = flags.bgp === undefined ? undefined : flags.bgp === 'on'
+  /** What the flags and the file ask for; the lab's own topology fills the rest. */
+  private async request(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean}): Promise<TopologyRequest> {
     const backend = flags.backend || flags['direct-routing'] ? {type: flags.backend ?? 'vxlan', directRouting: flags['direct-routing']} as FlannelBackend : undefined
-    if (backend && flags.flavor !== 'flannel' && !flags.file) throw new NetctlError('usage', '--backend and --direct-routing are flannel settings', 'add --flavor flannel')
-    if (!flags.file) return defaultTopology({flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp, routeReflectors: flags['route-reflectors'], backend})
+    const request: TopologyRequest = {flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp: flags.bgp === undefined ? undefined : flags.bgp === 'on', routeReflectors: flags['route-reflectors'], backend}
+    if (!flags.file) return request
     let text: string
     try {
       text = await readFile(flags.file, 'utf8')
@@ -76,16 +82,25 @@ export default class LabUp extends NetctlCommand {
       throw new NetctlError('usage', `cannot read the topology ${flags.file}: ${(error as Error).message}`, 'pass an existing YAML file to -f')
     }
     const {load} = await import('js-yaml')
-    let doc: unknown
     try {
-      doc = load(text)
+      return {...request, file: load(text)}
     } catch (error) {
       throw new NetctlError('usage', `${flags.file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the syntax')
     }
-    const fromFile = parseTopology(doc)
-    const topology = {...fromFile, ...routing(fromFile.flavor, bgp ?? fromFile.bgp, flags['route-reflectors'] ?? fromFile.routeReflectors, fromFile.nodes.length)}
-    if (backend) topology.backend = checkFlannelBackend(backend, topology.underlay.subnets.length)
-    if (flags.flavor && flags.flavor !== topology.flavor) throw new NetctlError('usage', `--flavor ${flags.flavor} disagrees with the topology's flavor ${topology.flavor}`, 'drop --flavor, or change the file')
-    return topology
+  }
+
+  /** Say what changes in a running lab, and ask before pods go (a person may be using them). */
+  private async confirmChange(name: string, change: TopologyChange, yes: boolean): Promise<void> {
+    const parts = [
+      change.nodesAdded.length && `+${change.nodesAdded.length} nodes (${change.nodesAdded.join(', ')})`,
+      change.nodesRemoved.length && `-${change.nodesRemoved.length} nodes (${change.nodesRemoved.join(', ')})`,
+      change.podsAdded.length && `+${change.podsAdded.length} pods`,
+      change.podsRemoved.length && `-${change.podsRemoved.length} pods (${change.podsRemoved.slice(0, 6).join(', ')}${change.podsRemoved.length > 6 ? ', …' : ''})`,
+    ].filter(Boolean)
+    if (parts.length === 0) return
+    this.logToStderr(`Changing lab "${name}": ${parts.join(', ')}.`)
+    if (change.podsRemoved.length > 0 && !yes && isInteractive() && !(await confirm(`Remove ${change.podsRemoved.length} pods from lab "${name}"?`))) {
+      throw new NetctlError('usage', 'cancelled; the lab was not changed')
+    }
   }
 }
