@@ -305,6 +305,17 @@ describe('kubernetes datastore against a misbehaving API server', () => {
     assert.ok(performance.now() - started < 10_000)
   })
 
+  it('an exec credential plugin that hangs counts against the request time bound', bounded, async () => {
+    // It gives up by itself after 3 s, so nothing is left running after the test.
+    const plugin = join(dir.path, 'slow-plugin.mjs')
+    writeFileSync(plugin, 'setTimeout(() => {}, 3000)')
+    const slow = join(dir.path, 'slow-kubeconfig')
+    api.writeKubeconfig(slow, {exec: {command: process.execPath, args: [plugin]}})
+    const ds = await KubernetesDatastore.open({...config(), kubeconfig: slow}, {requestMs: 500})
+    const elapsed = await rejectsWith(ds.list(ipPoolKind), 'unavailable', /cannot get credentials for the kubeconfig user: none came within 0\.5 s/)
+    assert.ok(elapsed < 2000, `took ${elapsed} ms`)
+  })
+
   it('a response body over the size bound is an error, not a memory hog', bounded, async () => {
     api.misbehave({mode: 'raw', body: JSON.stringify({kind: 'List', items: [], padding: 'x'.repeat(200_000)}), path: ippools})
     await rejectsWith((await open({maxBodyBytes: 64 * 1024})).list(ipPoolKind), 'unavailable', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with more than 64 KiB/)
