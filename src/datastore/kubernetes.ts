@@ -3,10 +3,10 @@
  * Calico Node fields as annotations on Kubernetes Nodes, WorkloadEndpoints derived from
  * Pods. The kubeconfig, its contexts and every auth method @kubernetes/client-node knows
  * (token, client certificates, exec plugins, OIDC) come from client-node; requests go out
- * through node:http(s) so paging, merge patches and errors stay in our hands.
+ * through node:http(s) (kube-request.ts, bounded in time and size) so paging, merge patches
+ * and errors stay in our hands. Every reply is checked for the shape netctl reads.
  */
-import {request as httpRequest, type IncomingMessage} from 'node:http'
-import {request as httpsRequest, type RequestOptions} from 'node:https'
+import type {RequestOptions} from 'node:https'
 
 import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -18,18 +18,29 @@ import {
   crdGroupVersion, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource,
   type KubeObject, type Pod,
 } from './kdd-conversion.js'
+import {boundedRequest, defaultKubeLimits, type KubeLimits} from './kube-request.js'
+import {redactEndpoint} from './redact.js'
+
+export {defaultKubeLimits, type KubeLimits} from './kube-request.js'
 
 type KubeConfig = import('@kubernetes/client-node').KubeConfig
 
 /** Pods per list request, as Calico pages them. */
 export const kubePageSize = 500
-const timeoutMs = 10_000
 // Auth providers client-node implements; others would silently send no credentials.
 const supportedAuthProviders = ['azure', 'gcp', 'oidc']
 
 interface Response {
   status: number
   body: unknown
+  /** "GET /api/v1/pods": what was asked, for messages. */
+  what: string
+}
+
+/** When a listing must be over by, and the error that says it was not. */
+interface ListDeadline {
+  at: number
+  error: () => NetctlError
 }
 
 interface KubeStatus {
@@ -42,13 +53,18 @@ export class KubernetesDatastore implements Datastore {
   readonly location: string
   readonly defaultNamespace: string
 
-  private constructor(private readonly kc: KubeConfig, private readonly server: string) {
+  /** The server as messages show it: credentials in the URL masked. */
+  private readonly shownServer: string
+
+  private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly limits: KubeLimits) {
     const context = kc.getCurrentContext()
-    this.location = `kubernetes ${server} (context ${context})`
+    this.shownServer = redactEndpoint(server)
+    this.location = `kubernetes ${this.shownServer} (context ${context})`
     this.defaultNamespace = kc.getContextObject(context)?.namespace || 'default'
   }
 
-  static async open(config: ConfigValues): Promise<KubernetesDatastore> {
+  /** `limits` overrides defaultKubeLimits (tests use small ones). */
+  static async open(config: ConfigValues, limits: Partial<KubeLimits> = {}): Promise<KubernetesDatastore> {
     const {KubeConfig} = await import('@kubernetes/client-node')
     const kc = new KubeConfig()
     try {
@@ -69,7 +85,7 @@ export class KubernetesDatastore implements Datastore {
     if (provider && !supportedAuthProviders.includes(provider) && !kc.getCurrentUser()?.authProvider?.config?.tokenFile) {
       throw new NetctlError('unsupported', `the kubeconfig user uses the auth provider "${provider}", which netctl cannot use`, 'use a token, client certificates or an exec credential plugin in the kubeconfig')
     }
-    return new KubernetesDatastore(kc, cluster.server.replace(/\/+$/, ''))
+    return new KubernetesDatastore(kc, cluster.server.replace(/\/+$/, ''), {...defaultKubeLimits, ...limits})
   }
 
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
@@ -77,7 +93,7 @@ export class KubernetesDatastore implements Datastore {
     const response = await this.call('GET', this.path(kind, name), {verb: 'get', kind})
     if (response.status === 404) throw notFound(kind, name, namespace)
     this.check(response, 'get', kind)
-    return this.toV3(kind, response.body as KubeObject)
+    return this.toV3(kind, this.object(response))
   }
 
   async list(kind: KindInfo, options: ListOptions = {}): Promise<Resource[]> {
@@ -99,7 +115,7 @@ export class KubernetesDatastore implements Datastore {
     const response = await this.call('POST', this.path(kind), {verb: 'create', kind, body})
     if (response.status === 409) throw alreadyExists(kind, resource.metadata.name)
     this.check(response, 'create', kind)
-    return this.toV3(kind, response.body as KubeObject)
+    return this.toV3(kind, this.object(response))
   }
 
   async update(kind: KindInfo, resource: Resource): Promise<Resource> {
@@ -142,7 +158,7 @@ export class KubernetesDatastore implements Datastore {
       const response = await this.call('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}`, {verb: 'get', kind})
       if (response.status === 404) continue
       this.check(response, 'get', kind)
-      const pod = response.body as Pod
+      const pod = this.object(response) as Pod
       if (!hasWorkloadEndpoint(pod)) continue
       const wep = podToWorkloadEndpoint(pod)
       if (podName === name || wep.metadata.name === name) return wep
@@ -181,33 +197,87 @@ export class KubernetesDatastore implements Datastore {
     if (response.status === 404) throw notFound(kind, name)
     if (response.status === 409) throw await this.conflictNow(kind, name, resourceVersion ?? '')
     this.check(response, 'update', kind)
-    return this.toV3(kind, response.body as KubeObject)
+    return this.toV3(kind, this.object(response))
   }
 
-  /** Follow `continue` tokens; each page is dropped once its items are handed out. */
+  /**
+   * Follow `continue` tokens; each page is dropped once its items are handed out. A listing
+   * must end: a token that comes back, too many pages or objects, or too long is an error.
+   */
   private async *pages<T>(path: string, query: Record<string, string>, kind: KindInfo): AsyncGenerator<T> {
+    const {listMs, maxListPages, maxListObjects} = this.limits
+    const listed = `${resourceName(kind)} (GET ${path})`
+    const listing = `listing ${listed} at ${this.shownServer}`
+    const giveUp = (message: string) => new NetctlError('unavailable', message, 'retry; if it persists, the API server (or a proxy in front of it) is misbehaving')
+    let pages = 0
+    let objects = 0
+    const deadline: ListDeadline = {
+      at: Date.now() + listMs,
+      error: () => giveUp(`${listing} did not finish within ${listMs / 1000} s (${pages} pages, ${objects} objects so far)`),
+    }
+    const seenTokens = new Set<string>()
     let token: string | undefined
     do {
+      if (pages >= maxListPages) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
       const params = new URLSearchParams({...query, limit: String(kubePageSize)})
       if (token) params.set('continue', token)
-      const response = await this.call('GET', `${path}?${params}`, {verb: 'list', kind, resource: path.includes('/pods') ? 'pods' : undefined})
+      const response = await this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline})
+      pages += 1
       if (response.status === 404) {
-        throw new NetctlError('unavailable', `the API server at ${this.server} does not serve ${kind.kind === 'WorkloadEndpoint' ? 'pods' : `${kind.plural}.${crdGroupVersion.split('/')[0]}`}`, 'install Calico (its CRDs) in this cluster, or check the kubeconfig context')
+        throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resourceName(kind)}`, 'install Calico (its CRDs) in this cluster, or check the kubeconfig context')
       }
       this.check(response, 'list', kind)
-      const list = response.body as {items?: T[]; metadata?: {continue?: string}}
-      for (const item of list.items ?? []) yield item
-      token = list.metadata?.continue || undefined
-    } while (token)
+      const list = this.listPage<T>(response)
+      objects += list.items.length
+      if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
+      for (const item of list.items) yield item
+      token = list.continue
+      if (token !== undefined) {
+        if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
+        seenTokens.add(token)
+      }
+    } while (token !== undefined)
+  }
+
+  // --- the shape of replies ---------------------------------------------------------------
+
+  private malformed(response: Response, fault: string): NetctlError {
+    return new NetctlError(
+      'unavailable',
+      `the API server at ${this.shownServer} answered ${response.what} with ${fault}`,
+      'check that the kubeconfig server URL is the Kubernetes API server itself (not a proxy or a login page); retry if it is',
+    )
+  }
+
+  /** A single object: what get, create, update and patch answer. */
+  private object(response: Response): KubeObject {
+    const body = response.body
+    if (!isPlainObject(body)) throw this.malformed(response, `${describeJson(body)} where an object with metadata.name belongs`)
+    if (!hasName(body)) throw this.malformed(response, 'an object without metadata.name')
+    return body as unknown as KubeObject
+  }
+
+  /** A list page: items (each an object with a name) and an optional continue token. */
+  private listPage<T>(response: Response): {items: T[]; continue?: string} {
+    const body = response.body
+    if (!isPlainObject(body)) throw this.malformed(response, `${describeJson(body)} where a list belongs`)
+    if (!Array.isArray(body.items)) throw this.malformed(response, 'a list that has no items array')
+    const bad = body.items.findIndex((item) => !isPlainObject(item) || !hasName(item))
+    if (bad >= 0) throw this.malformed(response, `a list whose item ${bad} is not an object with metadata.name`)
+    const metadata = body.metadata
+    if (metadata !== undefined && !isPlainObject(metadata)) throw this.malformed(response, 'a list whose metadata is not an object')
+    const token = metadata?.continue
+    if (token !== undefined && token !== null && typeof token !== 'string') throw this.malformed(response, 'a list whose metadata.continue is not a string')
+    return {items: body.items as T[], continue: token || undefined}
   }
 
   private check(response: Response, verb: string, kind: KindInfo): void {
     if (response.status >= 200 && response.status < 300) return
-    const status = response.body as KubeStatus
-    const resource = kind.kind === 'WorkloadEndpoint' ? 'pods' : kind.kind === 'Node' ? 'nodes' : `${kind.plural}.${crdGroupVersion.split('/')[0]}`
+    const status = response.body as KubeStatus | undefined
+    const resource = resourceName(kind)
     const detail = status?.message ?? `HTTP ${response.status}`
     if (response.status === 401) {
-      throw new NetctlError('unavailable', `the API server at ${this.server} did not accept netctl's credentials (401) when it tried to ${verb} ${resource}: ${detail}`, 'refresh the token or certificates of the kubeconfig user')
+      throw new NetctlError('unavailable', `the API server at ${this.shownServer} did not accept netctl's credentials (401) when it tried to ${verb} ${resource}: ${detail}`, 'refresh the token or certificates of the kubeconfig user')
     }
     if (response.status === 403) {
       throw new NetctlError('unavailable', `the API server denied "${verb}" on ${resource} (403): ${detail}`, `grant the kubeconfig user ${verb} on ${resource} (kubectl auth can-i ${verb} ${resource})`)
@@ -215,42 +285,79 @@ export class KubernetesDatastore implements Datastore {
     if (response.status === 422 || response.status === 400) {
       throw new NetctlError('invalid', `the API server rejected the ${kind.kind}: ${detail}`, 'fix the object and retry')
     }
-    throw new NetctlError('unavailable', `the API server at ${this.server} failed to ${verb} ${resource} (HTTP ${response.status}): ${detail}`, 'retry; if it persists, check the API server')
+    throw new NetctlError('unavailable', `the API server at ${this.shownServer} failed to ${verb} ${resource} (HTTP ${response.status}): ${detail}`, 'retry; if it persists, check the API server')
   }
 
-  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; resource?: string; body?: unknown; contentType?: string}): Promise<Response> {
+  /**
+   * One request, bounded by limits.requestMs (credentials included) and, for a list page,
+   * by what is left of the listing's time. A 2xx reply must be JSON.
+   */
+  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; body?: unknown; contentType?: string; listDeadline?: ListDeadline}): Promise<Response> {
     const url = new URL(this.server + path)
+    const what = `${method} ${url.pathname}`
+    const {idleMs, requestMs, maxBodyBytes} = this.limits
+    const requestDeadline = {
+      at: Date.now() + requestMs,
+      error: (received: number) =>
+        new NetctlError('unavailable', `the Kubernetes API at ${this.shownServer} did not finish answering ${what} within ${requestMs / 1000} s (${received} bytes received)`, 'check the API server and the network to it (a stalled proxy in between?), then retry'),
+    }
+    const listDeadline = options.listDeadline
+    const onDeadline = listDeadline && listDeadline.at < requestDeadline.at ? () => listDeadline.error() : requestDeadline.error
+    const deadlineAt = Math.min(requestDeadline.at, listDeadline?.at ?? Infinity)
+
     const requestOptions: RequestOptions = {method, headers: {Accept: 'application/json'}}
     try {
-      await this.kc.applyToHTTPSOptions(requestOptions)
+      // An exec credential plugin can hang too.
+      await withDeadline(this.kc.applyToHTTPSOptions(requestOptions), deadlineAt - Date.now(), () =>
+        listDeadline && listDeadline.at < requestDeadline.at ? listDeadline.error() : new Error(`none came within ${requestMs / 1000} s`),
+      )
     } catch (error) {
+      if (error instanceof NetctlError) throw error
       throw new NetctlError('unavailable', `cannot get credentials for the kubeconfig user: ${(error as Error).message}`, 'check the user entry (token, certificates or exec plugin) of the kubeconfig', {cause: error})
     }
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body))
     if (payload) Object.assign(requestOptions.headers!, {'Content-Type': options.contentType ?? 'application/json', 'Content-Length': payload.length})
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    return new Promise<Response>((resolve, reject) => {
-      const req = send(url, {...requestOptions, timeout: timeoutMs}, (res: IncomingMessage) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let body: unknown = text
-          try {
-            body = text ? JSON.parse(text) : undefined
-          } catch {
-            // Not JSON (a proxy's error page, say): keep the text for the message.
-            body = {message: text.slice(0, 200)}
-          }
-          resolve({status: res.statusCode ?? 0, body})
-        })
-        res.on('error', reject)
-      })
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)))
-      req.on('error', (error) =>
-        reject(new NetctlError('unavailable', `cannot reach the Kubernetes API at ${this.server}: ${error.message}`, `check the server URL in the kubeconfig and that the API server is up (timeout ${timeoutMs / 1000} s)`, {cause: error})),
-      )
-      req.end(payload)
+    const reply = await boundedRequest({
+      url, options: requestOptions, payload, idleMs, maxBodyBytes, what, server: this.shownServer,
+      deadlineMs: deadlineAt - Date.now(), onDeadline: (received) => onDeadline(received),
     })
+    const response: Response = {status: reply.status, body: undefined, what}
+    const ok = reply.status >= 200 && reply.status < 300
+    if (!reply.text) {
+      if (ok) throw this.malformed(response, 'an empty body')
+      return response
+    }
+    try {
+      response.body = JSON.parse(reply.text)
+    } catch {
+      const snippet = reply.text.slice(0, 60).replace(/\s+/g, ' ')
+      if (ok) throw this.malformed(response, `a body that is not JSON (${reply.contentType || 'no content type'}: ${snippet}${reply.text.length > 60 ? '…' : ''})`)
+      // An error page (a proxy's, say): keep the text for the message.
+      response.body = {message: reply.text.slice(0, 200)}
+    }
+    return response
+  }
+}
+
+const resourceName = (kind: KindInfo): string =>
+  kind.kind === 'WorkloadEndpoint' ? 'pods' : kind.kind === 'Node' ? 'nodes' : `${kind.plural}.${crdGroupVersion.split('/')[0]}`
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const hasName = (object: Record<string, unknown>): boolean => {
+  const metadata = object.metadata
+  return isPlainObject(metadata) && typeof metadata.name === 'string' && metadata.name !== ''
+}
+
+const describeJson = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`
+
+/** The promise, or `error()` if it has not settled within ms. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), Math.max(0, ms))))])
+  } finally {
+    clearTimeout(timer)
   }
 }

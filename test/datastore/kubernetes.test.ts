@@ -1,10 +1,16 @@
 /** The Kubernetes datastore end to end through the CLI, against the API server test double. */
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {calicoInterfaceName} from '../../src/resources/workloadendpoint.js'
+import {KubernetesDatastore, type KubeLimits} from '../../src/datastore/kubernetes.js'
+import {NetctlError} from '../../src/errors.js'
+import {ipPoolKind} from '../../src/resources/ippool.js'
+import {nodeKind} from '../../src/resources/node.js'
+import type {Resource} from '../../src/resources/types.js'
+import {calicoInterfaceName, workloadEndpointKind} from '../../src/resources/workloadendpoint.js'
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
 
@@ -182,3 +188,172 @@ describe('kubernetes datastore (against the Kubernetes API test double)', () => 
     assert.match(p.stderr, /uses the auth provider "openstack", which netctl cannot use/)
   })
 })
+
+/** Rejects with a NetctlError of this kind whose message matches; returns the elapsed milliseconds. */
+async function rejectsWith(promise: Promise<unknown>, kind: string, message: RegExp): Promise<number> {
+  const started = performance.now()
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof NetctlError, `not a NetctlError: ${error}`)
+    assert.equal(error.kind, kind, error.message)
+    assert.match(error.message, message)
+    return true
+  })
+  return performance.now() - started
+}
+
+describe('kubernetes datastore against a misbehaving API server', () => {
+  // Each case must end within seconds; a hang fails it instead of stalling the run.
+  const bounded = {timeout: 20_000}
+  let api: KubeApiDouble
+  let dir: ReturnType<typeof tempDir>
+  let kubeconfig: string
+  const config = () => ({datastoreType: 'kubernetes' as const, stateDir: '', kubeconfig})
+  const open = (limits: Partial<KubeLimits> = {}) => KubernetesDatastore.open(config(), limits)
+  const netctl = (args: string[]) => runCli(args, {env: {DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig}})
+  const pool = (name: string): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: {name}, spec: {cidr: '10.9.0.0/16'}})
+  const ippools = '/apis/crd.projectcalico.org/v1/ippools'
+
+  before(async () => {
+    api = await startKubeApiDouble()
+    dir = tempDir()
+    kubeconfig = join(dir.path, 'kubeconfig')
+    api.writeKubeconfig(kubeconfig)
+    api.seed('nodes', [{metadata: {name: 'node01', annotations: {'projectcalico.org/IPv4Address': '172.17.0.40/16'}}}])
+    api.seed('ippools', [{metadata: {name: 'stored'}, spec: {cidr: '10.8.0.0/16'}}])
+    api.seed('pods', Array.from({length: 3}, (_, i) => ({metadata: {name: `web-${i}`, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: `10.8.0.${i + 1}`}})))
+  })
+  after(async () => {
+    api?.behave()
+    await api?.stop()
+    dir?.cleanup()
+  })
+
+  it('a continue token that comes back is an error naming the endpoint, not a loop', bounded, async () => {
+    api.misbehave({mode: 'repeat-continue', path: '/api/v1/pods'})
+    const before = api.requests.length
+    const r = await netctl(['get', 'weps', '-A'])
+    api.behave()
+    assert.equal(r.code, 1, r.stderr)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /the API server at http:\/\/127\.0\.0\.1:\d+ sent the same continue token twice .*pods \(GET \/api\/v1\/pods\)/)
+    assert.equal(api.requests.slice(before).filter((q) => q.path === '/api/v1/pods').length, 2, 'the second page gives the token away')
+  })
+
+  it('a list without end stops at the page bound and at the object bound', bounded, async () => {
+    api.misbehave({mode: 'endless-pages', itemsPerPage: 0, path: ippools})
+    let before = api.requests.length
+    await rejectsWith((await open({maxListPages: 5})).list(ipPoolKind), 'unavailable', /listing ippools\.crd\.projectcalico\.org \(GET \/apis\/crd\.projectcalico\.org\/v1\/ippools\) at http:\/\/127\.0\.0\.1:\d+ did not end after 5 pages \(0 objects\)/)
+    assert.equal(api.requests.length - before, 5)
+    api.misbehave({mode: 'endless-pages', itemsPerPage: 100, path: '/api/v1/pods'})
+    before = api.requests.length
+    await rejectsWith((await open({maxListObjects: 250})).list(workloadEndpointKind, {}), 'unavailable', /listing pods \(GET \/api\/v1\/pods\) at http:\/\/127\.0\.0\.1:\d+ returned more than 250 objects/)
+    assert.equal(api.requests.length - before, 3)
+    api.behave()
+  })
+
+  it('a listing that pages along for longer than its time bound is cut off', bounded, async () => {
+    api.misbehave({mode: 'endless-pages', itemsPerPage: 1, path: ippools})
+    const elapsed = await rejectsWith((await open({listMs: 400, maxListPages: 1e9, maxListObjects: 1e9})).list(ipPoolKind), 'unavailable', /listing ippools\.crd\.projectcalico\.org \(GET \/apis\/crd\.projectcalico\.org\/v1\/ippools\) at http:\/\/127\.0\.0\.1:\d+ did not finish within 0\.4 s \(\d+ pages, \d+ objects so far\)/)
+    api.behave()
+    assert.ok(elapsed >= 400 && elapsed < 2000, `took ${elapsed} ms`)
+  })
+
+  it('a body trickled a byte at a time ends at the request time bound, for every verb', bounded, async () => {
+    const limits = {idleMs: 5000, requestMs: 500}
+    const ds = await open(limits)
+    const node = await ds.get(nodeKind, 'node01')
+    const stored = await ds.get(ipPoolKind, 'stored')
+    const cases: Array<[string, string, () => Promise<unknown>]> = [
+      ['GET', ippools, () => ds.list(ipPoolKind)],
+      ['GET', '/api/v1/pods', () => ds.list(workloadEndpointKind, {})],
+      ['GET', `${ippools}/stored`, () => ds.get(ipPoolKind, 'stored')],
+      ['POST', ippools, () => ds.create(ipPoolKind, pool('new'))],
+      ['PUT', `${ippools}/stored`, () => ds.update(ipPoolKind, stored)],
+      ['PATCH', '/api/v1/nodes/node01', () => ds.update(nodeKind, node)],
+      ['DELETE', `${ippools}/stored`, () => ds.delete(ipPoolKind, 'stored')],
+    ]
+    for (const [method, path, operation] of cases) {
+      api.misbehave({mode: 'trickle', intervalMs: 50, bytes: 100_000, method, path})
+      const abandoned = api.abandoned
+      const pattern = new RegExp(`did not finish answering ${method} ${path.replaceAll('/', '\\/')} within 0\\.5 s`)
+      const elapsed = await rejectsWith(operation(), 'unavailable', pattern)
+      assert.ok(elapsed >= 450 && elapsed < 2000, `${method} ${path} took ${elapsed} ms`)
+      await waitFor(() => api.abandoned === abandoned + 1, `netctl hangs up on the trickled ${method} ${path}`)
+    }
+    api.behave()
+  })
+
+  it('a process whose request was cut off exits on its own (no timer or socket left behind)', bounded, async () => {
+    api.misbehave({mode: 'trickle', intervalMs: 50, bytes: 100_000, path: ippools})
+    const script = `
+      const {KubernetesDatastore} = await import(${JSON.stringify(join(repoRoot, 'src/datastore/kubernetes.ts'))})
+      const {ipPoolKind} = await import(${JSON.stringify(join(repoRoot, 'src/resources/ippool.ts'))})
+      const ds = await KubernetesDatastore.open(${JSON.stringify(config())}, {requestMs: 300})
+      await ds.list(ipPoolKind).then(() => console.log('listed'), (error) => console.log(error.kind + ': ' + error.message))
+    `
+    const started = performance.now()
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    clearTimeout(killer)
+    api.behave()
+    assert.equal(code, 0, `the process did not exit on its own: ${output}`)
+    assert.match(output, /^unavailable: .*did not finish answering GET \/apis\/crd\.projectcalico\.org\/v1\/ippools within 0\.3 s/)
+    assert.ok(performance.now() - started < 10_000)
+  })
+
+  it('an exec credential plugin that hangs counts against the request time bound', bounded, async () => {
+    // It gives up by itself after 3 s, so nothing is left running after the test.
+    const plugin = join(dir.path, 'slow-plugin.mjs')
+    writeFileSync(plugin, 'setTimeout(() => {}, 3000)')
+    const slow = join(dir.path, 'slow-kubeconfig')
+    api.writeKubeconfig(slow, {exec: {command: process.execPath, args: [plugin]}})
+    const ds = await KubernetesDatastore.open({...config(), kubeconfig: slow}, {requestMs: 500})
+    const elapsed = await rejectsWith(ds.list(ipPoolKind), 'unavailable', /cannot get credentials for the kubeconfig user: none came within 0\.5 s/)
+    assert.ok(elapsed < 2000, `took ${elapsed} ms`)
+  })
+
+  it('a response body over the size bound is an error, not a memory hog', bounded, async () => {
+    api.misbehave({mode: 'raw', body: JSON.stringify({kind: 'List', items: [], padding: 'x'.repeat(200_000)}), path: ippools})
+    await rejectsWith((await open({maxBodyBytes: 64 * 1024})).list(ipPoolKind), 'unavailable', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with more than 64 KiB/)
+    api.behave()
+  })
+
+  it('a reply that is not JSON, or not the object asked for, is an error naming the path and the fault', bounded, async () => {
+    const cases: Array<[string, string, string, RegExp]> = [
+      [ippools, 'text/html', '<html><body>Please log in to the proxy</body></html>', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with a body that is not JSON \(text\/html: <html><body>Please log in/],
+      [ippools, 'application/json', 'null', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with null where a list belongs/],
+      [ippools, 'application/json', '{"kind":"Status"}', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with a list that has no items array/],
+      [ippools, 'application/json', '{"items":[null]}', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with a list whose item 0 is not an object with metadata\.name/],
+      [ippools, 'application/json', '', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools with an empty body/],
+      ['/api/v1/pods', 'application/json', '[]', /answered GET \/api\/v1\/pods with an array where a list belongs/],
+    ]
+    for (const [path, contentType, body, message] of cases) {
+      api.misbehave({mode: 'raw', contentType, body, path})
+      const r = await netctl(path === ippools ? ['get', 'ippools'] : ['get', 'weps', '-A'])
+      assert.equal(r.code, 1, `${body}: ${r.stdout}${r.stderr}`)
+      assert.equal(r.stdout, '', `${body}: no table`)
+      assert.match(r.stderr, message)
+    }
+    const ds = await open()
+    api.misbehave({mode: 'raw', body: '"stored"', path: `${ippools}/stored`})
+    await rejectsWith(ds.get(ipPoolKind, 'stored'), 'unavailable', /answered GET \/apis\/crd\.projectcalico\.org\/v1\/ippools\/stored with a string where an object with metadata\.name belongs/)
+    api.misbehave({mode: 'raw', status: 201, body: '{"metadata":{}}', method: 'POST', path: ippools})
+    await rejectsWith(ds.create(ipPoolKind, pool('new')), 'unavailable', /answered POST \/apis\/crd\.projectcalico\.org\/v1\/ippools with an object without metadata\.name/)
+    api.misbehave({mode: 'raw', contentType: 'text/plain', body: 'OK', method: 'DELETE', path: `${ippools}/stored`})
+    await rejectsWith(ds.delete(ipPoolKind, 'stored'), 'unavailable', /answered DELETE \/apis\/crd\.projectcalico\.org\/v1\/ippools\/stored with a body that is not JSON \(text\/plain: OK\)/)
+    api.behave()
+    assert.equal((await ds.get(ipPoolKind, 'stored')).metadata.name, 'stored', 'the double is itself again')
+  })
+})
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (!condition()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

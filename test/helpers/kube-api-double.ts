@@ -5,6 +5,8 @@
  * only that content type), delete with preconditions, bearer-token authentication, and
  * Status bodies for 401/403/404/409/415/422. It is not a Kubernetes: no watch, no
  * admission, no strategic merge patch, no label selectors.
+ * `misbehave` makes it answer as a broken server or proxy would (a repeated continue token,
+ * pages without end, a body trickled a byte at a time, a reply that is not a Kubernetes object).
  */
 import {randomUUID} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
@@ -32,10 +34,27 @@ export interface RecordedRequest {
   contentType?: string
 }
 
+/** How the double breaks the protocol, for the requests that `method` and `path` (exact) select. */
+export type Misbehaviour = {method?: string; path?: string} & (
+  /** Every list page carries the same continue token (and the first page again). */
+  | {mode: 'repeat-continue'}
+  /** Every list page carries `itemsPerPage` made-up objects and a fresh continue token: a list without end. */
+  | {mode: 'endless-pages'; itemsPerPage: number}
+  /** 200 and headers at once, then the body (a valid empty list, padded to `bytes`) one byte every `intervalMs`. */
+  | {mode: 'trickle'; intervalMs: number; bytes: number}
+  /** This status, content type and body, whatever was asked. */
+  | {mode: 'raw'; status?: number; contentType?: string; body: string}
+)
+
 export interface KubeApiDouble {
   url: string
   token: string
   requests: RecordedRequest[]
+  /** Responses the client hung up on before the double finished them. */
+  readonly abandoned: number
+  /** Break the protocol from now on (see Misbehaviour); `behave` ends it. */
+  misbehave(misbehaviour: Misbehaviour): void
+  behave(): void
   /** Put objects straight into the store (as if another client created them). */
   seed(resource: 'pods' | 'nodes' | string, objects: KubeObject[]): void
   /** Answer 403 to this verb on this resource ("list", "pods"). */
@@ -81,6 +100,11 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
   const denied = new Set<string>()
   const requests: RecordedRequest[] = []
   let revision = 1000
+  let misbehaviour: Misbehaviour | undefined
+  let abandoned = 0
+  let endlessCounter = 0
+  let endlessPage = 0
+  const trickles = new Set<NodeJS.Timeout>()
 
   const bucket = (resource: string) => {
     if (!store.has(resource)) store.set(resource, new Map())
@@ -145,6 +169,12 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
     }
     const contentType = req.headers['content-type']
     requests.push({method: req.method ?? '', path: url.pathname, query: url.searchParams, contentType})
+    const broken = misbehaviour && (!misbehaviour.method || misbehaviour.method === req.method) && (!misbehaviour.path || misbehaviour.path === url.pathname) ? misbehaviour : undefined
+    if (broken?.mode === 'raw') {
+      res.writeHead(broken.status ?? 200, {'Content-Type': broken.contentType ?? 'application/json'})
+      return void res.end(broken.body)
+    }
+    if (broken?.mode === 'trickle') return trickle(res, broken.intervalMs, broken.bytes)
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'))
     const target = route(url.pathname)
     if (!target) return send(404, status(404, 'NotFound', 'the server could not find the requested resource'))
@@ -164,14 +194,19 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
     if (req.method === 'GET' && key === undefined) {
       const limit = Number(url.searchParams.get('limit') ?? 0)
       const token = url.searchParams.get('continue')
-      const after = token ? (JSON.parse(Buffer.from(token, 'base64url').toString()) as {after: string; rv: string}) : undefined
+      if (broken?.mode === 'endless-pages') {
+        const items = Array.from({length: broken.itemsPerPage}, () => stamp({metadata: {name: `endless-${endlessCounter++}`}}, type, namespace))
+        return send(200, {kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata: {resourceVersion: String(revision), continue: `endless-page-${++endlessPage}`}, items})
+      }
+      const after = token && broken?.mode !== 'repeat-continue' ? (JSON.parse(Buffer.from(token, 'base64url').toString()) as {after: string; rv: string}) : undefined
       const all = sorted(type.name)
         .filter(([k]) => !after || k > after.after)
         .filter(([, o]) => namespace === undefined || o.metadata.namespace === namespace)
         .filter(([, o]) => matchesFieldSelector(o, url.searchParams.get('fieldSelector')))
       const page = limit > 0 ? all.slice(0, limit) : all
       const metadata: Record<string, unknown> = {resourceVersion: after?.rv ?? String(revision)}
-      if (page.length < all.length) {
+      if (broken?.mode === 'repeat-continue') metadata.continue = 'the-same-token-again'
+      else if (page.length < all.length) {
         metadata.continue = Buffer.from(JSON.stringify({after: page.at(-1)![0], rv: metadata.resourceVersion})).toString('base64url')
         metadata.remainingItemCount = all.length - page.length
       }
@@ -224,6 +259,30 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
     return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`))
   }
 
+  /** A valid empty list, padded with spaces to `bytes`, one byte per interval until done or the client hangs up. */
+  function trickle(res: ServerResponse, intervalMs: number, bytes: number): void {
+    const body = Buffer.from(JSON.stringify({kind: 'List', apiVersion: 'v1', metadata: {}, items: []}).padEnd(bytes, ' '))
+    res.writeHead(200, {'Content-Type': 'application/json'})
+    res.flushHeaders()
+    let sent = 0
+    const timer = setInterval(() => {
+      res.write(body.subarray(sent, sent + 1))
+      sent += 1
+      if (sent >= body.length) finish()
+    }, intervalMs)
+    trickles.add(timer)
+    const finish = () => {
+      clearInterval(timer)
+      trickles.delete(timer)
+      res.end()
+    }
+    res.on('close', () => {
+      if (sent < body.length) abandoned += 1
+      clearInterval(timer)
+      trickles.delete(timer)
+    })
+  }
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       res.writeHead(500, {'Content-Type': 'application/json'})
@@ -237,6 +296,15 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
     url,
     token,
     requests,
+    get abandoned() {
+      return abandoned
+    },
+    misbehave(next) {
+      misbehaviour = next
+    },
+    behave() {
+      misbehaviour = undefined
+    },
     seed(resource, objects) {
       const type = resource === 'pods' ? route('/api/v1/namespaces/x/pods')!.type : resource === 'nodes' ? route('/api/v1/nodes')!.type : route(`/apis/crd.projectcalico.org/v1/${resource}`)!.type
       for (const object of objects) {
@@ -261,6 +329,11 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
         contexts,
       }))
     },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () => {
+      // A trickle nobody hung up on must not keep the double (and the test run) alive.
+      for (const timer of trickles) clearInterval(timer)
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }
