@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'conflict' // stale resourceVersion: somebody else changed the object first
   | 'unavailable' // the datastore cannot be reached or read
   | 'unsupported' // the feature is not available here (backend not built yet, kernel lacks it)
+  | 'interrupted' // SIGINT/SIGTERM: stopped at a safe point
   | 'internal'
 
 /** Exit codes: 2 for what the user can fix in the command or its input, 1 for runtime failures. */
@@ -21,6 +22,7 @@ const exitCodes: Record<ErrorKind, number> = {
   conflict: 1,
   unavailable: 1,
   unsupported: 1,
+  interrupted: 130,
   internal: 1,
 }
 
@@ -38,6 +40,11 @@ export class NetctlError extends Error {
   get exitCode(): number {
     return exitCodes[this.kind]
   }
+}
+
+/** Stop at a safe point when the user asked to stop (Ctrl-C, SIGTERM). */
+export function checkpoint(signal: AbortSignal | undefined, what: string, suggestion: string): void {
+  if (signal?.aborted) throw new NetctlError('interrupted', `interrupted ${what}`, suggestion)
 }
 
 export const isNetctlError = (err: unknown, kind?: ErrorKind): err is NetctlError =>

@@ -71,6 +71,17 @@ export abstract class NetctlCommand extends Command {
     }
   }
 
+  /** Run fn with Ctrl-C/SIGTERM turned into an abort signal it checks at its safe points. */
+  protected async interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const {trapInterrupts} = await import('./interrupt.js')
+    const trap = trapInterrupts()
+    try {
+      return await fn(trap.signal)
+    } finally {
+      trap.dispose()
+    }
+  }
+
   protected override async finally(error: Error | undefined): Promise<unknown> {
     await Promise.allSettled(this.datastores.map((ds) => ds.close()))
     return super.finally(error)

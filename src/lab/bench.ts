@@ -7,7 +7,7 @@ import {availableParallelism} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {run} from '../dataplane/run.js'
-import {NetctlError} from '../errors.js'
+import {checkpoint, NetctlError} from '../errors.js'
 import {loadCluster} from './cluster.js'
 import {encapChange, encapTargets, setIpPool, type Encapsulation} from '../services/ippool.js'
 import {encapsulationOf} from './calico.js'
@@ -103,7 +103,7 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; rounds?: number; onSwitch?: (mode: string) => void} = {}): Promise<BenchResult> {
+export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; rounds?: number; onSwitch?: (mode: string) => void; signal?: AbortSignal} = {}): Promise<BenchResult> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   const a = cluster.pods[0]
@@ -118,9 +118,13 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
   const podPath: [Endpoint, Endpoint] = [{netns: a.netns, ip: a.ip}, {netns: b.netns, ip: b.ip}]
   // Nodes and pods take turns, round after round, and each figure is the median: the
   // machine's drift and hiccups hit both paths alike, and one bad run does not decide.
+  const original = currentMode(cluster)
   const measure = async (mode: string) => {
     const samples: Array<{nodes: number; pods: number}> = []
-    for (let i = 0; i < rounds; i++) samples.push({nodes: await iperf(...nodePath, seconds), pods: await iperf(...podPath, seconds)})
+    for (let i = 0; i < rounds; i++) {
+      checkpoint(options.signal, `measuring ${mode}`, `the lab is back in its ${original} mode`)
+      samples.push({nodes: await iperf(...nodePath, seconds), pods: await iperf(...podPath, seconds)})
+    }
     result.rows.push({
       mode,
       nodes: {gbps: median(samples.map((s) => s.nodes)), rttMs: await rtt(...nodePath)},
@@ -128,7 +132,6 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
       ratio: median(samples.map((s) => s.pods / s.nodes)),
     })
   }
-  const original = currentMode(cluster)
   if (!options.modes) {
     await measure(original)
     return result
@@ -139,6 +142,7 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
   }
   try {
     for (const mode of benchModes(record)) {
+      checkpoint(options.signal, `before switching to ${mode}`, `the lab is back in its ${original} mode`)
       try {
         await switchTo(mode)
       } catch (error) {

@@ -14,7 +14,7 @@ import {routeLine} from '../dataplane/diff.js'
 import {parseRoute} from '../dataplane/observe.js'
 import {inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
-import {isNetctlError, NetctlError} from '../errors.js'
+import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
 import {tunnelledBlocks} from './calico.js'
@@ -143,11 +143,12 @@ export interface Convergence {
 }
 
 /** Wait until every session is Established and every node has BIRD routes to every other node's blocks. */
-export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number): Promise<Convergence> {
+export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number, signal?: AbortSignal): Promise<Convergence> {
   const started = performance.now()
   let pending: string[] = []
   let sessions = 0
   while (performance.now() - started < timeoutMs) {
+    checkpoint(signal, 'while waiting for BGP', '')
     pending = []
     sessions = 0
     for (const node of cluster.nodes) {

@@ -13,7 +13,7 @@ import type {Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
 import {inParallel, run} from '../dataplane/run.js'
-import {isNetctlError, NetctlError} from '../errors.js'
+import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
 import {loadCluster, removeClusterObjects, syncCluster, type LabCluster} from './cluster.js'
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
@@ -71,6 +71,8 @@ export function planLab(cluster: LabCluster): NetnsSpec[] {
 export const linkKindsOf = (specs: readonly NetnsSpec[]): LinkKind[] => [...new Set(specs.flatMap((s) => s.links.map((l) => l.kind)))]
 
 export interface LabUpOptions {
+  /** Aborted on Ctrl-C: the build stops at its next step. */
+  signal?: AbortSignal
   stateDir: string
   name: string
   topology: Topology
@@ -98,7 +100,8 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
     const previous = readLabRecord(options.stateDir, options.name)
     try {
       return await buildLab(options, previous)
-    } catch (error) {
+    } catch (failure) {
+      const error = options.signal?.aborted ? interrupted(options.name, failure, Boolean(previous)) : failure
       if (previous || !existsSync(labDir(options.stateDir, options.name))) throw error
       // A first build that failed leaves no half a lab behind.
       await takeDown(options.stateDir, options.name)
@@ -108,10 +111,22 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   })
 }
 
+/** What an interrupted lab up leaves: a new lab is removed again; a running one is partly reconciled. */
+function interrupted(name: string, error: unknown, existed: boolean): NetctlError {
+  const step = isNetctlError(error, 'interrupted') ? error.message : 'interrupted'
+  return existed
+    ? new NetctlError('interrupted', `${step}: lab "${name}" is partly reconciled`, `netctl lab up --name ${name} finishes it; netctl lab down ${name} removes it`)
+    : new NetctlError('interrupted', step, `netctl lab up --name ${name} builds it again`)
+}
+
 async function buildLab(options: LabUpOptions, previous: LabRecord | undefined): Promise<LabSummary> {
   const started = performance.now()
   const {stateDir, name, topology} = options
-  const progress = options.onProgress ?? (() => {})
+  // Every step begins at a safe point: an interrupted build stops there.
+  const progress: Progress = (step, detail) => {
+    checkpoint(options.signal, `before ${step}`, '')
+    options.onProgress?.(step, detail)
+  }
   const was = previous?.basic ?? previous?.topology?.flavor
   if (previous && was !== topology.flavor) {
     throw new NetctlError('usage', `lab "${name}" is a ${was} lab; it cannot become ${topology.flavor} in place`, `netctl lab down ${name} first, or pick another --name`)
@@ -132,7 +147,8 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
     const {created, stale} = await claimNamespaces(stateDir, name, specs.map((s) => s.netns))
     progress('creating namespaces', `${created.size} new, ${stale.length} to remove`)
     progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
-    const programmed = await programLab(stateDir, ds, cluster, specs, created, progress)
+    const programmed = await programLab(stateDir, ds, cluster, specs, created, progress, options.signal)
+    checkpoint(options.signal, 'after programming the kernel', '')
     // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
     await removeOwnNamespaces(stateDir, name, stale)
     writeCurrentContext(stateDir, labContext(name))
@@ -152,7 +168,7 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
  * Bring every namespace and BIRD of a cluster lab to what the datastore says: the kernel
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
-async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress): Promise<{changes: number; bgp?: Convergence}> {
+async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress, signal?: AbortSignal): Promise<{changes: number; bgp?: Convergence}> {
   if (cluster.flavor === 'calico') await recordTunnelAddresses(ds, cluster)
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
@@ -179,11 +195,11 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   if (birdFirst) {
     await makeRoomForBird(cluster)
     await syncBirds(stateDir, cluster, configs)
-    await waitForConvergence(stateDir, cluster, timeoutMs)
+    await waitForConvergence(stateDir, cluster, timeoutMs, signal)
   }
   const changes = await applyKernel()
   if (!birdFirst) await syncBirds(stateDir, cluster, configs)
-  return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs)}
+  return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs, signal)}
 }
 
 /** Whether every node has its uplink with its address: what BGP needs to come up at all. */

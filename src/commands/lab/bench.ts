@@ -20,7 +20,7 @@ export default class LabBench extends NetctlCommand {
     const {args, flags} = await this.parse(LabBench)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const lab = resolveLabName(values.stateDir, args.name ?? flags.lab)
-    const result = await labBench(values.stateDir, lab, {modes: flags.modes, seconds: flags.seconds, rounds: flags.rounds, onSwitch: (mode) => this.logToStderr(`› switching to ${mode}`)})
+    const result = await this.interruptible((signal) => labBench(values.stateDir, lab, {modes: flags.modes, seconds: flags.seconds, rounds: flags.rounds, signal, onSwitch: (mode) => this.logToStderr(`› switching to ${mode}`)}))
     this.log(formatColumns([
       ['MODE', 'POD GBIT/S', 'NODE GBIT/S', 'RATIO', 'POD RTT(ms)', 'NODE RTT(ms)'],
       ...result.rows.map((r) => [r.mode, r.pods.gbps.toFixed(2), r.nodes.gbps.toFixed(2), `${r.ratio.toFixed(2)}x`, r.pods.rttMs.toFixed(3), r.nodes.rttMs.toFixed(3)]),

@@ -52,13 +52,14 @@ export default class LabUp extends NetctlCommand {
     const recorded = readLabRecord(values.stateDir, name)?.topology
     const topology = resolveTopology(await this.request(flags), recorded)
     if (recorded) await this.confirmChange(name, topologyChange(recorded, topology), flags.yes)
-    const summary = await labUp({
+    const summary = await this.interruptible((signal) => labUp({
+      signal,
       stateDir: values.stateDir,
       name,
       topology,
       datastore: datastoreType === 'etcdv3' ? {type: 'etcdv3', etcdEndpoints: values.etcdEndpoints} : {type: 'file'},
       onProgress: (step, detail) => this.logToStderr(`› ${step}${detail ? ` (${detail})` : ''}`),
-    })
+    }))
     this.log(`Lab "${summary.name}" (${summary.flavor}) is up in ${summary.seconds.toFixed(2)} s: ${summary.nodes.length} nodes, ${summary.pods.length} pods; ${summary.namespacesCreated} namespaces created, ${summary.namespacesDeleted} removed, ${summary.changes} kernel changes.`)
     if (summary.bgp) this.log(`BGP: ${summary.bgp.sessions} sessions Established and every block routed (${summary.bgp.seconds.toFixed(2)} s after BIRD started); see netctl node status --lab ${summary.name}.`)
     this.log('')
