@@ -10,6 +10,7 @@ import {applySpecs, listNamespaces, type ApplyOptions} from '../dataplane/apply.
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
 import type {Datastore} from '../datastore/datastore.js'
+import type {IPPoolSpec, Resource} from '../resources/types.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
 import {inParallel, run} from '../dataplane/run.js'
@@ -229,6 +230,24 @@ function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<strin
   })
 }
 
+/**
+ * Before a pool is written to a lab's datastore: can the lab carry it out? A flannel lab
+ * does not follow a Calico pool's encapsulation; a calico lab needs the kernel's tunnel
+ * module. Refused here, nothing is written (a real cluster's datastore has no such check).
+ */
+export async function admitPool(stateDir: string, name: string, pool: Resource): Promise<void> {
+  const record = requireClusterLab(stateDir, name)
+  const spec = (pool.spec ?? {}) as IPPoolSpec
+  const on = (mode: unknown) => mode !== undefined && mode !== 'Never'
+  const wanted: LinkKind[] = [...(on(spec.ipipMode) ? ['ipip' as const] : []), ...(on(spec.vxlanMode) ? ['vxlan' as const] : [])]
+  if (wanted.length === 0) return
+  if (record.topology.flavor === 'flannel') {
+    throw new NetctlError('unsupported', `lab "${name}" is a flannel lab: flannel does not follow an IPPool's ipipMode or vxlanMode, so nothing was written`, `switch its backend instead: netctl lab set-backend vxlan --lab ${name}`)
+  }
+  checkPrivileges()
+  await withLabLock(stateDir, name, () => checkKernel(stateDir, name, wanted, `${wanted.join(' and ')} encapsulation, so nothing was written`, true))
+}
+
 /** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */
 export async function reconcileLab(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
   checkPrivileges()
@@ -258,6 +277,7 @@ export async function setFlannelBackend(stateDir: string, name: string, backend:
 /** The control socket of each lab node's BIRD (all nodes, or one). */
 export function labBirdSockets(stateDir: string, name: string, node?: string): Record<string, string> {
   const record = requireClusterLab(stateDir, name)
+  if (record.topology.flavor === 'flannel') throw new NetctlError('usage', `lab "${name}" is a flannel lab: flannel programs routes itself and runs no BGP`, `see its routes with: netctl lab exec --lab ${name} ${record.topology.nodes[0]?.name ?? 'NODE'} -- ip route`)
   if (!record.topology.bgp) throw new NetctlError('usage', `lab "${name}" runs no BGP: it was built with static routes`, `rebuild it with BGP: netctl lab up --name ${name} --bgp on`)
   const nodes = record.topology.nodes.map((n) => n.name)
   if (node && !nodes.includes(node)) throw new NetctlError('not-found', `lab "${name}" has no node "${node}"`, `nodes: ${nodes.join(', ')}`)
