@@ -132,7 +132,7 @@ export const labPath = (lab: string, ...file: string[]) => ['labs', lab, ...file
 function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void {
   const stateDir = settings.stateDir!.value
   if (!settings.lab && settings.datastoreType!.source === 'default') {
-    const context = readStateFile(stateDir, currentContextPath)?.trim()
+    const context = readContext(stateDir)
     if (context?.startsWith('lab/')) settings.lab = {value: context.slice(4), source: `context ${context}`}
   }
   const lab = settings.lab?.value
@@ -153,6 +153,17 @@ function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void 
   }
   settings.datastoreType = {value: datastore.type ?? 'file', source: `lab ${lab}`}
   if (datastore.etcdEndpoints) settings.etcdEndpoints = {value: datastore.etcdEndpoints, source: `lab ${lab}`}
+}
+
+function readContext(stateDir: string): string | undefined {
+  try {
+    return readStateFile(stateDir, currentContextPath)?.trim()
+  } catch (error) {
+    // A state dir this user cannot enter is reported where it is used, not while reading the
+    // settings: `lab up` without root must say that it needs root. Unsafe entries still throw.
+    if (error instanceof NetctlError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES') return undefined
+    throw error
+  }
 }
 
 async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {

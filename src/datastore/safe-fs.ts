@@ -71,7 +71,7 @@ function checkStats(path: string, st: Stats, want: 'directory' | 'file'): void {
   }
   const uid = process.getuid?.()
   if (uid !== undefined && st.uid !== uid) {
-    throw refuse(path, `it belongs to uid ${st.uid}, not to you (uid ${uid}), who could then be made to read, write or delete elsewhere through it`, `use a state directory of your own (--state-dir or NETCTL_STATE_DIR), or run netctl as uid ${st.uid}`)
+    throw refuse(path, `it belongs to uid ${st.uid}, not to you (uid ${uid}): its owner could make netctl read, write or delete elsewhere through it`, `use a state directory of your own (--state-dir or NETCTL_STATE_DIR), or run netctl as uid ${st.uid}`)
   }
   if ((st.mode & 0o022) !== 0) {
     throw refuse(path, `other users can write to it (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`, `make it yours alone: chmod go-w ${path}`)

@@ -7,7 +7,7 @@
 import {join} from 'node:path'
 
 import {currentContextPath, labDirectory, labPath} from '../datastore/config.js'
-import {appendStateFile, listStateDir, readStateFile, removeStateFile, removeStateTree, writeStateFile} from '../datastore/safe-fs.js'
+import {appendStateFile, checkStateDirs, listStateDir, readStateFile, removeStateFile, removeStateTree, writeStateFile} from '../datastore/safe-fs.js'
 import {NetctlError} from '../errors.js'
 import type {Topology} from './topology.js'
 
@@ -33,7 +33,7 @@ export const labsDir = (stateDir: string) => join(stateDir, 'labs')
 export const labDir = labDirectory
 
 // Every file here is reached through safe-fs: a planted link, another user's directory or a
-// world-writable one is refused (see src/datastore/safe-fs.ts).
+// world-writable one is refused, never followed (see src/datastore/safe-fs.ts).
 
 /** The labs' names; a symbolic link in labs/ is listed too, so that using it reports it. */
 export function listLabs(stateDir: string): string[] {
@@ -112,4 +112,6 @@ export function writeCurrentContext(stateDir: string, context: string | undefine
 
 export const labContext = (lab: string) => `lab/${lab}`
 export const labOfContext = (context: string | undefined) => (context?.startsWith('lab/') ? context.slice(4) : undefined)
+/** Whether labs/<lab> is there (a lab killed early may have nothing else); an unsafe one throws. */
+export const labDirExists = (stateDir: string, lab: string) => checkStateDirs(stateDir, ...labPath(lab))
 export const labExists = (stateDir: string, lab: string) => readStateFile(stateDir, labPath(lab, 'lab.json')) !== undefined

@@ -252,6 +252,21 @@ describe('state directory safety', () => {
     assert.doesNotMatch(r.stderr, /EACCES: permission denied, mkdir/)
   })
 
+  it('a state dir the user cannot enter is reported where it is used, not while reading the settings', () => {
+    const {state} = fresh()
+    chmodSync(join(state, '..'), 0o700) // root's and private: the unprivileged user cannot enter it
+    try {
+      const inside = join(state, 'netctl')
+      const view = unprivileged(inside, ['config', 'view'])
+      assert.equal(view.status, 0, view.stderr)
+      const r = unprivileged(inside, ['get', 'ippools'])
+      assert.equal(r.status, 1, r.stdout + r.stderr)
+      assert.equal(r.stderr.split('\n')[0], `Error: cannot read ${inside}: permission denied`)
+    } finally {
+      chmodSync(join(state, '..'), 0o755)
+    }
+  })
+
   it('ENOTDIR: a regular file where the state dir (or a parent of it) should be', async () => {
     const {state} = fresh()
     const file = join(state, 'plain-file')
