@@ -15,7 +15,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync, type Dirent, type Stats} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
 
@@ -99,6 +99,18 @@ function checkEntry(path: string, want: 'directory' | 'file'): boolean {
   return true
 }
 
+/** mkdir -p, one level at a time: mkdirSync's own recursive mode reports EROFS as ENOENT. */
+function makeDirs(path: string): void {
+  try {
+    mkdirSync(path, {mode: 0o700})
+  } catch (error) {
+    const parent = dirname(path)
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) throw error
+    makeDirs(parent)
+    mkdirSync(path, {mode: 0o700})
+  }
+}
+
 /**
  * Check root and each directory root/dirs[0]/dirs[1]/...; returns the last path, or undefined
  * when one of them does not exist. With create, missing ones are made (mode 0700) instead.
@@ -111,9 +123,11 @@ function walkDirs(root: string, dirs: readonly string[], create: boolean): strin
     if (!create) return undefined
     try {
       // The root's own parents are the user's business: made like mkdir -p, private too.
-      mkdirSync(path, {recursive: i === 0, mode: 0o700})
+      if (i === 0) makeDirs(path)
+      else mkdirSync(path, {mode: 0o700})
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(error, path, 'create the directory')
+      const {code, path: failed} = error as NodeJS.ErrnoException
+      if (code !== 'EEXIST') throw fsError(error, failed ?? path, 'create the directory')
     }
     checkEntry(path, 'directory') // also when another process made it first
   }

@@ -281,6 +281,27 @@ describe('state directory safety', () => {
     assert.match(r.stderr, /--state-dir/)
   })
 
+  it('EROFS and ENOSPC for real, on a read-only and on a full tmpfs (in a private mount namespace)', () => {
+    const {state} = fresh()
+    // The mounts live only in unshare's own mount namespace: they vanish with it.
+    const script = [
+      'mount -t tmpfs -o ro,size=1m none "$1"',
+      'NETCTL_STATE_DIR="$1/netctl" "$2" "$3" apply -f - < "$4"; echo "rc=$?" >&2',
+      'umount "$1"',
+      'mount -t tmpfs -o size=64k,mode=0700 none "$1"',
+      'head -c 65536 /dev/zero > "$1/fill"',
+      'NETCTL_STATE_DIR="$1" "$2" "$3" apply -f - < "$4"; echo "rc=$?" >&2',
+    ].join('\n')
+    const pools = join(state, '..', 'pool.yaml')
+    writeFileSync(pools, poolYaml)
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', state, process.execPath, netctlBin, pools], {encoding: 'utf8', env: {...process.env, XDG_CONFIG_HOME: '/nonexistent'}})
+    assert.equal(r.status, 0, r.stderr)
+    const [readOnly, full] = r.stderr.split(/rc=\d+\n/)
+    assert.match(r.stderr, /rc=1\n[^]*rc=1\n$/)
+    assert.match(readOnly!, new RegExp(`^Error: (stdin: )?cannot create the directory ${join(state, 'netctl')}: the file system is read-only\n  remount it read-write, or point --state-dir`))
+    assert.match(full!, new RegExp(`^Error: (stdin: )?cannot [a-z ]+ ${state}/datastore\\.[a-z]+: no space left on the device\n  free space on that file system`))
+  })
+
   it('maps EROFS, ENOSPC and others to a message with the path and a suggestion', () => {
     const fake = (code: string) => Object.assign(new Error(`${code}: raw message`), {code})
     const rofs = fsError(fake('EROFS'), '/s/datastore.json', 'write')
