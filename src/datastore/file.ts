@@ -25,7 +25,6 @@ interface StoreFile {
   objects: Record<string, Resource>
 }
 
-const storeFileName = 'datastore.json'
 const emptyStore = (): StoreFile => ({apiVersion: 'netctl/v1', kind: 'FileDatastore', revision: 0, objects: {}})
 
 const keyOf = (kind: KindInfo, name: string, namespace?: string) =>
@@ -111,7 +110,7 @@ export class FileDatastore implements Datastore {
   private readonly file: string
 
   constructor(readonly dir: string) {
-    this.file = join(dir, storeFileName)
+    this.file = join(dir, 'datastore.json')
     this.location = `file datastore ${dir}`
   }
 
@@ -157,7 +156,7 @@ export class FileDatastore implements Datastore {
 
   private async read(): Promise<StoreFile> {
     // safe-fs: a planted link or another user's file or directory is refused, not followed.
-    const text = readStateFile(this.dir, [storeFileName])
+    const text = readStateFile(this.dir, ['datastore.json'])
     if (text === undefined) return emptyStore()
     let store: StoreFile
     try {
@@ -192,7 +191,7 @@ export class FileDatastore implements Datastore {
 
   private async write(store: StoreFile): Promise<void> {
     // Temp file (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory: see safe-fs.
-    writeStateFile(this.dir, [storeFileName], JSON.stringify(store))
+    writeStateFile(this.dir, ['datastore.json'], JSON.stringify(store))
     await this.removeOrphanedTempFiles()
   }
 }

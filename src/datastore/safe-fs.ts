@@ -217,8 +217,11 @@ export function appendStateFile(root: string, relative: readonly string[], text:
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') checkEntry(path, 'file')
     throw fsError(error, path, 'write')
   }
+  let fresh: boolean
   try {
-    checkStats(path, fstatSync(fd), 'file')
+    const st = fstatSync(fd)
+    checkStats(path, st, 'file')
+    fresh = st.size === 0
     writeFileSync(fd, text)
     fsyncSync(fd)
   } catch (error) {
@@ -227,7 +230,7 @@ export function appendStateFile(root: string, relative: readonly string[], text:
     closeSync(fd)
   }
   try {
-    syncDir(dir) // a newly made file's name must survive a crash too
+    if (fresh) syncDir(dir) // a newly made file's name must survive a crash too
   } catch (error) {
     throw fsError(error, dir, 'write')
   }
