@@ -109,6 +109,10 @@ export async function acquireLock(lockDir: string, timeoutMs = 30_000): Promise<
     throw fsError(error, lockDir, 'take the lock')
   }
   return async () => {
-    if ((await readOwner(lockDir))?.token === owner.token) await removeLock(lockDir, owner)
+    try {
+      if ((await readOwner(lockDir))?.token === owner.token) await removeLock(lockDir, owner)
+    } catch (error) {
+      throw fsError(error, lockDir, 'release the lock')
+    }
   }
 }

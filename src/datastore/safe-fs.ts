@@ -116,9 +116,10 @@ function makeDirs(path: string): void {
  * when one of them does not exist. With create, missing ones are made (mode 0700) instead.
  */
 function walkDirs(root: string, dirs: readonly string[], create: boolean): string | undefined {
+  dirs.forEach(checkName) // all of them first: a bad name is refused even where a level is missing
   let path = root
   for (const [i, name] of ['', ...dirs].entries()) {
-    if (i > 0) path = join(path, checkName(name))
+    if (i > 0) path = join(path, name)
     if (checkEntry(path, 'directory')) continue
     if (!create) return undefined
     try {

@@ -187,6 +187,14 @@ describe('state directory safety', () => {
     assert.equal(snapshot(victim), before)
   })
 
+  it('a lab name cannot climb out of labs/ (--lab ../..)', async () => {
+    const {state, victim, before} = fresh()
+    const r = await runCli(['apply', '-f', '-', '--lab', '../../victim/keep'], {stateDir: state, input: poolYaml})
+    assert.equal(r.code, 2, r.stdout + r.stderr)
+    assert.match(r.stderr, /^Error: "\.\.\/\.\.\/victim\/keep" cannot name anything in the state directory/)
+    assert.equal(snapshot(victim), before)
+  })
+
   it('a planted datastore.lock symlink is refused and its target kept', async () => {
     const {state, victim, before} = fresh()
     symlinkSync(join(victim, 'keep'), join(state, 'datastore.lock'))
