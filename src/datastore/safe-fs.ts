@@ -106,7 +106,11 @@ function makeDirs(path: string): void {
   } catch (error) {
     const parent = dirname(path)
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) throw error
-    makeDirs(parent)
+    try {
+      makeDirs(parent)
+    } catch (inner) {
+      if ((inner as NodeJS.ErrnoException).code !== 'EEXIST') throw inner // made meanwhile by another process
+    }
     mkdirSync(path, {mode: 0o700})
   }
 }
