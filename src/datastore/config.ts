@@ -8,6 +8,7 @@ import {join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
 import {datastoreTypes, type DatastoreType} from './datastore.js'
+import {readStateFile} from './safe-fs.js'
 
 export interface ConfigValues {
   datastoreType: DatastoreType
@@ -118,8 +119,11 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv =
 }
 
 /** Labs live in <state dir>/labs/<name>; lab.json says which datastore each one uses. */
-export const labDirectory = (stateDir: string, lab: string) => join(stateDir, 'labs', lab)
-export const currentContextFile = (stateDir: string) => join(stateDir, 'current-context')
+export const labDirectory = (stateDir: string, lab: string) => join(stateDir, ...labPath(lab))
+export const currentContextFile = (stateDir: string) => join(stateDir, ...currentContextPath)
+/** The same places as names below the state dir, for safe-fs (which checks every level). */
+export const currentContextPath = ['current-context']
+export const labPath = (lab: string, ...file: string[]) => ['labs', lab, ...file]
 
 /**
  * A lab is the datastore when --lab names it, or when nothing else chose one and the
@@ -128,12 +132,12 @@ export const currentContextFile = (stateDir: string) => join(stateDir, 'current-
 function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void {
   const stateDir = settings.stateDir!.value
   if (!settings.lab && settings.datastoreType!.source === 'default') {
-    const context = readText(currentContextFile(stateDir))?.trim()
+    const context = readContext(stateDir)
     if (context?.startsWith('lab/')) settings.lab = {value: context.slice(4), source: `context ${context}`}
   }
   const lab = settings.lab?.value
   if (!lab) return
-  const record = readText(join(labDirectory(stateDir, lab), 'lab.json'))
+  const record = readStateFile(stateDir, labPath(lab, 'lab.json'))
   if (!record) {
     if (settings.lab!.source.startsWith('context')) {
       delete settings.lab // the current lab is gone: fall back to the embedded datastore
@@ -141,16 +145,24 @@ function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void 
     }
     throw new NetctlError('not-found', `there is no lab "${lab}" in ${stateDir}`, 'list the labs with: netctl lab list')
   }
-  const datastore = (JSON.parse(record) as {datastore?: {type?: string; etcdEndpoints?: string}}).datastore ?? {}
+  let datastore: {type?: string; etcdEndpoints?: string}
+  try {
+    datastore = (JSON.parse(record) as {datastore?: typeof datastore}).datastore ?? {}
+  } catch {
+    throw new NetctlError('unavailable', `the record of lab "${lab}" (${join(labDirectory(stateDir, lab), 'lab.json')}) is not valid JSON`, `take the lab down and make it again: netctl lab down ${lab}`)
+  }
   settings.datastoreType = {value: datastore.type ?? 'file', source: `lab ${lab}`}
   if (datastore.etcdEndpoints) settings.etcdEndpoints = {value: datastore.etcdEndpoints, source: `lab ${lab}`}
 }
 
-function readText(path: string): string | undefined {
+function readContext(stateDir: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
+    return readStateFile(stateDir, currentContextPath)?.trim()
+  } catch (error) {
+    // A state dir this user cannot enter is reported where it is used, not while reading the
+    // settings: `lab up` without root must say that it needs root. Unsafe entries still throw.
+    if (error instanceof NetctlError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES') return undefined
+    throw error
   }
 }
 

@@ -7,13 +7,14 @@
  * one revision counter, which becomes each changed object's resourceVersion.
  */
 import {randomUUID} from 'node:crypto'
-import {mkdir, open, readdir, readFile, rename, rm} from 'node:fs/promises'
+import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
 import {acquireLock} from './lock.js'
+import {ensureStateDirs, readStateFile, writeStateFile} from './safe-fs.js'
 import {alreadyExists, conflict, notFound, type Datastore, type ListOptions} from './datastore.js'
 
 interface StoreFile {
@@ -154,13 +155,9 @@ export class FileDatastore implements Datastore {
   }
 
   private async read(): Promise<StoreFile> {
-    let text: string
-    try {
-      text = await readFile(this.file, 'utf8')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyStore()
-      throw new NetctlError('unavailable', `cannot read ${this.file}: ${(error as Error).message}`, 'check the permissions of the state directory, or point --state-dir elsewhere')
-    }
+    // safe-fs: a planted link or another user's file or directory is refused, not followed.
+    const text = readStateFile(this.dir, ['datastore.json'])
+    if (text === undefined) return emptyStore()
     let store: StoreFile
     try {
       store = JSON.parse(text) as StoreFile
@@ -182,7 +179,7 @@ export class FileDatastore implements Datastore {
   }
 
   private async lock(): Promise<() => Promise<void>> {
-    await mkdir(this.dir, {recursive: true, mode: 0o700})
+    ensureStateDirs(this.dir)
     return acquireLock(join(this.dir, 'datastore.lock'))
   }
 
@@ -193,27 +190,8 @@ export class FileDatastore implements Datastore {
   }
 
   private async write(store: StoreFile): Promise<void> {
-    const temp = `${this.file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
-    try {
-      const handle = await open(temp, 'w', 0o600)
-      try {
-        await handle.writeFile(JSON.stringify(store))
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(temp, this.file)
-    } catch (error) {
-      await rm(temp, {force: true})
-      throw new NetctlError('unavailable', `cannot write ${this.file}: ${(error as Error).message}`, 'check free space and the permissions of the state directory')
-    }
+    // Temp file (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory: see safe-fs.
+    writeStateFile(this.dir, ['datastore.json'], JSON.stringify(store))
     await this.removeOrphanedTempFiles()
-    // Persist the rename itself.
-    const dir = await open(this.dir, 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
   }
 }

@@ -6,11 +6,12 @@
  * itself serialized by a second lock, so two waiters can never both break and both win.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {lstat, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {NetctlError} from '../errors.js'
+import {checkStateEntry, fsError} from './safe-fs.js'
 
 interface Owner {
   pid: number
@@ -52,9 +53,11 @@ async function breakIfOwnerDead(lockDir: string): Promise<void> {
   if (!owner || isAlive(owner.pid)) return
   const breakDir = `${lockDir}.break`
   try {
-    await mkdir(breakDir)
+    await mkdir(breakDir, {mode: 0o700})
   } catch {
-    const age = await stat(breakDir).then((s) => Date.now() - s.mtimeMs, () => 0)
+    // lstat, and only a real directory of ours is removed: a planted link is refused, not followed.
+    checkStateEntry(breakDir, 'directory')
+    const age = await lstat(breakDir).then((s) => Date.now() - s.mtimeMs, () => 0)
     if (age > breakLockStaleMs) await rm(breakDir, {recursive: true, force: true})
     return
   }
@@ -70,18 +73,24 @@ async function breakIfOwnerDead(lockDir: string): Promise<void> {
 export async function acquireLock(lockDir: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
   const owner: Owner = {pid: process.pid, token: randomBytes(8).toString('hex')}
   const staging = `${lockDir}.${owner.pid}.${owner.token}`
-  await mkdir(staging)
-  await writeFile(join(staging, 'owner'), JSON.stringify(owner))
+  try {
+    await mkdir(staging, {mode: 0o700})
+  } catch (error) {
+    throw fsError(error, lockDir, 'create the lock')
+  }
   const deadline = Date.now() + timeoutMs
   let pause = 1
   try {
+    await writeFile(join(staging, 'owner'), JSON.stringify(owner), {flag: 'wx', mode: 0o600})
     for (;;) {
       try {
         await rename(staging, lockDir)
         break
       } catch (error) {
+        // What holds the place must be a real lock directory of ours, not a planted link.
+        checkStateEntry(lockDir, 'directory')
         const code = (error as NodeJS.ErrnoException).code
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fsError(error, lockDir, 'take the lock')
       }
       await breakIfOwnerDead(lockDir)
       if (Date.now() > deadline) {
@@ -97,9 +106,13 @@ export async function acquireLock(lockDir: string, timeoutMs = 30_000): Promise<
     }
   } catch (error) {
     await rm(staging, {recursive: true, force: true})
-    throw error
+    throw fsError(error, lockDir, 'take the lock')
   }
   return async () => {
-    if ((await readOwner(lockDir))?.token === owner.token) await removeLock(lockDir, owner)
+    try {
+      if ((await readOwner(lockDir))?.token === owner.token) await removeLock(lockDir, owner)
+    } catch (error) {
+      throw fsError(error, lockDir, 'release the lock')
+    }
   }
 }

@@ -4,10 +4,10 @@
  * lab's own datastore. `lab down` trusts only owned.jsonl, so it works after a SIGKILL at
  * any point and without the topology file.
  */
-import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {currentContextFile, labDirectory} from '../datastore/config.js'
+import {currentContextPath, labDirectory, labPath} from '../datastore/config.js'
+import {appendStateFile, checkStateDirs, listStateDir, readStateFile, removeStateFile, removeStateTree, writeStateFile} from '../datastore/safe-fs.js'
 import {NetctlError} from '../errors.js'
 import type {Topology} from './topology.js'
 
@@ -33,17 +33,19 @@ export type OwnedObject = {netns: string; ino?: string} | {pid: number; start: s
 export const labsDir = (stateDir: string) => join(stateDir, 'labs')
 export const labDir = labDirectory
 
+// Every file here is reached through safe-fs: a planted link, another user's directory or a
+// world-writable one is refused, never followed (see src/datastore/safe-fs.ts).
+
+/** The labs' names; a symbolic link in labs/ is listed too, so that using it reports it. */
 export function listLabs(stateDir: string): string[] {
-  try {
-    return readdirSync(labsDir(stateDir), {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => d.name).sort()
-  } catch {
-    return []
-  }
+  return listStateDir(stateDir, 'labs').filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort()
 }
 
+/** The lab's record, or undefined when it has none (or a torn one); an unsafe one throws. */
 export function readLabRecord(stateDir: string, lab: string): LabRecord | undefined {
+  const text = readStateFile(stateDir, labPath(lab, 'lab.json'))
   try {
-    return JSON.parse(readFileSync(join(labDir(stateDir, lab), 'lab.json'), 'utf8')) as LabRecord
+    return text === undefined ? undefined : (JSON.parse(text) as LabRecord)
   } catch {
     return undefined
   }
@@ -58,40 +60,20 @@ export function requireLab(stateDir: string, lab: string): LabRecord {
   return record
 }
 
-function writeDurably(path: string, text: string, flags: 'w' | 'a'): void {
-  const fd = openSync(path, flags, 0o600)
-  try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
+/** Atomic (temp, fsync, rename): lab.json is the old record or the new one. */
 export function writeLabRecord(stateDir: string, record: LabRecord): void {
-  const dir = labDir(stateDir, record.name)
-  mkdirSync(dir, {recursive: true, mode: 0o700})
-  const temp = join(dir, `lab.json.${process.pid}.tmp`)
-  writeDurably(temp, JSON.stringify(record, null, 2) + '\n', 'w')
-  // rename is atomic: lab.json is the old record or the new one.
-  renameSync(temp, join(dir, 'lab.json'))
+  writeStateFile(stateDir, labPath(record.name, 'lab.json'), JSON.stringify(record, null, 2) + '\n')
 }
 
 /** Record objects before they are created. */
 export function recordOwned(stateDir: string, lab: string, objects: OwnedObject[]): void {
   if (objects.length === 0) return
-  const dir = labDir(stateDir, lab)
-  mkdirSync(dir, {recursive: true, mode: 0o700})
-  writeDurably(join(dir, 'owned.jsonl'), objects.map((o) => JSON.stringify(o) + '\n').join(''), 'a')
+  // An fsynced append: the record must be on disk before the object exists.
+  appendStateFile(stateDir, labPath(lab, 'owned.jsonl'), objects.map((o) => JSON.stringify(o) + '\n').join(''))
 }
 
 export function readOwned(stateDir: string, lab: string): OwnedObject[] {
-  let text = ''
-  try {
-    text = readFileSync(join(labDir(stateDir, lab), 'owned.jsonl'), 'utf8')
-  } catch {
-    return []
-  }
+  const text = readStateFile(stateDir, labPath(lab, 'owned.jsonl')) ?? ''
   // A line cut short by a crash mid-append is skipped: what it named was not created yet.
   return text.split('\n').flatMap((line) => {
     try {
@@ -104,39 +86,31 @@ export function readOwned(stateDir: string, lab: string): OwnedObject[] {
 
 /** Rewrite owned.jsonl without the objects that are gone. */
 export function forgetOwned(stateDir: string, lab: string, gone: (o: OwnedObject) => boolean): void {
-  const dir = labDir(stateDir, lab)
-  const temp = join(dir, `owned.jsonl.${process.pid}.tmp`)
   const keep = readOwned(stateDir, lab).filter((o) => !gone(o))
-  writeDurably(temp, keep.map((o) => JSON.stringify(o) + '\n').join(''), 'w')
-  renameSync(temp, join(dir, 'owned.jsonl'))
+  writeStateFile(stateDir, labPath(lab, 'owned.jsonl'), keep.map((o) => JSON.stringify(o) + '\n').join(''))
 }
 
+/** Deletes labs/<lab> only when it is a real directory of ours (never what a link points to). */
 export function removeLabDir(stateDir: string, lab: string): void {
-  rmSync(labDir(stateDir, lab), {recursive: true, force: true})
+  removeStateTree(stateDir, labPath(lab))
 }
 
 // --- the current context, like kind's kubeconfig context ---------------------------------
 
-const contextFile = currentContextFile
+const contextFile = currentContextPath
 
 /** "lab/<name>", or undefined for the plain embedded datastore. */
 export function readCurrentContext(stateDir: string): string | undefined {
-  try {
-    return readFileSync(contextFile(stateDir), 'utf8').trim() || undefined
-  } catch {
-    return undefined
-  }
+  return readStateFile(stateDir, contextFile)?.trim() || undefined
 }
 
 export function writeCurrentContext(stateDir: string, context: string | undefined): void {
-  if (context === undefined) {
-    rmSync(contextFile(stateDir), {force: true})
-    return
-  }
-  mkdirSync(stateDir, {recursive: true, mode: 0o700})
-  writeDurably(contextFile(stateDir), context + '\n', 'w')
+  if (context === undefined) removeStateFile(stateDir, contextFile)
+  else writeStateFile(stateDir, contextFile, context + '\n')
 }
 
 export const labContext = (lab: string) => `lab/${lab}`
 export const labOfContext = (context: string | undefined) => (context?.startsWith('lab/') ? context.slice(4) : undefined)
-export const labExists = (stateDir: string, lab: string) => existsSync(join(labDir(stateDir, lab), 'lab.json'))
+/** Whether labs/<lab> is there (a lab killed early may have nothing else); an unsafe one throws. */
+export const labDirExists = (stateDir: string, lab: string) => checkStateDirs(stateDir, ...labPath(lab))
+export const labExists = (stateDir: string, lab: string) => readStateFile(stateDir, labPath(lab, 'lab.json')) !== undefined

@@ -2,7 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns, toJson, toYaml} from '../../cli/output.js'
-import type {ConfigSetting} from '../../datastore/config.js'
+import type {ConfigField, ConfigSetting} from '../../datastore/config.js'
+import {redactEndpoints} from '../../datastore/redact.js'
+
+/** Secrets are masked; so are credentials inside endpoint URLs (http://user:pw@host). */
+const shown = (field: ConfigField, s: ConfigSetting): ConfigSetting =>
+  s.secret ? {...s, value: '********'} : field === 'etcdEndpoints' ? {...s, value: redactEndpoints(s.value)} : s
 
 export default class ConfigView extends NetctlCommand {
   static override summary = 'Show the effective datastore settings and where each came from.'
@@ -15,9 +20,7 @@ export default class ConfigView extends NetctlCommand {
   async run(): Promise<{configFile?: string; settings: Record<string, ConfigSetting>}> {
     const {flags} = await this.parse(ConfigView)
     const resolved = await this.resolveConfig(flags)
-    const settings = Object.fromEntries(
-      Object.entries(resolved.settings).map(([field, s]) => [field, s.secret ? {...s, value: '********'} : s]),
-    )
+    const settings = Object.fromEntries(Object.entries(resolved.settings).map(([field, s]) => [field, shown(field as ConfigField, s)]))
     const view = {configFile: resolved.file, settings}
     if (flags.output === 'yaml') this.log(await toYaml(view))
     else if (flags.output === 'json') this.log(toJson(view))
