@@ -2,7 +2,7 @@
  * BIRD in calico lab nodes: one daemon per node namespace, its config rendered from the
  * lab's datastore, its control socket and log in the lab's directory, its pid recorded.
  */
-import {readFileSync, writeFileSync, mkdirSync, existsSync} from 'node:fs'
+import {readFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -20,7 +20,8 @@ import {nodeKind} from '../resources/node.js'
 import {tunnelledBlocks} from './calico.js'
 import {checkStored, ownerOf} from './stored.js'
 import type {LabCluster, LabNode} from './cluster.js'
-import {adoptStrays, nodeDir, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
+import {adoptStrays, nodeDir, nodeFile, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
+import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
 
 export const birdFiles = (stateDir: string, lab: string, node: string) => {
   const dir = nodeDir(stateDir, lab, node)
@@ -71,7 +72,7 @@ export function allBirdsRunning(stateDir: string, cluster: LabCluster): boolean 
 
 export function readBirdConfig(stateDir: string, lab: string, node: string): string | undefined {
   try {
-    return readFileSync(birdFiles(stateDir, lab, node).config, 'utf8')
+    return readStateFile(stateDir, nodeFile(lab, node, 'bird.conf'))
   } catch {
     return undefined
   }
@@ -105,9 +106,8 @@ export async function syncBirds(stateDir: string, cluster: LabCluster, configs: 
     const text = configs.get(node.name)
     if (text === undefined) continue
     const files = birdFiles(stateDir, cluster.lab, node.name)
-    mkdirSync(files.dir, {recursive: true})
     const previous = readBirdConfig(stateDir, cluster.lab, node.name)
-    writeFileSync(files.config, text)
+    writeStateFile(stateDir, nodeFile(cluster.lab, node.name, 'bird.conf'), text)
     if (!running.has(node.name)) {
       await startBird(stateDir, cluster.lab, node)
       started++

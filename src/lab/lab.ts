@@ -3,7 +3,7 @@
  * list, and where `exec` and `ping` run. Returns data and reports progress through a
  * callback; never prints.
  */
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {applySpecs, listNamespaces, type ApplyOptions} from '../dataplane/apply.js'
@@ -13,6 +13,7 @@ import type {Datastore} from '../datastore/datastore.js'
 import type {IPPoolSpec, Resource} from '../resources/types.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
+import {ensureStateDirs, writeStateFile} from '../datastore/safe-fs.js'
 import {inParallel, run} from '../dataplane/run.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
@@ -21,9 +22,9 @@ import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
 import {checkLabName, probeNetns} from './names.js'
 import {labOwnerLabel} from './stored.js'
 import {claimNamespaces, createOwnNamespaces, foreignNamespace, ownNamespaces, ownsNamespace, removeOwnNamespaces} from './namespaces.js'
-import {endProcess, nodeDir, stopDaemons} from './proc.js'
+import {endProcess, nodeFile, stopDaemons} from './proc.js'
 import {
-  labContext, labDir, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, removeLabDir, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
+  labContext, labDir, labDirExists, labOfContext, listLabs, readCurrentContext, readLabRecord, readOwned, removeLabDir, requireLab, writeCurrentContext, writeLabRecord, type LabDatastore, type LabRecord,
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
@@ -103,7 +104,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
       return await buildLab(options, previous)
     } catch (failure) {
       const error = options.signal?.aborted ? interrupted(options.name, failure, Boolean(previous)) : failure
-      if (previous || !existsSync(labDir(options.stateDir, options.name))) throw error
+      if (previous || !labDirExists(options.stateDir, options.name)) throw error
       // A first build that failed leaves no half a lab behind.
       await takeDown(options.stateDir, options.name)
       if (!isNetctlError(error)) throw error
@@ -215,9 +216,7 @@ async function nodesWired(cluster: LabCluster): Promise<boolean> {
 function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
   if (cluster.flavor !== 'flannel') return
   for (const node of cluster.nodes) {
-    const dir = nodeDir(stateDir, cluster.lab, node.name)
-    mkdirSync(dir, {recursive: true})
-    writeFileSync(join(dir, 'subnet.env'), flannelSubnetEnv(cluster, node))
+    writeStateFile(stateDir, nodeFile(cluster.lab, node.name, 'subnet.env'), flannelSubnetEnv(cluster, node))
   }
 }
 
@@ -337,7 +336,7 @@ export interface LabDownResult {
 export async function labDown(stateDir: string, name: string): Promise<LabDownResult> {
   checkLabName(name)
   // A lab killed early may have a directory and nothing else: that is still a lab to take down.
-  if (!existsSync(labDir(stateDir, name))) {
+  if (!labDirExists(stateDir, name)) {
     throw new NetctlError('not-found', `there is no lab "${name}"`, listLabs(stateDir).length ? `labs: ${listLabs(stateDir).join(', ')}` : 'nothing to take down')
   }
   return withLabLock(stateDir, name, () => takeDown(stateDir, name))
@@ -424,8 +423,7 @@ const labLockWaitMs = 120_000
  * lab's directory, not in it, so that taking the lab down does not pull it from under a waiter.
  */
 async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
-  const locks = join(stateDir, 'locks')
-  mkdirSync(locks, {recursive: true, mode: 0o700})
+  const locks = ensureStateDirs(stateDir, 'locks')
   const release = await acquireLock(join(locks, `lab-${name}`), labLockWaitMs).catch((error: unknown) => {
     if (!isNetctlError(error)) throw error
     throw new NetctlError('unavailable', `lab "${name}" is busy: ${error.message}`, 'another netctl command is changing this lab; wait for it to finish (or end it), then retry')

@@ -1,11 +1,12 @@
 /** Processes a lab starts are recorded by pid and start time, and ended only if that pid is still the same process. */
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, constants, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {NetctlError} from '../errors.js'
 import {processesIn} from '../dataplane/apply.js'
+import {labPath} from '../datastore/config.js'
 import {pathSegment} from '../render/path.js'
 import {forgetOwned, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
 
@@ -26,6 +27,8 @@ export function processStartTime(pid: number): string | undefined {
 
 /** A node's own directory in its lab's: its daemons' configs, sockets and logs. */
 export const nodeDir = (stateDir: string, lab: string, node: string): string => join(labDir(stateDir, lab), pathSegment(node))
+/** A file there, as the state dir's safe file functions take it (relative parts). */
+export const nodeFile = (lab: string, node: string, file: string): string[] => labPath(lab, pathSegment(node), file)
 
 /** SIGTERM, then SIGKILL after a grace period; false if it was not (any longer) that process. */
 export async function endProcess(pid: number, start: string, graceMs = 2000): Promise<boolean> {
@@ -63,7 +66,8 @@ export interface DaemonSpec {
  */
 export async function startDaemon(stateDir: string, lab: string, daemon: DaemonSpec): Promise<boolean> {
   rmSync(daemon.readyPath, {force: true})
-  const log = daemon.logPath ? openSync(daemon.logPath, 'a') : 'ignore'
+  // O_NOFOLLOW: a link planted where the log goes is refused, not written through as root.
+  const log = daemon.logPath ? openSync(daemon.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) : 'ignore'
   // `ip netns exec` execs the program in place: the pid we get is the daemon's own, and so is its start time.
   const child = spawn('ip', ['netns', 'exec', daemon.netns, ...daemon.argv], {detached: true, stdio: ['ignore', 'ignore', log]})
   if (typeof log === 'number') closeSync(log)

@@ -3,14 +3,15 @@
  * between flannel0 and UDP 8285. Started, told of new routes (SIGHUP) and stopped here,
  * recorded like BIRD.
  */
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
 import type {LabCluster, LabNode} from './cluster.js'
 import {udpProxyConfig} from './flannel.js'
-import {adoptStrays, nodeDir, runningDaemons, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
+import {adoptStrays, nodeDir, nodeFile, runningDaemons, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
+import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
 
 const kind = 'flannel-udp-proxy'
 // From dist/lab/ or src/lab/ alike.
@@ -52,12 +53,11 @@ export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Pro
   let reloaded = 0
   for (const node of cluster.nodes) {
     const files = udpProxyFiles(stateDir, cluster.lab, node.name)
-    mkdirSync(files.dir, {recursive: true})
     const text = JSON.stringify(udpProxyConfig(cluster, node, files.ready), null, 2) + '\n'
-    const previous = readText(files.config)
+    const configFile = nodeFile(cluster.lab, node.name, 'udp-proxy.json')
+    const previous = readStateFile(stateDir, configFile)
     // Renamed into place: a proxy re-reading on SIGHUP never sees half a file.
-    writeFileSync(`${files.config}.tmp`, text)
-    renameSync(`${files.config}.tmp`, files.config)
+    writeStateFile(stateDir, configFile, text)
     const proxy = running.get(node.name)
     if (proxy) {
       if (previous !== text) {

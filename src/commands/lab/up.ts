@@ -7,6 +7,7 @@ import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
+import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
 import {flannelBackends, flavors, resolveTopology, topologyChange, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
 import {confirm, isInteractive} from '../../cli/prompts.js'
@@ -49,6 +50,7 @@ export default class LabUp extends NetctlCommand {
     }
     if (datastoreType === 'kubernetes') throw new NetctlError('usage', 'a lab keeps its cluster in the embedded datastore or in etcd, not in a Kubernetes API', 'use --datastore file (default) or --datastore etcdv3')
     const name = flags.name ?? 'demo'
+    checkPrivileges() // before the lab's record is read: without root, that is what to say
     const recorded = readLabRecord(values.stateDir, name)?.topology
     const topology = resolveTopology(await this.request(flags), recorded)
     if (recorded) await this.confirmChange(name, topologyChange(recorded, topology), flags.yes)
