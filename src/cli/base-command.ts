@@ -48,7 +48,10 @@ export abstract class NetctlCommand extends Command {
     const {values} = await this.resolveConfig(flags)
     const ds = await openDatastore(values)
     this.datastores.push(ds)
-    return ds
+    if (!values.lab) return ds
+    // A lab's datastore takes only what the lab can carry out.
+    const {admittingDatastore} = await import('../lab/admission.js')
+    return admittingDatastore(ds, values.stateDir, values.lab)
   }
 
   /**

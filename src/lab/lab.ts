@@ -244,7 +244,12 @@ export async function admitPool(stateDir: string, name: string, pool: Resource):
     throw new NetctlError('unsupported', `lab "${name}" is a flannel lab: flannel does not follow an IPPool's ipipMode or vxlanMode, so nothing was written`, `switch its backend instead: netctl lab set-backend vxlan --lab ${name}`)
   }
   checkPrivileges()
-  await withLabLock(stateDir, name, () => checkKernel(stateDir, name, wanted, `${wanted.join(' and ')} encapsulation, so nothing was written`, true))
+  try {
+    await withLabLock(stateDir, name, () => checkKernel(stateDir, name, wanted, `the ${wanted.join(' and ')} encapsulation`, true))
+  } catch (error) {
+    if (!isNetctlError(error, 'unsupported')) throw error
+    throw new NetctlError('unsupported', `lab "${name}" cannot carry out this change, so nothing was written: ${error.message}`, error.suggestion)
+  }
 }
 
 /** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */

@@ -91,8 +91,11 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     } else {
       console.log('# IPIP skipped: this kernel has no ipip module (the IPIP plan is unit-tested in lab/plan.test.ts)')
       assert.equal(r.code, 1)
-      assert.match(r.stderr, /lab "\w+" was not reprogrammed: this kernel cannot build the ipip encapsulation: it lacks ipip \(kernel module ipip/)
-      assert.match(r.stderr, /netctl encap set none/)
+      assert.match(r.stderr, /lab "\w+" cannot carry out this change, so nothing was written: this kernel cannot build the ipip encapsulation: it lacks ipip \(kernel module ipip/)
+      const pool = JSON.parse((await netctl(['get', 'ippool', 'default-ipv4-ippool', '-o', 'json'])).stdout)
+      assert.equal(pool.spec.ipipMode, 'Never', 'nothing was written')
+      assert.equal((await netctl(['encap', 'set', 'ipip', '--yes'])).code, 1, 'encap set is refused the same way')
+      assert.equal((await netctl(['ippool', 'set', 'default-ipv4-ippool', '--nat-outgoing'])).code, 0, 'later writes still work')
     }
     assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
@@ -129,6 +132,15 @@ describe('flannel backends switched live', {skip}, () => {
     assert.equal((await netctl(['lab', 'set-backend', 'host-gw'])).code, 0)
     assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^10\.244\.1\.0\/24 via 172\.17\.0\.40 dev eth0 $/m)
     assert.equal((await netctl(['lab', 'ping', '--count', '1'])).code, 0)
+  })
+
+  it('a Calico encapsulation on a flannel lab is refused with the command that does it, and nothing is written', async () => {
+    const r = await netctl(['encap', 'set', 'vxlan', '--yes'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /is a flannel lab: flannel does not follow an IPPool's ipipMode or vxlanMode, so nothing was written\n  switch its backend instead: netctl lab set-backend vxlan --lab /)
+    assert.equal(JSON.parse((await netctl(['get', 'ippool', 'default-ipv4-ippool', '-o', 'json'])).stdout).spec.vxlanMode, 'Never')
+    const status = await netctl(['node', 'status'])
+    assert.match(status.stderr, /is a flannel lab: flannel programs routes itself and runs no BGP/)
   })
 
   it('udp: flannel0 and a proxy per node; pod packets ride UDP 8285 and count two extra hops; the proxies end with the backend', async () => {

@@ -8,7 +8,7 @@ import {labBirdSockets, resolveLabName} from '../../lab/lab.js'
 
 export default class NodeStatusCommand extends NetctlCommand {
   static override summary = "Show this node's BGP peers as BIRD reports them (like calicoctl node status)."
-  static override description = 'On a Calico node it reads BIRD\'s control socket (/var/run/calico/bird.ctl, bird6.ctl, then /var/run/bird/bird.ctl). With --lab it asks the BIRD of each lab node (or of --node).'
+  static override description = 'On a Calico node it reads BIRD\'s control socket (/var/run/calico/bird.ctl, bird6.ctl, then /var/run/bird/bird.ctl). With --lab, or in a lab context (netctl config use-context), it asks the BIRD of each lab node (or of --node).'
   static override examples = ['sudo <%= config.bin %> node status', '<%= config.bin %> node status --socket /run/bird/bird.ctl -o json', '<%= config.bin %> node status --lab demo --node node01']
   static override enableJsonFlag = true
   static override flags = {
@@ -19,13 +19,15 @@ export default class NodeStatusCommand extends NetctlCommand {
 
   async run(): Promise<NodeStatus | {nodes: Record<string, NodeStatus>}> {
     const {flags} = await this.parse(NodeStatusCommand)
-    const {values} = await this.resolveConfig({...flags, lab: undefined})
-    if (!flags.lab && !flags.node) {
+    // The current lab context counts like --lab (as for get), unless a socket is named.
+    const {values} = await this.resolveConfig(flags)
+    const current = flags.socket ? undefined : flags.lab ?? values.lab
+    if (!current && !flags.node) {
       const status = await nodeStatus(flags.socket)
       await this.print(flags.output, status)
       return status
     }
-    const lab = resolveLabName(values.stateDir, flags.lab)
+    const lab = resolveLabName(values.stateDir, current)
     const nodes: Record<string, NodeStatus> = {}
     for (const [node, socket] of Object.entries(labBirdSockets(values.stateDir, lab, flags.node))) nodes[node] = await nodeStatus([socket])
     if (flags.output !== 'table') await this.print(flags.output, {nodes})
