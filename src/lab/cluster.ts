@@ -269,9 +269,19 @@ export function clusterResources(cluster: LabCluster, routeReflectors = 0): {nod
 }
 
 /** Make the datastore hold exactly this cluster: create, update what changed, delete the rest. */
-export async function syncCluster(ds: Datastore, lab: string, topology: Topology): Promise<LabCluster> {
+/** What the lab shares in its datastore with others: their pool it uses, their objects it leaves alone. */
+export interface Sharing {
+  poolOwner?: string
+  others: number
+}
+
+export async function syncCluster(ds: Datastore, lab: string, topology: Topology): Promise<{cluster: LabCluster; sharing: Sharing}> {
   const write = async (store: Datastore) => {
     const existing = await readExisting(store, lab)
+    const stored = existing.pool?.spec?.cidr
+    if (stored && stored !== topology.pool.cidr) {
+      throw new NetctlError('usage', `the lab's pool is ${stored} in ${store.location}, but the topology asks for ${topology.pool.cidr}; a running lab's pool cannot move, and nothing was changed`, `keep pool.cidr: ${stored}, or rebuild: netctl lab down ${lab}, then lab up`)
+    }
     const cluster = planCluster(lab, topology, existing)
     const wanted = clusterResources(cluster, topology.routeReflectors)
     // Before any write: the lab never overwrites an object it does not own.
@@ -282,7 +292,8 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     if (topology.bgp) await ensureBgpConfiguration(store, lab, topology.routeReflectors)
     await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
-    return cluster
+    const poolOwner = existing.pool && ownerOf(existing.pool) !== lab ? ownerOf(existing.pool) ?? 'someone else' : undefined
+    return {cluster, sharing: {poolOwner, others: existing.foreign?.length ?? 0}}
   }
   return ds.transaction ? ds.transaction(write) : write(ds)
 }

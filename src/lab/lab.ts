@@ -144,7 +144,11 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
   const ds = await openLabDatastore(stateDir, record)
   try {
     progress('writing the cluster to the datastore', ds.location)
-    const cluster = await syncCluster(ds, name, topology)
+    const {cluster, sharing} = await syncCluster(ds, name, topology)
+    if (sharing.poolOwner || sharing.others > 0) {
+      const pool = sharing.poolOwner ? `uses IPPool ${cluster.pool.metadata.name} (${cluster.pool.spec?.cidr}) of ${sharing.poolOwner === 'someone else' ? 'another cluster' : `lab "${sharing.poolOwner}"`}` : ''
+      progress('sharing the datastore', [pool, sharing.others ? `leaves ${sharing.others} Nodes, WorkloadEndpoints and BlockAffinities of others alone` : ''].filter(Boolean).join('; '))
+    }
     const specs = planLab(cluster)
     const {created, stale} = await claimNamespaces(stateDir, name, specs.map((s) => s.netns))
     progress('creating namespaces', `${created.size} new, ${stale.length} to remove`)

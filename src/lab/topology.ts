@@ -3,8 +3,8 @@
  * (schema: schemas/lab-topology.schema.json) or made from --nodes/--pods-per-node.
  */
 import {NetctlError} from '../errors.js'
-import {formatCidr, isMasked, parseCidr} from '../resources/cidr.js'
-import {checkObjectName} from './names.js'
+import {formatCidr, isMasked, overlaps, parseCidr} from '../resources/cidr.js'
+import {checkLabName, checkObjectName} from './names.js'
 
 export type Flavor = 'calico' | 'flannel'
 export const flavors: readonly Flavor[] = ['calico', 'flannel']
@@ -82,7 +82,28 @@ const fail = (field: string, problem: string, suggestion: string) => new NetctlE
 
 /** Check a topology document (parsed YAML) and fill its defaults. */
 /** The fields of a topology file (schemas/lab-topology.schema.json describes each). */
-export const topologyFields = ['apiVersion', 'kind', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend']
+export const topologyFields = ['apiVersion', 'kind', 'name', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend']
+/** The fields of each nested mapping: a typo at any level is named, never ignored. */
+const nestedFields: Record<string, readonly string[]> = {
+  underlay: ['subnets', 'mtu'],
+  pool: ['cidr', 'blockSize'],
+  backend: ['type', 'directRouting'],
+  'nodes[]': ['name', 'subnet', 'pods'],
+}
+
+function checkFields(value: unknown, field: string, known: readonly string[]): void {
+  if (value === undefined) return
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(field, 'must be a mapping', `its fields: ${known.join(', ')}`)
+  for (const key of Object.keys(value)) if (!known.includes(key)) throw fail(`${field}.${key}`, 'is not a known field', `known fields of ${field}: ${known.join(', ')}`)
+}
+
+/** The lab name a topology file gives, if any (checked like --name). */
+export function topologyName(doc: unknown): string | undefined {
+  const name = (doc as {name?: unknown} | null)?.name
+  if (name === undefined) return undefined
+  if (typeof name !== 'string') throw fail('name', 'must be a string', 'e.g. name: demo')
+  return checkLabName(name)
+}
 
 export function parseTopology(doc: unknown): Topology {
   if (typeof doc !== 'object' || doc === null) throw fail('', 'is not a mapping', 'see schemas/lab-topology.schema.json')
@@ -91,6 +112,9 @@ export function parseTopology(doc: unknown): Topology {
     if (!topologyFields.includes(key)) throw fail(key, 'is not a known field', `known fields: ${topologyFields.join(', ')}`)
   }
   if (d.kind !== undefined && d.kind !== 'LabTopology') throw fail('kind', `is ${JSON.stringify(d.kind)}`, 'set kind: LabTopology')
+  if (d.apiVersion !== undefined && d.apiVersion !== 'netctl/v1') throw fail('apiVersion', `is ${JSON.stringify(d.apiVersion)}`, 'set apiVersion: netctl/v1')
+  topologyName(d)
+  for (const field of ['underlay', 'pool', 'backend'] as const) checkFields(d[field], field, nestedFields[field]!)
   const flavor = (d.flavor ?? 'calico') as Flavor
   if (!flavors.includes(flavor)) throw fail('flavor', `${JSON.stringify(d.flavor)} is not one of ${flavors.join(', ')}`, 'set flavor: calico or flannel')
   const underlay = (d.underlay ?? {}) as {subnets?: unknown; mtu?: unknown}
@@ -105,11 +129,14 @@ export function parseTopology(doc: unknown): Topology {
   const pool = {...defaultPool[flavor], ...(d.pool as object | undefined)} as Topology['pool']
   const poolCidr = parseCidr(String(pool.cidr))
   if (!poolCidr || poolCidr.family !== 4 || !isMasked(poolCidr)) throw fail('pool.cidr', `${JSON.stringify(pool.cidr)} is not a masked IPv4 CIDR`, 'e.g. 192.168.0.0/16')
+  const clash = (subnets as string[]).find((s) => overlaps(parseCidr(s)!, poolCidr))
+  if (clash) throw fail('pool.cidr', `${pool.cidr} overlaps the underlay subnet ${clash}`, 'pods and nodes need separate ranges: pick a pool outside the underlay')
   if (!Number.isInteger(pool.blockSize) || pool.blockSize < poolCidr.prefix || pool.blockSize > 30) throw fail('pool.blockSize', `${JSON.stringify(pool.blockSize)} does not fit the pool`, `use ${poolCidr.prefix} to 30`)
   if (!Array.isArray(d.nodes) || d.nodes.length === 0) throw fail('nodes', 'must list at least one node', 'e.g. nodes: [{name: controlplane, pods: 2}]')
   const seenNames = new Set<string>()
   const nodes = (d.nodes as unknown[]).map((n, i) => {
     const node = n as {name?: unknown; subnet?: unknown; pods?: unknown}
+    checkFields(node, `nodes[${i}]`, nestedFields['nodes[]']!)
     if (typeof node?.name !== 'string') throw fail(`nodes[${i}].name`, 'is required', 'give every node a name')
     checkObjectName('node', node.name)
     const subnet = node.subnet ?? 0

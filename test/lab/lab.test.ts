@@ -1,6 +1,6 @@
 /** Real labs in real network namespaces, driven through the netctl binary (root only). */
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -134,6 +134,11 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     assert.equal(shrink.code, 0, shrink.stderr)
     assert.match(shrink.stderr, /Changing lab ".*": -1 nodes \(node02\), -1 pods \(busybox-node02-0\)\./)
     assert.match(shrink.stdout, /\(flannel\) is up .*: 2 nodes, 2 pods/)
+    const moved = join(state.path, 'moved.yaml')
+    writeFileSync(moved, `name: ${name}\nflavor: flannel\npool: {cidr: 10.10.0.0/16}\nnodes: [{name: controlplane, pods: 1}, {name: node01, pods: 1}]\n`)
+    const refused = await netctl(['lab', 'up', '-f', moved])
+    assert.equal(refused.code, 2)
+    assert.match(refused.stderr, /the lab's pool is 10\.244\.0\.0\/16 in .*, but the topology asks for 10\.10\.0\.0\/16; a running lab's pool cannot move, and nothing was changed/)
     const flip = await netctl(['lab', 'up', '--name', name, '--flavor', 'calico'])
     assert.equal(flip.code, 2)
     assert.match(flip.stderr, /is a flannel lab; it cannot become calico in place/)

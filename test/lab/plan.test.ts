@@ -32,6 +32,12 @@ describe('lab topology', () => {
     bad({flavor: 'cilium', nodes: [{name: 'a'}]}, /flavor "cilium" is not one of calico, flannel/)
     bad({flavor: 'flannel', underlay: {subnets: ['10.1.0.0/24', '10.2.0.0/24']}, nodes: [{name: 'a'}]}, /flannel host-gw needs every node on one L2 segment/)
     bad({nodes: [{name: 'a'}], extra: 1}, /topology: extra is not a known field/)
+    bad({nodes: [{name: 'a', subnett: 1}]}, /topology: nodes\[0\]\.subnett is not a known field/)
+    bad({underlay: {subnet: ['172.17.0.0/16']}, nodes: [{name: 'a'}]}, /topology: underlay\.subnet is not a known field/)
+    bad({pool: {cidr: '192.168.0.0/16', blocksize: 24}, nodes: [{name: 'a'}]}, /topology: pool\.blocksize is not a known field/)
+    bad({flavor: 'flannel', backend: {type: 'vxlan', directrouting: true}, nodes: [{name: 'a'}]}, /topology: backend\.directrouting is not a known field/)
+    bad({pool: {cidr: '172.17.0.0/16'}, nodes: [{name: 'a'}]}, /topology: pool\.cidr 172\.17\.0\.0\/16 overlaps the underlay subnet 172\.17\.0\.0\/16/)
+    bad({name: 'Bad Name', nodes: [{name: 'a'}]}, /"Bad Name" is not a valid lab name/)
   })
 
   it('reads the example topology, and the schema describes the same fields', async () => {

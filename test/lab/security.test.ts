@@ -108,6 +108,7 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       const first = lab('ea')
       const up = await netctl(['lab', 'up', '--name', first, '--bgp', 'off', '--pods-per-node', '1', '--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint])
       assert.equal(up.code, 0, up.stderr)
+      assert.match(up.stderr, /› sharing the datastore \(leaves 3 Nodes, WorkloadEndpoints and BlockAffinities of others alone\)/)
       // The foreign block was not handed out again, and nothing foreign was deleted.
       assert.doesNotMatch(up.stdout, /192\.168\.0\.0\/26/)
       for (const k of [key('nodes', 'prod-node'), key('blockaffinities', 'prod-node-192-168-0-0-26'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')]) {
@@ -126,6 +127,7 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       writeFileSync(topology, 'flavor: calico\nbgp: false\nnodes:\n  - name: other-a\n    pods: [pod-a]\n  - name: other-b\n    pods: [pod-b]\n')
       const third = await netctl(['lab', 'up', '--name', lab('ec'), '-f', topology, '--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint])
       assert.equal(third.code, 0, third.stderr)
+      assert.match(third.stderr, new RegExp(`› sharing the datastore \\(uses IPPool default-ipv4-ippool \\(192\\.168\\.0\\.0/16\\) of lab "${first}"; leaves \\d+ Nodes`))
       assert.equal(etcd.etcdctl(['get', '--print-value-only', key('nodes', 'node01')]).stdout, before)
       const downThird = await netctl(['lab', 'down', lab('ec')])
       assert.match(downThird.stdout, /and its \d+ objects in etcd/)

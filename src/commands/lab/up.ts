@@ -9,7 +9,7 @@ import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
 import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
-import {flannelBackends, flavors, resolveTopology, topologyChange, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
+import {flannelBackends, flavors, resolveTopology, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
 import {confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {
@@ -24,7 +24,7 @@ export default class LabUp extends NetctlCommand {
   static override enableJsonFlag = true
   static override args = {kind: Args.string({ignoreStdin: true, options: [...basicLabKinds], description: 'Build a basic lab of the netns article instead of a cluster.'})}
   static override flags = {
-    name: Flags.string({summary: 'Lab name (default: demo, or the basic lab\'s kind).'}),
+    name: Flags.string({summary: 'Lab name (default: the topology file\'s name, else demo; a basic lab\'s kind).'}),
     flavor: Flags.option({options: flavors, summary: 'calico (default) or flannel.'})(),
     nodes: Flags.integer({summary: 'Number of nodes (default 2).', min: 1, max: 250}),
     'pods-per-node': Flags.integer({summary: 'Pods on each node (default 2).', min: 0, max: 250}),
@@ -49,10 +49,11 @@ export default class LabUp extends NetctlCommand {
       return summary
     }
     if (datastoreType === 'kubernetes') throw new NetctlError('usage', 'a lab keeps its cluster in the embedded datastore or in etcd, not in a Kubernetes API', 'use --datastore file (default) or --datastore etcdv3')
-    const name = flags.name ?? 'demo'
+    const request = await this.request(flags)
+    const name = flags.name ?? topologyName(request.file) ?? 'demo'
     checkPrivileges() // before the lab's record is read: without root, that is what to say
     const recorded = readLabRecord(values.stateDir, name)?.topology
-    const topology = resolveTopology(await this.request(flags), recorded)
+    const topology = resolveTopology(request, recorded)
     if (recorded) await this.confirmChange(name, topologyChange(recorded, topology), flags.yes)
     const summary = await this.interruptible((signal) => labUp({
       signal,
