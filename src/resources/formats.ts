@@ -88,7 +88,7 @@ export const ifaceFilter: Rule = string({max: 15, test: (v) => /^[a-zA-Z0-9:._+-
 
 /** A selector that must parse (Calico validates every selector with its parser). */
 export const selector: Rule = (resource, field, value) => {
-  string({max: 1024, test: (v) => !/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v), what: 'a selector on one line', fix: 'write the selector on one line'})(resource, field, value)
+  string({max: 1024, test: (v) => !/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v), what: 'a selector on one line', fix: 'write the selector on one line', allowEmpty: true})(resource, field, value)
   try {
     parseSelector(value as string)
   } catch {
@@ -166,6 +166,6 @@ export const secretKeyRef: Record<string, Rule> = {
   name: string({max: 253, test: (v) => dnsSubdomain.test(v), what: 'a secret name', fix: 'use the Secret\'s name'}),
   key: string({max: 253, test: (v) => /^[-._a-zA-Z0-9]+$/.test(v), what: 'a secret key', fix: 'use letters, digits, "-", "_" and "."'}),
   optional: (r: Resource, f: string, v: unknown) => {
-    if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`)
+    if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`, `write ${f}: true or false`)
   },
 }

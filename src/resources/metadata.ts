@@ -73,10 +73,10 @@ const ownerReference = object(
     name: text(253),
     uid: opaque(128),
     controller: (r, f, v) => {
-      if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`)
+      if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`, `write ${f}: true or false`)
     },
     blockOwnerDeletion: (r, f, v) => {
-      if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`)
+      if (typeof v !== 'boolean') throw invalid(r, f, `must be true or false, not ${show(v)}`, `write ${f}: true or false`)
     },
   },
   {required: ['apiVersion', 'kind', 'name', 'uid']},
@@ -91,7 +91,7 @@ const managedFieldsEntry = object(
     fieldsType: string({max: 16, test: (v) => v === 'FieldsV1', what: 'FieldsV1'}),
     // Kubernetes' own bookkeeping: any JSON object, never rendered; the object size bound covers it.
     fieldsV1: (r, f, v) => {
-      if (!isPlainObject(v)) throw invalid(r, f, `must be an object, not ${show(v)}`)
+      if (!isPlainObject(v)) throw invalid(r, f, `must be an object, not ${show(v)}`, 'leave managedFields to the API server: remove it')
     },
     subresource: text(128),
   },
@@ -151,7 +151,7 @@ export function checkResource(resource: Resource, schema: ResourceSchema): void 
   if (!isPlainObject(spec)) throw invalid(resource, 'spec', `must be an object, not ${show(spec)}`, 'write spec as a YAML mapping')
   checkObject(resource, 'spec', spec, schema.spec, {required: schema.specRequired})
   if (schema.status && resource.status !== undefined && resource.status !== null) {
-    if (!isPlainObject(resource.status)) throw invalid(resource, 'status', `must be an object, not ${show(resource.status)}`)
+    if (!isPlainObject(resource.status)) throw invalid(resource, 'status', `must be an object, not ${show(resource.status)}`, 'remove status: the datastore keeps it')
     checkObject(resource, 'status', resource.status, schema.status)
   }
 }

@@ -1,5 +1,5 @@
 import {parseIp} from './cidr.js'
-import {asNumber, cidr, interfaceName, ip, mac, name, network, token, wireguardPublicKey} from './formats.js'
+import {asNumber, cidr, interfaceName, ip, mac, name, token, wireguardPublicKey} from './formats.js'
 import {name as nameCell, text, type KindInfo} from './kind.js'
 import {checkResource} from './metadata.js'
 import type {NodeSpec, Resource} from './types.js'
@@ -26,7 +26,9 @@ const nodeSpecFields = {
   vxlanTunnelMACAddrV6: mac,
   orchRefs: list(object({nodeName: token(253), orchestrator: name}, {required: ['orchestrator']}), {max: 16}),
   wireguard: object({interfaceIPv4Address: ip(4), interfaceIPv6Address: ip(6)}),
-  addresses: list(object({address: network(), type: oneOf(['CalicoNodeIP', 'InternalIP', 'ExternalIP'])}, {required: ['address']}), {max: 64}),
+  // Calico's tag is "net", but without "dive" its validator never reaches list entries, and
+  // calico-node itself stores the CalicoNodeIP with its subnet (172.17.0.40/16).
+  addresses: list(object({address: cidr(), type: oneOf(['CalicoNodeIP', 'InternalIP', 'ExternalIP'])}, {required: ['address']}), {max: 64}),
   interfaces: list(object({name: interfaceName, addresses: list(cidr(), {max: 256})}), {max: 256}),
 }
 

@@ -125,9 +125,10 @@ export interface StringRule {
   allowEmpty?: boolean
 }
 
-export const string = ({max, test, what, fix, allowEmpty}: StringRule): Rule => (resource, field, value) => {
+export const string = ({max, test, what, fix: given, allowEmpty}: StringRule): Rule => (resource, field, value) => {
+  const fix = given ?? `set ${field} to ${what ?? 'a valid value'}`
   if (typeof value !== 'string') throw invalid(resource, field, `must be a string, not ${describeType(value)}`, fix)
-  if (value.length > max) throw invalid(resource, field, `is ${value.length} characters long; the limit is ${max}`, fix ?? `shorten it to at most ${max} characters`)
+  if (value.length > max) throw invalid(resource, field, `is ${value.length} characters long; the limit is ${max}`, given ?? `shorten it to at most ${max} characters`)
   if (value === '') {
     if (allowEmpty) return
     throw invalid(resource, field, 'is empty', `remove ${field} or give it a value`)
