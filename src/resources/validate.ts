@@ -225,14 +225,42 @@ export const either = (rules: ReadonlyArray<{when: (value: unknown) => boolean; 
 /** The largest object netctl stores: etcd's default request limit (1.5 MiB), as Kubernetes has it. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024
 
+/**
+ * A lower bound of the object's JSON size, that stops as soon as it passes `limit`: a 50 MB
+ * string is refused without serialising it, and YAML aliases that fan out (or loop) stop early.
+ */
+function exceeds(value: unknown, limit: number): boolean {
+  let total = 0
+  let nodes = 0
+  const walk = (v: unknown, depth: number): boolean => {
+    if (++nodes > 1_000_000 || depth > 100) return true
+    if (typeof v === 'string') total += v.length + 2
+    else if (Array.isArray(v)) {
+      total += 2
+      for (const item of v) if (walk(item, depth + 1)) return true
+    } else if (typeof v === 'object' && v !== null) {
+      total += 2
+      for (const [k, item] of Object.entries(v)) {
+        total += k.length + 3
+        if (walk(item, depth + 1)) return true
+      }
+    } else total += 5
+    return total > limit
+  }
+  return walk(value, 0)
+}
+
 export function checkSize(resource: Resource): void {
-  let size: number
-  try {
-    size = Buffer.byteLength(JSON.stringify(resource) ?? '')
-  } catch {
-    throw invalid(resource, 'object', 'cannot be written as JSON', 'give plain YAML or JSON values')
+  // UTF-8 takes at least one byte per UTF-16 unit: over the limit in units is over it in bytes.
+  let size: number | undefined
+  if (!exceeds(resource, MAX_OBJECT_BYTES)) {
+    try {
+      size = Buffer.byteLength(JSON.stringify(resource) ?? '')
+    } catch {
+      throw invalid(resource, 'object', 'cannot be written as JSON', 'give plain YAML or JSON values')
+    }
+    if (size <= MAX_OBJECT_BYTES) return
   }
-  if (size > MAX_OBJECT_BYTES) {
-    throw invalid(resource, 'object', `is ${size} bytes as JSON; the limit is ${MAX_OBJECT_BYTES}`, 'remove the oversized values')
-  }
+  const problem = size === undefined ? `is larger than the limit of ${MAX_OBJECT_BYTES} bytes (1.5 MiB) as JSON` : `is ${size} bytes as JSON; the limit is ${MAX_OBJECT_BYTES} (1.5 MiB)`
+  throw invalid(resource, 'object', problem, 'remove the oversized values')
 }

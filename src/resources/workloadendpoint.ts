@@ -5,7 +5,7 @@ import {cidr, containerID, dscp, interfaceName, ip, isPortName, mac, name, netwo
 import {joined, name as nameCell, text, type KindInfo} from './kind.js'
 import {checkResource} from './metadata.js'
 import type {Resource, WorkloadEndpointSpec} from './types.js'
-import {integer, invalid, list, object, show, string} from './validate.js'
+import {integer, invalid, list, object, show, string, type Rule} from './validate.js'
 
 /** Calico escapes "-" inside each name segment as "--" so that "-" can join the segments. */
 const escapeSegment = (segment: string): string => segment.replaceAll('-', '--')
@@ -28,6 +28,8 @@ export function calicoInterfaceName(namespace: string, pod: string, prefix = 'ca
 const spec = (r: Resource) => (r.spec ?? {}) as WorkloadEndpointSpec
 
 const int64 = integer(0, Number.MAX_SAFE_INTEGER)
+// Go writes a port's hostIP without omitempty: "" when unset.
+const optionalNetwork: Rule = (resource, field, value) => (value === '' ? undefined : network()(resource, field, value))
 
 // Calico's WorkloadEndpointSpec (libcalico-go lib/apis/internalapi/workloadendpoint.go).
 const workloadEndpointSpecFields = {
@@ -45,7 +47,7 @@ const workloadEndpointSpecFields = {
   profiles: list(name, {max: 256}),
   interfaceName,
   mac,
-  ports: list(object({name: string({max: 15, test: isPortName, what: 'a port name', fix: 'use at most 15 lower-case letters, digits and "-", with a letter', allowEmpty: true}), protocol, port: integer(1, 65535), hostPort: integer(0, 65535), hostIP: network()}, {required: ['protocol', 'port']}), {max: 256}),
+  ports: list(object({name: string({max: 15, test: isPortName, what: 'a port name', fix: 'use at most 15 lower-case letters, digits and "-", with a letter', allowEmpty: true}), protocol, port: integer(1, 65535), hostPort: integer(0, 65535), hostIP: optionalNetwork}, {required: ['protocol', 'port']}), {max: 256}),
   allowSpoofedSourcePrefixes: list(cidr(), {max: 256}),
   qosControls: object({
     ingressBandwidth: int64, ingressBurst: int64, ingressPeakrate: int64, ingressMinburst: int64,
