@@ -37,7 +37,7 @@ const bgpPeerSpecFields = {
 const isSet = (value: unknown) => value !== undefined && value !== ''
 
 export function validateBgpPeer(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: bgpPeerSpecFields})
+  checkResource(resource, {kind: 'BGPPeer', namespaced: false, spec: bgpPeerSpecFields})
   const s = spec(resource)
   // Calico's CEL rules on BGPPeerSpec.
   if (isSet(s.node) && isSet(s.nodeSelector)) throw invalid(resource, 'spec', 'sets both node and nodeSelector', 'keep one of them')
@@ -93,7 +93,7 @@ const bgpConfigurationSpecFields = {
 }
 
 export function validateBgpConfiguration(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: bgpConfigurationSpecFields})
+  checkResource(resource, {kind: 'BGPConfiguration', namespaced: false, spec: bgpConfigurationSpecFields})
   const s = spec(resource)
   const meshOff = s.nodeToNodeMeshEnabled === false
   if (meshOff && s.nodeMeshPassword !== undefined) throw invalid(resource, 'spec.nodeMeshPassword', 'is set but the node-to-node mesh is off', 'remove it, or set nodeToNodeMeshEnabled: true')

@@ -19,7 +19,7 @@ const blockAffinitySpecFields = {
 }
 
 export function validateBlockAffinity(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: blockAffinitySpecFields, specRequired: ['node', 'cidr']})
+  checkResource(resource, {kind: 'BlockAffinity', namespaced: false, spec: blockAffinitySpecFields, specRequired: ['node', 'cidr']})
 }
 
 /** Calico IPAM's record that a node owns a block of a pool (projectcalico.org/v3 BlockAffinity). */

@@ -233,7 +233,7 @@ export const felixConfigurationSpecFields: Readonly<Record<string, Rule>> = {
 }
 
 export function validateFelixConfiguration(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: felixConfigurationSpecFields})
+  checkResource(resource, {kind: 'FelixConfiguration', namespaced: false, spec: felixConfigurationSpecFields})
 }
 
 export const felixConfigurationKind: KindInfo = {
@@ -256,7 +256,7 @@ const clusterInformationSpecFields = {
 }
 
 export function validateClusterInformation(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: clusterInformationSpecFields})
+  checkResource(resource, {kind: 'ClusterInformation', namespaced: false, spec: clusterInformationSpecFields})
 }
 
 export const clusterInformationKind: KindInfo = {

@@ -61,7 +61,7 @@ export function validateIpPool(resource: Resource, context: ValidationContext): 
   const spec = pool.spec
   if (!spec || typeof spec !== 'object') throw invalid(pool, 'spec', 'is required', 'add a spec with at least a cidr')
   if (spec.cidr === undefined || spec.cidr === '') throw invalid(pool, 'spec.cidr', 'is required', 'set spec.cidr, e.g. 192.168.0.0/16')
-  checkResource(pool, {namespaced: false, spec: ipPoolSpecFields, status: ipPoolStatusFields})
+  checkResource(pool, {kind: 'IPPool', namespaced: false, spec: ipPoolSpecFields, status: ipPoolStatusFields})
   const cidr = parseCidr(spec.cidr)
   if (!cidr) {
     throw invalid(pool, 'spec.cidr', `${show(spec.cidr)} is not a valid CIDR`, 'write it as address/prefix, e.g. 192.168.0.0/16 or fd00:10::/64')

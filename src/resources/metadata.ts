@@ -124,6 +124,7 @@ export function checkMetadata(resource: Resource, namespaced: boolean): void {
 }
 
 export interface ResourceSchema {
+  kind: string
   namespaced: boolean
   /** The spec's fields; any other key is refused. */
   spec: Readonly<Record<string, Rule>>
@@ -145,6 +146,7 @@ export function checkResource(resource: Resource, schema: ResourceSchema): void 
       throw invalid(resource, safeName(key), 'is not a known top-level field', `keep ${[...topLevel, ...(schema.status ? ['status'] : [])].join(', ')}`)
     }
   }
+  if (resource.kind !== schema.kind) throw invalid(resource, 'kind', `is ${show(resource.kind)}, not ${schema.kind}`, `set kind: ${schema.kind}`)
   if (resource.apiVersion !== API_VERSION) throw invalid(resource, 'apiVersion', `is ${show(resource.apiVersion)}`, `set apiVersion: ${API_VERSION}`)
   checkMetadata(resource, schema.namespaced)
   const spec = resource.spec ?? {}

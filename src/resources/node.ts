@@ -39,7 +39,7 @@ const nodeStatusFields = {
 }
 
 export function validateNode(resource: Resource): void {
-  checkResource(resource, {namespaced: false, spec: nodeSpecFields, status: nodeStatusFields})
+  checkResource(resource, {kind: 'Node', namespaced: false, spec: nodeSpecFields, status: nodeStatusFields})
   const bgp = spec(resource).bgp
   if (bgp !== undefined && Object.keys(bgp).length === 0) {
     throw invalid(resource, 'spec.bgp', 'is empty', 'give it an ipv4Address or ipv6Address, or remove spec.bgp')

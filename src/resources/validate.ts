@@ -77,35 +77,13 @@ export function checkName(resource: Resource, namespaced: boolean): void {
   }
 }
 
-export function checkEnum(resource: Resource, field: string, value: unknown, allowed: readonly string[]): void {
-  if (value === undefined) return
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw invalid(resource, field, `${show(value)} is not one of ${allowed.join(', ')}`, `set ${field} to one of ${allowed.join(', ')}`)
-  }
-}
-
 export function checkBoolean(resource: Resource, field: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') {
     throw invalid(resource, field, `must be true or false, not ${describeType(value)}`, `write ${field}: true or ${field}: false, without quotes`)
   }
 }
 
-export function checkKnownFields(resource: Resource, field: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw invalid(resource, `${field}.${safeName(key)}`, 'is not a known field', `remove it; known fields of ${field}: ${known.join(', ')}`)
-    }
-  }
-}
-
 export const MAX_AS_NUMBER = 4294967295
-
-export function checkAsNumber(resource: Resource, field: string, value: unknown): void {
-  if (value === undefined) return
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_AS_NUMBER) {
-    throw invalid(resource, field, `${show(value)} is not an AS number`, 'use a whole number from 1 to 4294967295')
-  }
-}
 
 // --- schemas ------------------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ const workloadEndpointSpecFields = {
 }
 
 export function validateWorkloadEndpoint(resource: Resource): void {
-  checkResource(resource, {namespaced: true, spec: workloadEndpointSpecFields, specRequired: ['interfaceName']})
+  checkResource(resource, {kind: 'WorkloadEndpoint', namespaced: true, spec: workloadEndpointSpecFields, specRequired: ['interfaceName']})
   const s = spec(resource)
   // Calico: an endpoint's networks are single addresses (/32, /128).
   const networks = (s.ipNetworks ?? []).map((n) => parseCidrOrIp(n)!)

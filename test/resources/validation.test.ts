@@ -116,6 +116,8 @@ describe('every kind refuses unknown fields, in spec, nested objects, metadata a
       rejects(set(resource, 'metadata.bogus', 'x'), 'metadata.bogus', /metadata\.bogus is not a known field/)
       rejects(set(resource, 'spec.IPNetworks', 'x'), 'spec.IPNetworks', /is not a known field/)
       rejects({...resource, extra: 1}, 'extra', /extra is not a known top-level field/)
+      assert.throws(() => kindInfo(resource.kind).validate!({...resource, kind: resource.kind === 'Node' ? 'IPPool' : 'Node'}, {others: []}), /kind is "(IPPool|Node)", not /)
+      rejects({...resource, apiVersion: 'projectcalico.org/v2'}, 'apiVersion', /apiVersion is "projectcalico.org\/v2"/)
       rejects(set(resource, 'spec.a\nb', 1), 'spec', /spec\."a\\nb" is not a known field/)
     })
   }
