@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {NetctlError} from '../../src/errors.js'
+import {felixConfigurationSpecFields} from '../../src/resources/felixconfiguration.js'
 import {kindInfo} from '../../src/resources/registry.js'
 import {API_VERSION, type Resource} from '../../src/resources/types.js'
 
@@ -196,6 +197,14 @@ describe('metadata.labels, as Kubernetes checks them', () => {
     ['-n', 'v', false],
     ['', 'v', false],
     ['a b', 'v', false],
+    // Calico's validator_test.go cases.
+    ['projectcalico.org/label', 'v'.repeat(63), true],
+    ['projectcalico.org/label', 'v'.repeat(64), false],
+    ['ProjectCalico.org/label', 'value', false],
+    ['projectcalico.org/Label', 'value', true],
+    ['.mylabel', 'value', false],
+    ['my!nvalid-label', 'value', false],
+    ['my-invalid-label$', 'value', false],
   ]
   for (const [key, value, ok] of cases) {
     it(`${ok ? 'accepts' : 'refuses'} ${JSON.stringify(key).slice(0, 40)}: ${JSON.stringify(value)?.slice(0, 40)}`, () => {
@@ -218,6 +227,12 @@ describe('metadata.annotations', () => {
     accepts(set(node, 'metadata.annotations', {'projectcalico.org/IPv4Address': '172.17.0.40/16', note: 'free text; with "quotes" {and braces}\nand lines'}))
     for (const key of ['a b', 'a/b/c', 'x'.repeat(64), 'a\nb', 'a;b']) rejects(set(node, 'metadata.annotations', {[key]: 'v'}), 'metadata.annotations')
     rejects(set(node, 'metadata.annotations', {k: 1}), 'metadata.annotations.k', /must be a string/)
+  })
+  it('Calico\'s cases: any case in keys, no "$"; at most 262144 bytes', () => {
+    accepts(set(node, 'metadata.annotations', {'ProjectCalico.org/Label': 'value'}))
+    rejects(set(node, 'metadata.annotations', {'projectcalico.org$label': 'value'}), 'metadata.annotations')
+    accepts(set(node, 'metadata.annotations', {key: 'v'.repeat(262144 - 3)}))
+    rejects(set(node, 'metadata.annotations', {key: 'v'.repeat(262144 - 2)}), 'metadata.annotations')
   })
   it('are at most 256 kB (262144 bytes of keys and values) in all', () => {
     accepts(set(node, 'metadata.annotations', {k: 'v'.repeat(262144 - 1)}))
@@ -416,6 +431,38 @@ describe('validators are pure: the same object, the same answer, nothing changed
       validate(resource)
       validate(resource)
       assert.deepEqual(resource, before)
+    }
+  })
+})
+
+describe('FelixConfiguration: every one of its fields is typed and bounded', () => {
+  const fields = Object.keys(felixConfigurationSpecFields)
+  // One value of each shape Calico's FelixConfigurationSpec uses; each field must take one of them.
+  const candidates: unknown[] = [
+    true, 0, 1, 80, 3000, '1m', 'Enabled', 'Disabled', 'Auto', 'TCP', 'Info', 'Off', 'Drop', 'Accept', 'Insert', 'None', 'IPPoolsOnly', 'TunnelAddress', 'Strict',
+    'Userspace', 'DoNothing', 'PodsAndLoadBalancers', 'RequireAndVerifyClientCert', 'Continuous', 'TC', 'All', 'Any', 'WorkloadIPs', 'Tunnel', 'DoubleIfFull', 'all',
+    '1/second', 'all()', '10.0.0.1', 'fd00::1', 'eth0', 'cali', 'a=b', 'a=true', '/var/log/x', 'host', 'AF11', '30000:32767', 'x', ['10.0.0.0/8'], ['eth0'], [80],
+    [{protocol: 'TCP', port: 22}], [{min: 1, max: 2}], [{name: 'Felix', timeout: '30s'}], {min: 1, max: 2}, {all: 'x'}, {tcpSynSent: '20s'},
+  ]
+  it(`all ${fields.length} fields take a value of their type`, () => {
+    assert.ok(fields.length > 180)
+    for (const field of fields) {
+      const taken = candidates.filter((value) => {
+        try {
+          validate(set(felix, `spec.${field}`, value))
+          return true
+        } catch {
+          return false
+        }
+      })
+      assert.ok(taken.length > 0, `spec.${field} takes none of the candidates`)
+      // Free-text fields (paths, regular expressions) take any one-line string, but only strings.
+      assert.ok(taken.length < candidates.length / 2 || taken.every((v) => typeof v === 'string'), `spec.${field} takes almost anything: ${JSON.stringify(taken).slice(0, 200)}`)
+    }
+  })
+  it('and refuse a newline, NUL, 10 kB, an object and a list where they take none', () => {
+    for (const field of fields) {
+      for (const value of ['a\nb', 'a\u0000b', TEN_KB, {bogus: 1}]) rejects(set(felix, `spec.${field}`, value), `spec.${field}`)
     }
   })
 })
