@@ -18,6 +18,7 @@ export function show(value: unknown): string {
     const shown = JSON.stringify(value.slice(0, MAX_SHOWN))
     return value.length > MAX_SHOWN ? `${shown.slice(0, -1)}…" (${value.length} characters)` : shown
   }
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   let text: string | undefined
   try {
     text = JSON.stringify(value)

@@ -267,7 +267,7 @@ const renderedFields: FieldCase[] = [
   // Calico: bad RR cluster IDs "abcdef" and "300.34.3.1"; an RR cluster ID is a dotted quad.
   [node, 'spec.bgp.routeReflectorClusterID', ['244.0.0.1', '0.0.0.1'], ['abcdef', '300.34.3.1', 'fd00::1', '244.0.0.1/32', '244.0.0.01', '', 244]],
   [node, 'spec.bgp.ipv4IPIPTunnelAddr', ['192.168.0.1'], ['192.168.0.1/32', 'fd00::1']],
-  [node, 'spec.bgp.asNumber', [1, 64512, 4294967295], [0, -1, 4294967296, 1.5, '64512']],
+  [node, 'spec.bgp.asNumber', [1, 64512, 4294967295], [0, -1, 4294967296, 1.5, '64512', Number.NaN, Number.POSITIVE_INFINITY]],
   [node, 'spec.ipv4VXLANTunnelAddr', ['192.168.0.2'], ['fd00::2', '192.168.0.2/32', '192.168.000.2']],
   [node, 'spec.ipv6VXLANTunnelAddr', ['fd00:10::2'], ['192.168.0.2']],
   [node, 'spec.vxlanTunnelMACAddr', ['66:8f:2a:1c:00:01', '66-8F-2A-1C-00-01', '668f.2a1c.0001'], ['66:8f:2a:1c:00', '66:8f:2a:1c:00:0g', '66:8f:2a:1c:00:01:', '668f2a1c0001']],
@@ -357,6 +357,9 @@ describe('fields the lab renders: good values pass, hostile and malformed ones a
   it('free-text Felix fields take any one line of printable text, but no newline, NUL or 10 kB', () => {
     accepts(set(felix, 'spec.logFilePath', '/var/log/calico/felix "current"; {x}.log'))
     for (const value of ['a\nb', 'a\u0000b', 'x'.repeat(5000)]) rejects(set(felix, 'spec.logFilePath', value), 'spec.logFilePath')
+  })
+  it('NaN (an AS number annotation that is not a number) is named as NaN', () => {
+    rejects(set(node, 'spec.bgp.asNumber', Number.NaN), 'spec.bgp.asNumber', /NaN is not an AS number/)
   })
   it('a 10 kB value is refused with its length, not echoed', () => {
     const error = rejects(set(wep, 'spec.interfaceName', TEN_KB), 'spec.interfaceName', /is 10000 characters long; the limit is 15/)
