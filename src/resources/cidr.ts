@@ -11,7 +11,12 @@ export interface Cidr {
   bits: 32 | 128
 }
 
+/**
+ * Strict, as Go's net.ParseIP: no spaces, no leading zeros in IPv4 octets (node's isIPv4
+ * already refuses them), no IPv6 zone ("%eth0").
+ */
 export function parseIp(text: string): {family: 4 | 6; value: bigint} | undefined {
+  if (typeof text !== 'string' || text.length > 45) return undefined
   if (isIPv4(text)) {
     const value = text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n)
     return {family: 4, value}
@@ -36,8 +41,13 @@ function parseIpv6(text: string): bigint {
   return [...headGroups, ...zeros, ...restGroups].reduce((acc, g) => (acc << 16n) | BigInt(g), 0n)
 }
 
+/**
+ * address/prefix, strictly: nothing around it, no leading zero in the prefix (`/016`), the
+ * address as strict as parseIp's. Callers that accept padding must trim before they call.
+ */
 export function parseCidr(text: string): Cidr | undefined {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(text.trim())
+  if (typeof text !== 'string') return undefined
+  const match = /^([^/]+)\/(0|[1-9]\d{0,2})$/.exec(text)
   if (!match) return undefined
   const ip = parseIp(match[1]!)
   if (!ip) return undefined
@@ -82,3 +92,16 @@ export const formatCidr = (cidr: Cidr): string => `${formatIp(cidr.family, cidr.
 
 /** The link-local range of a family (parsed on use: node's IPv6 check is costly at startup). */
 export const linkLocal = (family: 4 | 6): Cidr => parseCidr(family === 4 ? '169.254.0.0/16' : 'fe80::/10')!
+
+/** Calico's ParseCIDROrIP: a CIDR, or a bare address taken as a /32 or /128. */
+export function parseCidrOrIp(text: string): Cidr | undefined {
+  if (typeof text !== 'string') return undefined
+  if (text.includes('/')) return parseCidr(text)
+  const ip = parseIp(text)
+  if (!ip) return undefined
+  const bits = ip.family === 4 ? 32 : 128
+  return {family: ip.family, address: ip.value, prefix: bits, network: ip.value, bits}
+}
+
+/** Whether `ip` (a value of the cidr's family) falls inside `cidr`. */
+export const containsIp = (cidr: Cidr, family: 4 | 6, ip: bigint): boolean => cidr.family === family && (ip & mask(cidr.bits, cidr.prefix)) === cidr.network

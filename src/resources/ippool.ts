@@ -1,13 +1,45 @@
 import {formatCidr, isMasked, linkLocal, overlaps, parseCidr, type Cidr} from './cidr.js'
 import {name, text, type KindInfo, type ValidationContext} from './kind.js'
 import {encapModes, type IPPool, type IPPoolSpec, type Resource} from './types.js'
-import {checkBoolean, checkEnum, checkKnownFields, invalid} from './validate.js'
+import {selector} from './formats.js'
+import {checkResource} from './metadata.js'
+import {boolean, integer, invalid, list, object, oneOf, safeName, show, string, text as freeText} from './validate.js'
 
-const specFields = [
-  'cidr', 'ipipMode', 'vxlanMode', 'natOutgoing', 'disabled', 'disableBGPExport', 'blockSize',
-  'nodeSelector', 'allowedUses', 'assignmentMode', 'namespaceSelector', 'disableNewAllocations',
-] as const
 const allowedUses = ['Workload', 'Tunnel', 'LoadBalancer'] as const
+
+// Calico's IPPoolSpec (api/pkg/apis/projectcalico/v3/ippool.go): types and bounds here, the
+// cidr's format and the block size's range below, with their own messages.
+const ipPoolSpecFields = {
+  cidr: string({max: 49, fix: 'write it as address/prefix, e.g. 192.168.0.0/16 or fd00:10::/64'}),
+  ipipMode: oneOf(encapModes),
+  vxlanMode: oneOf(encapModes),
+  natOutgoing: boolean,
+  disabled: boolean,
+  disableBGPExport: boolean,
+  blockSize: integer(0, 128),
+  nodeSelector: selector,
+  namespaceSelector: selector,
+  allowedUses: list(oneOf(allowedUses), {max: 10}),
+  assignmentMode: oneOf(['Automatic', 'Manual']),
+  disableNewAllocations: boolean,
+}
+
+const ipPoolStatusFields = {
+  conditions: list(
+    object(
+      {
+        type: string({max: 316, test: (v) => /^([A-Za-z0-9][-A-Za-z0-9_./]*)?[A-Za-z0-9]$/.test(v), what: 'a condition type'}),
+        status: oneOf(['True', 'False', 'Unknown']),
+        observedGeneration: integer(0, Number.MAX_SAFE_INTEGER),
+        lastTransitionTime: string({max: 64, test: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(v), what: 'an RFC 3339 time'}),
+        reason: string({max: 1024, test: (v) => /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/.test(v), what: 'a CamelCase reason'}),
+        message: freeText(32768),
+      },
+      {required: ['type', 'status']},
+    ),
+    {max: 64},
+  ),
+}
 const blockSizes = {4: {min: 20, max: 32, fallback: 26}, 6: {min: 116, max: 128, fallback: 122}} as const
 
 const isOn = (mode: unknown): boolean => mode !== undefined && mode !== 'Never'
@@ -28,19 +60,15 @@ export function validateIpPool(resource: Resource, context: ValidationContext): 
   const pool = resource as IPPool
   const spec = pool.spec
   if (!spec || typeof spec !== 'object') throw invalid(pool, 'spec', 'is required', 'add a spec with at least a cidr')
-  checkKnownFields(pool, 'spec', spec, specFields)
-  if (typeof spec.cidr !== 'string' || spec.cidr === '') {
-    throw invalid(pool, 'spec.cidr', 'is required', 'set spec.cidr, e.g. 192.168.0.0/16')
-  }
+  if (spec.cidr === undefined || spec.cidr === '') throw invalid(pool, 'spec.cidr', 'is required', 'set spec.cidr, e.g. 192.168.0.0/16')
+  checkResource(pool, {kind: 'IPPool', namespaced: false, spec: ipPoolSpecFields, status: ipPoolStatusFields})
   const cidr = parseCidr(spec.cidr)
   if (!cidr) {
-    throw invalid(pool, 'spec.cidr', `"${spec.cidr}" is not a valid CIDR`, 'write it as address/prefix, e.g. 192.168.0.0/16 or fd00:10::/64')
+    throw invalid(pool, 'spec.cidr', `${show(spec.cidr)} is not a valid CIDR`, 'write it as address/prefix, e.g. 192.168.0.0/16 or fd00:10::/64')
   }
   if (!isMasked(cidr)) {
-    throw invalid(pool, 'spec.cidr', `"${spec.cidr}" is not masked: it has host bits set`, `use ${formatCidr(cidr)}`)
+    throw invalid(pool, 'spec.cidr', `${show(spec.cidr)} is not masked: it has host bits set`, `use ${formatCidr(cidr)}`)
   }
-  checkEnum(pool, 'spec.ipipMode', spec.ipipMode, encapModes)
-  checkEnum(pool, 'spec.vxlanMode', spec.vxlanMode, encapModes)
   if (isOn(spec.ipipMode) && isOn(spec.vxlanMode)) {
     throw invalid(
       pool,
@@ -52,18 +80,7 @@ export function validateIpPool(resource: Resource, context: ValidationContext): 
   if (cidr.family === 6 && isOn(spec.ipipMode)) {
     throw invalid(pool, 'spec.ipipMode', `is ${spec.ipipMode}, but IPIP cannot carry IPv6`, 'set ipipMode: Never (VXLAN works for IPv6)')
   }
-  checkBoolean(pool, 'spec.natOutgoing', spec.natOutgoing)
-  checkBoolean(pool, 'spec.disabled', spec.disabled)
-  checkBoolean(pool, 'spec.disableBGPExport', spec.disableBGPExport)
   checkBlockSize(pool, cidr)
-  if (spec.nodeSelector !== undefined && typeof spec.nodeSelector !== 'string') {
-    throw invalid(pool, 'spec.nodeSelector', 'must be a selector string such as all()')
-  }
-  if (spec.allowedUses !== undefined) {
-    if (!Array.isArray(spec.allowedUses)) throw invalid(pool, 'spec.allowedUses', `must be a list of ${allowedUses.join(', ')}`)
-    for (const use of spec.allowedUses) checkEnum(pool, 'spec.allowedUses', use, allowedUses)
-  }
-  checkEnum(pool, 'spec.assignmentMode', spec.assignmentMode, ['Automatic', 'Manual'])
   const reserved = linkLocal(cidr.family)
   if (overlaps(cidr, reserved)) {
     throw invalid(pool, 'spec.cidr', `${spec.cidr} overlaps the link-local range ${formatCidr(reserved)}`, 'pick a range outside it; Calico uses 169.254.1.1 as the pods\' gateway')
@@ -93,10 +110,10 @@ function checkUnchanged(pool: IPPool, existing: IPPool): void {
     return x && y ? x.family === y.family && x.network === y.network && x.prefix === y.prefix : a === b
   }
   if (!sameCidr(after.cidr, before.cidr)) {
-    throw invalid(pool, 'spec.cidr', `cannot change (it is ${before.cidr})`, 'create a new pool with the new cidr, then disable and delete the old one')
+    throw invalid(pool, 'spec.cidr', `cannot change (it is ${parseCidr(String(before.cidr)) ? before.cidr : show(before.cidr)})`, 'create a new pool with the new cidr, then disable and delete the old one')
   }
   if (after.blockSize !== undefined && before.blockSize !== undefined && after.blockSize !== before.blockSize) {
-    throw invalid(pool, 'spec.blockSize', `cannot change (it is ${before.blockSize})`, 'create a new pool with the new block size instead')
+    throw invalid(pool, 'spec.blockSize', `cannot change (it is ${show(before.blockSize)})`, 'create a new pool with the new block size instead')
   }
 }
 
@@ -105,7 +122,7 @@ function checkNoOverlap(pool: IPPool, cidr: Cidr, others: IPPool[]): void {
     if (other.metadata.name === pool.metadata.name) continue
     const theirs = parseCidr(String(other.spec?.cidr))
     if (theirs && overlaps(cidr, theirs)) {
-      throw invalid(pool, 'spec.cidr', `${pool.spec!.cidr} overlaps IPPool "${other.metadata.name}" (${other.spec!.cidr})`, 'pick a range that no other pool covers')
+      throw invalid(pool, 'spec.cidr', `${pool.spec!.cidr} overlaps IPPool "${safeName(other.metadata.name)}" (${formatCidr(theirs)})`, 'pick a range that no other pool covers')
     }
   }
 }

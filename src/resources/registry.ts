@@ -3,27 +3,19 @@ import {NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from './bgp.js'
 import {blockAffinityKind} from './blockaffinity.js'
 import {ipPoolKind} from './ippool.js'
-import {name, type KindInfo} from './kind.js'
+import {clusterInformationKind, felixConfigurationKind} from './felixconfiguration.js'
+import type {KindInfo} from './kind.js'
 import {nodeKind} from './node.js'
 import {workloadEndpointKind} from './workloadendpoint.js'
-
-const nameOnly = (kind: string, plural: string, aliases: string[]): KindInfo => ({
-  kind,
-  plural,
-  aliases,
-  namespaced: false,
-  columns: {ps: ['NAME'], wide: ['NAME']},
-  cells: {NAME: name},
-})
 
 export const kinds: readonly KindInfo[] = [
   ipPoolKind,
   nodeKind,
   bgpPeerKind,
   bgpConfigurationKind,
-  nameOnly('FelixConfiguration', 'felixconfigurations', ['felixconfiguration', 'felixconfigurations', 'felixconfig', 'felixconfigs']),
+  felixConfigurationKind,
   workloadEndpointKind,
-  nameOnly('ClusterInformation', 'clusterinformations', ['clusterinformation', 'clusterinformations', 'clusterinfo', 'clusterinfos']),
+  clusterInformationKind,
   blockAffinityKind,
 ]
 

@@ -47,8 +47,12 @@ export interface NodeSpec {
   }
   ipv4VXLANTunnelAddr?: string
   vxlanTunnelMACAddr?: string
+  ipv6VXLANTunnelAddr?: string
+  vxlanTunnelMACAddrV6?: string
+  wireguard?: {interfaceIPv4Address?: string; interfaceIPv6Address?: string}
   addresses?: Array<{address: string; type?: string}>
   orchRefs?: Array<{nodeName?: string; orchestrator?: string}>
+  interfaces?: Array<{name?: string; addresses?: string[]}>
   [field: string]: unknown
 }
 

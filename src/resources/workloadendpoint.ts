@@ -1,9 +1,11 @@
 import {createHash} from 'node:crypto'
 
-import {parseCidr} from './cidr.js'
-import {joined, name, text, type KindInfo} from './kind.js'
+import {containsIp, parseCidrOrIp, parseIp} from './cidr.js'
+import {cidr, containerID, dscp, interfaceName, ip, isPortName, mac, name, network, nodeName, protocol} from './formats.js'
+import {joined, name as nameCell, text, type KindInfo} from './kind.js'
+import {checkResource} from './metadata.js'
 import type {Resource, WorkloadEndpointSpec} from './types.js'
-import {invalid} from './validate.js'
+import {integer, invalid, list, object, show, string, type Rule} from './validate.js'
 
 /** Calico escapes "-" inside each name segment as "--" so that "-" can join the segments. */
 const escapeSegment = (segment: string): string => segment.replaceAll('-', '--')
@@ -25,15 +27,61 @@ export function calicoInterfaceName(namespace: string, pod: string, prefix = 'ca
 
 const spec = (r: Resource) => (r.spec ?? {}) as WorkloadEndpointSpec
 
-function validateWorkloadEndpoint(resource: Resource): void {
+const int64 = integer(0, Number.MAX_SAFE_INTEGER)
+// Go writes a port's hostIP without omitempty: "" when unset.
+const optionalNetwork: Rule = (resource, field, value) => (value === '' ? undefined : network()(resource, field, value))
+
+// Calico's WorkloadEndpointSpec (libcalico-go lib/apis/internalapi/workloadendpoint.go).
+const workloadEndpointSpecFields = {
+  orchestrator: name,
+  workload: name,
+  node: nodeName,
+  containerID,
+  pod: name,
+  endpoint: name,
+  serviceAccountName: name,
+  ipNetworks: list(network(), {max: 64}),
+  ipNATs: list(object({internalIP: ip(), externalIP: ip()}, {required: ['internalIP', 'externalIP']}), {max: 64}),
+  ipv4Gateway: ip(4),
+  ipv6Gateway: ip(6),
+  profiles: list(name, {max: 256}),
+  interfaceName,
+  mac,
+  ports: list(object({name: string({max: 15, test: isPortName, what: 'a port name', fix: 'use at most 15 lower-case letters, digits and "-", with a letter', allowEmpty: true}), protocol, port: integer(1, 65535), hostPort: integer(0, 65535), hostIP: optionalNetwork}, {required: ['protocol', 'port']}), {max: 256}),
+  allowSpoofedSourcePrefixes: list(cidr(), {max: 256}),
+  qosControls: object({
+    ingressBandwidth: int64, ingressBurst: int64, ingressPeakrate: int64, ingressMinburst: int64,
+    egressBandwidth: int64, egressBurst: int64, egressPeakrate: int64, egressMinburst: int64,
+    ingressPacketRate: int64, ingressPacketBurst: int64, egressPacketRate: int64, egressPacketBurst: int64,
+    ingressMaxConnections: int64, egressMaxConnections: int64, dscp,
+  }),
+}
+
+export function validateWorkloadEndpoint(resource: Resource): void {
+  checkResource(resource, {kind: 'WorkloadEndpoint', namespaced: true, spec: workloadEndpointSpecFields, specRequired: ['interfaceName']})
   const s = spec(resource)
-  for (const [i, network] of (s.ipNetworks ?? []).entries()) {
-    if (typeof network !== 'string' || !parseCidr(network)) {
-      throw invalid(resource, `spec.ipNetworks[${i}]`, `${JSON.stringify(network)} is not a CIDR`, 'write each as address/prefix, e.g. 192.168.49.66/32')
+  // Calico: an endpoint's networks are single addresses (/32, /128).
+  const networks = (s.ipNetworks ?? []).map((n) => parseCidrOrIp(n)!)
+  networks.forEach((network, i) => {
+    if (network.prefix !== network.bits) {
+      throw invalid(resource, `spec.ipNetworks[${i}]`, `${show(s.ipNetworks![i])} holds more than one address`, `give the endpoint's own address as /${network.bits}`)
+    }
+  })
+  for (const [i, nat] of (s.ipNATs ?? []).entries()) {
+    const internal = parseIp(nat.internalIP)!
+    const external = parseIp(nat.externalIP)!
+    if (internal.family !== external.family) {
+      throw invalid(resource, `spec.ipNATs[${i}]`, `maps IPv${internal.family} ${nat.internalIP} to IPv${external.family} ${nat.externalIP}`, 'use two addresses of the same family')
+    }
+    if (!networks.some((n) => containsIp(n, internal.family, internal.value))) {
+      throw invalid(resource, `spec.ipNATs[${i}].internalIP`, `${nat.internalIP} is not one of the endpoint's ipNetworks`, 'NAT one of the addresses listed in spec.ipNetworks')
     }
   }
-  if (s.interfaceName !== undefined && (typeof s.interfaceName !== 'string' || s.interfaceName.length > 15)) {
-    throw invalid(resource, 'spec.interfaceName', `${JSON.stringify(s.interfaceName)} is not a Linux interface name`, 'use at most 15 characters')
+  for (const [i, p] of ((s.ports ?? []) as Array<{name?: string; protocol: unknown; hostPort?: number}>).entries()) {
+    if (!['TCP', 'UDP', 'SCTP', 6, 17, 132, '6', '17', '132'].includes(p.protocol as string)) {
+      throw invalid(resource, `spec.ports[${i}].protocol`, `${show(p.protocol)} has no ports`, 'use TCP, UDP or SCTP')
+    }
+    if (!p.name && !p.hostPort) throw invalid(resource, `spec.ports[${i}].name`, 'is required when hostPort is not set', 'name the port, or set hostPort')
   }
 }
 
@@ -47,7 +95,7 @@ export const workloadEndpointKind: KindInfo = {
     wide: ['NAME', 'WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE', 'PROFILES', 'NATS'],
   },
   cells: {
-    NAME: name,
+    NAME: nameCell,
     NAMESPACE: (r) => text(r.metadata.namespace),
     NODE: (r) => text(spec(r).node),
     ORCHESTRATOR: (r) => text(spec(r).orchestrator),

@@ -91,7 +91,7 @@ describe('IPPool validation (REFERENCE.md §1)', () => {
   it('names unknown and mistyped fields', () => {
     rejects(pool({ipipmode: 'Always'}), /spec\.ipipmode is not a known field/)
     rejects(pool({natOutgoing: 'yes' as unknown as boolean}), /spec\.natOutgoing must be true or false/)
-    rejects(pool({allowedUses: ['Everything']}), /spec\.allowedUses "Everything" is not one of/)
+    rejects(pool({allowedUses: ['Everything']}), /spec\.allowedUses\[0\] "Everything" is not one of/)
   })
 
   it('fills the defaults Calico stores', () => {
