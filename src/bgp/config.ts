@@ -3,6 +3,7 @@
  * node's blocks and the pools) into one node's BGP peers and bird.conf (BIRD 2 syntax).
  */
 import type {Resource} from '../resources/types.js'
+import {peerAddress} from '../resources/bgp.js'
 import {parseSelector} from '../resources/selector.js'
 import {birdIp, birdNumber, birdPrefix, birdString, birdSymbol} from '../render/bird.js'
 
@@ -61,7 +62,7 @@ export function bgpSessions(self: BgpNode, nodes: BgpNode[], config: Resource | 
     const spec = peer.spec ?? {}
     if (typeof spec.peerIP === 'string') {
       const global = spec.node === undefined && spec.nodeSelector === undefined
-      if (global || selectsSelf(peer)) add(global ? 'Global' : 'Node', spec.peerIP.replace(/:\d+$/, ''), (spec.asNumber as number | undefined) ?? clusterAs)
+      if (global || selectsSelf(peer)) add(global ? 'Global' : 'Node', peerAddress(spec.peerIP), (spec.asNumber as number | undefined) ?? clusterAs)
     }
     if (typeof spec.peerSelector === 'string') {
       // Peerings by selector go both ways: the selected peers peer back.
