@@ -14,7 +14,7 @@ import {diffNetns, planLines} from '../src/dataplane/diff.js'
 import {emptyObserved} from '../src/dataplane/observe.js'
 import {planCluster} from '../src/lab/cluster.js'
 import {labBench} from '../src/lab/bench.js'
-import {planLab} from '../src/lab/lab.js'
+import {planLab} from '../src/lab/plan.js'
 import {pingDuring} from '../src/lab/ping.js'
 import {defaultTopology} from '../src/lab/topology.js'
 

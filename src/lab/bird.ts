@@ -142,34 +142,40 @@ export interface Convergence {
   sessions: number
 }
 
+/** What keeps BGP from being converged now: sessions not Established, blocks not routed (empty when converged). */
+export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{pending: string[]; sessions: number}> {
+  const pending: string[] = []
+  let sessions = 0
+  for (const node of cluster.nodes) {
+    let peers: PeerStatus[]
+    try {
+      peers = bgpPeers(parseProtocols(await birdQuery(birdFiles(stateDir, cluster.lab, node.name).socket, 'show protocols')))
+    } catch (error) {
+      pending.push(`${node.name}: ${(error as Error).message}`)
+      continue
+    }
+    sessions += peers.length
+    for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
+    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'], {allowFailure: true})
+    const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
+    const tunnelled = new Set(tunnelledBlocks(cluster, node))
+    for (const other of cluster.nodes) {
+      if (other === node) continue
+      for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
+    }
+  }
+  return {pending, sessions}
+}
+
 /** Wait until every session is Established and every node has BIRD routes to every other node's blocks. */
 export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number, signal?: AbortSignal): Promise<Convergence> {
   const started = performance.now()
   let pending: string[] = []
-  let sessions = 0
   while (performance.now() - started < timeoutMs) {
     checkpoint(signal, 'while waiting for BGP', '')
-    pending = []
-    sessions = 0
-    for (const node of cluster.nodes) {
-      let peers: PeerStatus[]
-      try {
-        peers = bgpPeers(parseProtocols(await birdQuery(birdFiles(stateDir, cluster.lab, node.name).socket, 'show protocols')))
-      } catch (error) {
-        pending.push(`${node.name}: ${(error as Error).message}`)
-        continue
-      }
-      sessions += peers.length
-      for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
-      const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'])
-      const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
-      const tunnelled = new Set(tunnelledBlocks(cluster, node))
-      for (const other of cluster.nodes) {
-        if (other === node) continue
-        for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
-      }
-    }
-    if (pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions}
+    const gaps = await bgpGaps(stateDir, cluster)
+    pending = gaps.pending
+    if (pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions: gaps.sessions}
     await sleep(100)
   }
   throw new NetctlError(

@@ -16,9 +16,11 @@ import {acquireLock} from '../datastore/lock.js'
 import {ensureStateDirs, writeStateFile} from '../datastore/safe-fs.js'
 import {inParallel, run} from '../dataplane/run.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
-import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod, recordTunnelAddresses} from './calico.js'
+import {recordTunnelAddresses} from './calico.js'
+import {labHealth, type LabHealth} from './inspect/health.js'
+import {linkKindsOf, planLab, routeOwners} from './plan.js'
 import {loadCluster, removeClusterObjects, syncCluster, type LabCluster} from './cluster.js'
-import {flannelSubnetEnv, planFlannelNode, planFlannelPod} from './flannel.js'
+import {flannelSubnetEnv} from './flannel.js'
 import {checkLabName, probeNetns} from './names.js'
 import {labOwnerLabel} from './stored.js'
 import {claimNamespaces, createOwnNamespaces, foreignNamespace, ownNamespaces, ownsNamespace, removeOwnNamespaces} from './namespaces.js'
@@ -28,7 +30,6 @@ import {
 } from './state.js'
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
-import {planUnderlay} from './underlay.js'
 import {syncUdpProxies} from './udp-proxy.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
@@ -61,16 +62,6 @@ async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], wh
     throw error
   }
 }
-
-/** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
-export function planLab(cluster: LabCluster): NetnsSpec[] {
-  if (cluster.flavor === 'flannel') {
-    return [planUnderlay(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
-  }
-  return [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
-}
-
-export const linkKindsOf = (specs: readonly NetnsSpec[]): LinkKind[] => [...new Set(specs.flatMap((s) => s.links.map((l) => l.kind)))]
 
 export interface LabUpOptions {
   /** Aborted on Ctrl-C: the build stops at its next step. */
@@ -180,7 +171,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) =>
-    (await applySpecs(specs, {fresh, ...hooks, diff: {foreignRouteProtos: cluster.bgp ? ['kernel', 'bird'] : ['kernel']}})).reduce((sum, r) => sum + r.changes, 0)
+    (await applySpecs(specs, {fresh, ...hooks, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
   if (!cluster.bgp) {
     // flannel's udp proxies: up once flannel0 exists, before routes lead there; gone once none do, before flannel0 goes.
     const udp = cluster.backend?.type === 'udp'
@@ -394,7 +385,7 @@ export async function labDownAll(stateDir: string): Promise<{down: LabDownResult
 
 export interface LabStatus extends Pick<LabSummary, 'name' | 'flavor' | 'nodes' | 'pods'> {
   current: boolean
-  missingNamespaces: string[]
+  health: LabHealth
 }
 
 /** A cluster lab's record, or a clear error for a basic lab. */
@@ -407,20 +398,52 @@ export function requireClusterLab(stateDir: string, name: string): LabRecord & {
 export async function labStatus(stateDir: string, name: string): Promise<LabStatus> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
-  const existing = await listNamespaces()
-  const missing = [cluster.underlayNetns, ...cluster.nodes.map((n) => n.netns), ...cluster.pods.map((p) => p.netns)].filter((n) => !existing.has(n))
-  return {...describe(cluster), current: labOfContext(readCurrentContext(stateDir)) === name, missingNamespaces: missing}
+  return {...describe(cluster), current: labOfContext(readCurrentContext(stateDir)) === name, health: await labHealth(stateDir, cluster, record.topology.routeReflectors)}
 }
 
-export function labList(stateDir: string): Array<{name: string; flavor: string; nodes: number; pods: number; current: boolean}> {
+export interface LabListing {
+  name: string
+  flavor: string
+  mode: string
+  bgp: string
+  nodes: number
+  pods: number
+  /** "ok", or the first problem (and how many more). */
+  health: string
+  healthy: boolean
+  current: boolean
+}
+
+/** One row per lab, with the same health lab status reports. */
+export async function labList(stateDir: string): Promise<LabListing[]> {
   const current = labOfContext(readCurrentContext(stateDir))
-  return listLabs(stateDir).flatMap((name) => {
-    const record = readLabRecord(stateDir, name)
-    if (!record) return [{name, flavor: '(incomplete)', nodes: 0, pods: 0, current: current === name}]
-    const t = record.topology
-    if (!t) return [{name, flavor: record.basic ?? '?', nodes: 0, pods: 0, current: current === name}]
-    return [{name, flavor: t.flavor, nodes: t.nodes.length, pods: t.nodes.reduce((sum, n) => sum + n.pods.length, 0), current: current === name}]
-  })
+  const rows: LabListing[] = []
+  for (const name of listLabs(stateDir)) {
+    const row = {name, flavor: '?', mode: '', bgp: '', nodes: 0, pods: 0, health: '', healthy: false, current: current === name}
+    try {
+      const record = readLabRecord(stateDir, name)
+      if (!record) rows.push({...row, flavor: '(incomplete)', health: `no record: netctl lab down ${name}`})
+      else if (!record.topology) rows.push({...row, ...(await basicHealth(stateDir, name, record.basic as BasicLabKind))})
+      else {
+        const status = await labStatus(stateDir, name)
+        const [first, ...more] = status.health.problems
+        rows.push({...row, flavor: status.flavor, mode: status.health.mode, bgp: status.health.bgp, nodes: status.nodes.length, pods: status.pods.length, healthy: status.health.healthy, health: first ? `${short(first.problem)}${more.length ? ` (+${more.length} more)` : ''}` : 'ok'})
+      }
+    } catch (error) {
+      if (!isNetctlError(error)) throw error
+      rows.push({...row, health: error.message})
+    }
+  }
+  return rows
+}
+
+/** A problem cut to fit a table cell; lab status has it whole. */
+const short = (text: string): string => (text.length > 60 ? `${text.slice(0, 59)}…` : text)
+
+async function basicHealth(stateDir: string, name: string, kind: BasicLabKind): Promise<Partial<LabListing>> {
+  const existing = await listNamespaces()
+  const missing = planBasicLab(name, kind).specs.filter((s) => !existing.has(s.netns)).length
+  return {flavor: kind, healthy: missing === 0, health: missing === 0 ? 'ok' : `${missing} namespaces are missing: netctl lab up ${kind} --name ${name}`}
 }
 
 /** How long a second command waits for the one changing a lab (a 2,500-pod build takes seconds, not minutes). */

@@ -131,7 +131,7 @@ describe('state directory safety', () => {
     symlinkSync(join(other.victim, 'keep', 'lab.json'), join(other.state, 'labs', 'aaa', 'lab.json'))
     r = await runCli(['lab', 'list'], {stateDir: other.state})
     assert.equal(r.code, 1, r.stdout + r.stderr)
-    assert.match(r.stderr, /labs\/aaa\/lab\.json.*symbolic link/)
+    assert.match(r.stdout + r.stderr, /labs\/aaa\/lab\.json.*symbolic link/)
     assert.equal(snapshot(victim), before)
     assert.equal(snapshot(other.victim), other.before)
   })

@@ -61,7 +61,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
     assert.match(grow.stdout, /3 nodes, 3 pods; 2 namespaces created, 2 removed/)
     const after = JSON.parse((await netctl(['lab', 'status', '--json'])).stdout)
     assert.equal(after.pods.find((p: {name: string}) => p.name === 'busybox-node01-0').ip, before.pods.find((p: {name: string}) => p.name === 'busybox-node01-0').ip)
-    assert.equal(after.missingNamespaces.length, 0)
+    assert.equal(after.health.healthy, true, JSON.stringify(after.health.problems))
     assert.equal(namespacesWithPrefix(`nc-${lab('c')}.p-busybox-node01-1`).length, 0)
     const again = await netctl(['lab', 'up', '--name', lab('c'), '--nodes', '3', '--pods-per-node', '1'])
     assert.match(again.stdout, /0 namespaces created, 0 removed, 0 kernel changes/)
@@ -159,7 +159,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
       const down = await netctl(['lab', 'down', '--all'])
       assert.equal(down.code, 0, down.stderr)
       assert.deepEqual(namespacesWithPrefix(`nc-${tag}`), [foreign])
-      assert.match((await netctl(['lab', 'list'])).stdout, /^NAME\s+FLAVOR\s+NODES\s+PODS\s+CURRENT\n$/)
+      assert.match((await netctl(['lab', 'list'])).stdout, /^NAME\s+FLAVOR\s+MODE\s+BGP\s+NODES\s+PODS\s+HEALTH\s+CURRENT\n$/)
       assert.equal((await netctl(['get', 'weps'])).stdout, 'WORKLOAD   NODE   NETWORKS   INTERFACE\n', 'the current lab is gone: back to the embedded datastore')
     } finally {
       removeNamespaces([foreign])

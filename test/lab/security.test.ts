@@ -199,9 +199,22 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       }
     }
     for (const ns of namespacesWithPrefix(`nc-${name}.`)) if (!ns.endsWith('.underlay')) spawnSync('ip', ['-n', ns, 'link', 'del', 'eth0'])
+    // lab status tells the truth about it, and lab list too.
+    const status = await netctl(['lab', 'status', name])
+    assert.equal(status.code, 1)
+    assert.match(status.stdout, /Health: \d+ problems/)
+    assert.match(status.stdout, new RegExp(`namespace nc-${name}\\.n-controlplane differs from the lab's plan by \\d+ changes \\(link add`))
+    assert.match(status.stdout, /BIRD is not running on every node/)
+    assert.match(status.stdout, new RegExp(`fix: netctl lab up --name ${name}`))
+    const list = await netctl(['lab', 'list'])
+    assert.equal(list.code, 1)
+    assert.match(list.stdout, new RegExp(`${name}\\s+calico\\s+none\\s+mesh\\s+2\\s+2\\s+namespace nc-${name}`))
     const again = await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /BGP: 2 sessions Established/)
+    const healthy = await netctl(['lab', 'status', name])
+    assert.equal(healthy.code, 0, healthy.stdout)
+    assert.match(healthy.stdout, /\(calico, none, BGP mesh\).*\nHealth: ok/)
     assert.equal((await netctl(['lab', 'exec', '--lab', name, 'busybox-controlplane-0', '--', 'ping', '-c1', '-W2', '192.168.0.65'])).code, 0)
     assert.equal((await netctl(['lab', 'down', name])).code, 0)
   })
