@@ -12,6 +12,7 @@ import {emptyNetns, type NetnsSpec} from '../dataplane/model.js'
 import {formatIp, parseCidr} from '../resources/cidr.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
 import {planNodeUplink} from './underlay.js'
+import {sysctlKey} from '../render/sysctl.js'
 
 const gatewayOf = (subnet: string) => formatIp(4, parseCidr(subnet)!.network + 1n)
 const prefixOf = (subnet: string) => parseCidr(subnet)!.prefix
@@ -21,8 +22,11 @@ export const flannelVxlan = {name: 'flannel.1', vni: 1, port: 8472, overhead: 50
 /** The udp backend's TUN device and port; its overhead is an outer IP and UDP header. */
 export const flannelUdp = {name: 'flannel0', port: 8285, overhead: 28}
 
-export const flannelVtepMac = (node: LabNode): string =>
-  `6a:${createHash('sha1').update(`flannel.${node.name}`).digest('hex').slice(0, 10).match(/../g)!.join(':')}`
+const nodeMac = (prefix: string, what: string, node: LabNode): string =>
+  `${prefix}:${createHash('sha1').update(`${what}.${node.name}`).digest('hex').slice(0, 10).match(/../g)!.join(':')}`
+export const flannelVtepMac = (node: LabNode): string => nodeMac('6a', 'flannel', node)
+/** cni0's MAC, set when it is made: a bridge otherwise takes its lowest port's MAC, and changes as pods come and go. */
+export const cni0Mac = (node: LabNode): string => nodeMac('0a', 'cni0', node)
 
 /** The MTU flanneld gives pods: the underlay's, less what the backend wraps around a packet. */
 export function flannelMtu(cluster: LabCluster): number {
@@ -35,7 +39,7 @@ export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   planNodeUplink(cluster, node, spec)
   const subnet = node.blocks[0]!
   const mtu = flannelMtu(cluster)
-  spec.links.push({name: 'cni0', kind: 'bridge', mtu})
+  spec.links.push({name: 'cni0', kind: 'bridge', mtu, mac: cni0Mac(node)})
   spec.addresses.push({dev: 'cni0', cidr: `${gatewayOf(subnet)}/${prefixOf(subnet)}`})
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
     spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu, master: 'cni0', hairpin: true})
@@ -72,7 +76,10 @@ export function planFlannelPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   const spec = emptyNetns(pod.netns)
   spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: flannelMtu(cluster)})
   spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/${prefixOf(subnet)}`})
-  spec.routes.push({dst: 'default', via: gatewayOf(subnet), dev: 'eth0'})
+  // What flannel's CNI asks host-local for: a default route, and the whole network, via cni0.
+  spec.routes.push({dst: 'default', via: gatewayOf(subnet), dev: 'eth0'}, {dst: String(cluster.pool.spec!.cidr), via: gatewayOf(subnet), dev: 'eth0'})
+  // The bridge plugin announces the pod's address when its interface comes up.
+  spec.sysctls[sysctlKey('net', 'ipv4', 'conf', 'eth0', 'arp_notify')] = '1'
   return spec
 }
 

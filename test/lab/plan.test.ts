@@ -5,7 +5,7 @@ import {describe, it} from 'node:test'
 import {diffNetns, planLines} from '../../src/dataplane/diff.js'
 import {planCalicoNode, planCalicoPod} from '../../src/lab/calico.js'
 import {clusterResources, planCluster, type LabNode} from '../../src/lab/cluster.js'
-import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig} from '../../src/lab/flannel.js'
+import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig, cni0Mac} from '../../src/lab/flannel.js'
 import {planLab} from '../../src/lab/plan.js'
 import {checkLabName} from '../../src/lab/names.js'
 import {defaultTopology, flannelBackends, parseTopology, topologyFields} from '../../src/lab/topology.js'
@@ -125,11 +125,16 @@ describe('lab dataplane plans', () => {
   it('wires flannel pods on cni0 with hairpin and host-gw routes', () => {
     const cluster = planCluster('f', defaultTopology({flavor: 'flannel'}), none)
     const node = planFlannelNode(cluster, cluster.nodes[0]!)
-    assert.deepEqual(node.links.find((l) => l.name === 'cni0'), {name: 'cni0', kind: 'bridge', mtu: 1500})
+    // cni0's MAC is fixed when it is made, never the lowest port's (which changes as pods come and go).
+    assert.deepEqual(node.links.find((l) => l.name === 'cni0'), {name: 'cni0', kind: 'bridge', mtu: 1500, mac: cni0Mac(cluster.nodes[0]!)})
+    assert.match(cni0Mac(cluster.nodes[0]!), /^0a(:[0-9a-f]{2}){5}$/)
     assert.equal(node.links.find((l) => l.name === cluster.pods[0]!.hostIf)?.hairpin, true)
     assert.deepEqual(node.addresses.find((a) => a.dev === 'cni0'), {dev: 'cni0', cidr: '10.244.0.1/24'})
     assert.deepEqual(node.routes.at(-1), {dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0'})
-    assert.deepEqual(planFlannelPod(cluster, cluster.pods[0]!).routes, [{dst: 'default', via: '10.244.0.1', dev: 'eth0'}])
+    const pod = planFlannelPod(cluster, cluster.pods[0]!)
+    // As flannel's CNI sets them up: the default route and the whole network via cni0, and arp_notify on.
+    assert.deepEqual(pod.routes, [{dst: 'default', via: '10.244.0.1', dev: 'eth0'}, {dst: '10.244.0.0/16', via: '10.244.0.1', dev: 'eth0'}])
+    assert.deepEqual(pod.sysctls, {'net.ipv4.conf.eth0.arp_notify': '1'})
   })
 })
 
