@@ -215,24 +215,31 @@ function checkShape(doc: unknown, origin: string): Resource {
   return object as Resource
 }
 
+/**
+ * One YAML or JSON document with the bounds of -f (size, aliases, expansion, depth), for
+ * other YAML a user hands netctl: a -p patch, a topology or a config file.
+ */
+export async function parseOneDocument(text: string, source: string, maxBytes = inputLimits.maxBytes): Promise<unknown> {
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw new NetctlError('usage', `${source} is larger than ${mib(maxBytes)}`, 'make it smaller: netctl reads at most that much')
+  }
+  const budget = new InputBudget(maxBytes)
+  const [document] = await parseYaml(text, source, budget, {many: false})
+  new ExpansionMeter(budget.maxExpandedBytes).measure(document, budget.maxExpandedBytes, source, 'it expands to more than %s (aliases written out)')
+  return document
+}
+
 /** Parse the object that `-p` gives to `netctl patch`, with the same bounds as a file. */
 export async function parsePatch(text: string): Promise<Record<string, unknown>> {
-  const source = 'the patch'
-  if (Buffer.byteLength(text) > inputLimits.maxPatchBytes) {
-    throw new NetctlError('usage', `${source} is larger than ${mib(inputLimits.maxPatchBytes)}`, 'patch fewer fields at a time, or use netctl replace -f with the whole object')
-  }
-  const budget = new InputBudget(inputLimits.maxPatchBytes)
+  const example = `write it like '{"spec":{"natOutgoing":true}}'`
   let patch: unknown
   try {
-    patch = text.trimStart().startsWith('{') ? JSON.parse(text) : (await parseYaml(text, source, budget, {many: false}))[0]
+    patch = await parseOneDocument(text, 'the patch', inputLimits.maxPatchBytes)
   } catch (error) {
-    if (error instanceof NetctlError) throw error
-    throw new NetctlError('usage', `the patch is not valid JSON: ${(error as Error).message}`, `write it like '{"spec":{"natOutgoing":true}}'`)
+    if (error instanceof NetctlError && / is not valid YAML/.test(error.message)) throw new NetctlError('usage', error.message, example)
+    throw error
   }
-  new ExpansionMeter(budget.maxExpandedBytes).measure(patch, budget.maxExpandedBytes, source, 'it expands to more than %s (aliases written out)')
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new NetctlError('usage', 'the patch must be a JSON object', `write it like '{"spec":{"natOutgoing":true}}'`)
-  }
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new NetctlError('usage', 'the patch must be a JSON object', example)
   return patch as Record<string, unknown>
 }
 
