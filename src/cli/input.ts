@@ -1,29 +1,83 @@
 /** Read resources from -f: a file, every .yaml/.yml/.json file of a directory, or - for stdin. */
-import {readdir, readFile, stat} from 'node:fs/promises'
+import {open, readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
-import {parseDocuments, type SourcedResource} from '../resources/documents.js'
+import {InputBudget, inputLimits, parseDocuments, type SourcedResource} from '../resources/documents.js'
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`
+const tooLarge = (what: string) =>
+  new NetctlError('usage', `${what} larger than ${mib(inputLimits.maxBytes)}`, 'split it into smaller files and give them one at a time')
+
+/** Reads at most `limit` bytes; one byte more and `onTooLarge` decides the error. Never reads an endless input to its end. */
+async function readBounded(chunks: AsyncIterable<Buffer | string>, limit: number, onTooLarge: () => NetctlError): Promise<Buffer> {
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const chunk of chunks) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    size += buffer.length
+    if (size > limit) throw onTooLarge()
+    parts.push(buffer)
+  }
+  return Buffer.concat(parts)
 }
 
-export async function readResources(path: string): Promise<SourcedResource[]> {
-  if (path === '-') return parseDocuments(await readStdin(), 'stdin')
-  let files: string[]
+async function readStdin(): Promise<string> {
   try {
-    const info = await stat(path)
-    files = info.isDirectory()
-      ? (await readdir(path)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f))
-      : [path]
+    return (await readBounded(process.stdin, inputLimits.maxBytes, () => tooLarge('stdin is'))).toString('utf8')
+  } finally {
+    // Stop reading a producer that is still writing: netctl will not use the rest.
+    process.stdin.destroy()
+  }
+}
+
+async function readFileBounded(file: string, limit: number, onTooLarge: () => NetctlError): Promise<Buffer> {
+  let handle
+  try {
+    handle = await open(file, 'r')
   } catch (error) {
-    throw new NetctlError('usage', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`, 'pass an existing file, a directory, or - for stdin')
+    throw cannotRead(file, error)
+  }
+  try {
+    // One byte more than allowed tells "exactly the limit" from "more". No start: a pipe
+    // (-f <(...)) cannot seek.
+    return await readBounded(handle.createReadStream({end: limit, autoClose: false}), limit, onTooLarge)
+  } catch (error) {
+    if (error instanceof NetctlError) throw error
+    throw cannotRead(file, error)
+  } finally {
+    await handle.close()
+  }
+}
+
+const cannotRead = (path: string, error: unknown) =>
+  new NetctlError('usage', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`, 'pass an existing file, a directory, or - for stdin')
+
+/**
+ * Reads and parses everything before the caller opens a datastore: a bad or hostile input is
+ * refused without ever taking the datastore's lock. One budget (bytes read, bytes expanded,
+ * resources, aliases) spans the whole input, a directory's files together.
+ */
+export async function readResources(path: string): Promise<SourcedResource[]> {
+  const budget = new InputBudget()
+  if (path === '-') return parseDocuments(await readStdin(), 'stdin', budget)
+  let files: string[]
+  let isDirectory: boolean
+  try {
+    isDirectory = (await stat(path)).isDirectory()
+    files = isDirectory ? (await readdir(path)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f)) : [path]
+  } catch (error) {
+    throw cannotRead(path, error)
   }
   if (files.length === 0) throw new NetctlError('usage', `${path} holds no .yaml, .yml or .json files`, 'pass a file, or a directory with resource files')
+  let bytesRead = 0
   const all: SourcedResource[] = []
-  for (const file of files) all.push(...(await parseDocuments(await readFile(file, 'utf8'), file)))
+  for (const file of files) {
+    const onTooLarge = () => tooLarge(isDirectory ? `${path}: its .yaml, .yml and .json files together are` : `${file} is`)
+    const text = await readFileBounded(file, inputLimits.maxBytes - bytesRead, onTooLarge)
+    bytesRead += text.length
+    // One push per resource: spreading a large array into push() overflows the stack.
+    for (const document of await parseDocuments(text.toString('utf8'), file, budget)) all.push(document)
+  }
   return all
 }
