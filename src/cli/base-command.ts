@@ -104,7 +104,8 @@ export abstract class NetctlCommand extends Command {
   }
 }
 
-const wantsDebug = () => process.argv.includes('--debug') || Boolean(process.env.NETCTL_DEBUG)
+// Only netctl's own flags count: a `--debug` after `--` belongs to the command lab exec runs.
+const wantsDebug = () => process.argv.slice(0, (process.argv.indexOf('--') + 1 || process.argv.length + 1) - 1).includes('--debug') || Boolean(process.env.NETCTL_DEBUG)
 
 /** oclif's parse errors are the user's to fix (exit 2); anything unexpected is a runtime failure. */
 function asNetctlError(error: Error & {oclif?: {exit?: number}}): NetctlError {

@@ -3,7 +3,7 @@ import {open, readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {NetctlError} from '../errors.js'
-import {InputBudget, inputLimits, parseDocuments, type SourcedResource} from '../resources/documents.js'
+import {InputBudget, inputLimits, parseDocuments, parseOneDocument, type SourcedResource} from '../resources/documents.js'
 
 const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`
 const tooLarge = (what: string) =>
@@ -80,4 +80,10 @@ export async function readResources(path: string): Promise<SourcedResource[]> {
     for (const document of await parseDocuments(text.toString('utf8'), file, budget)) all.push(document)
   }
   return all
+}
+
+/** One YAML or JSON document from a file (a lab topology), read and parsed within the same bounds. */
+export async function readDocument(path: string): Promise<unknown> {
+  const text = (await readFileBounded(path, inputLimits.maxBytes, () => tooLarge(`${path} is`))).toString('utf8')
+  return parseOneDocument(text, path)
 }

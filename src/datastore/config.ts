@@ -174,13 +174,9 @@ async function readConfigFile(path: string, required: boolean): Promise<Record<s
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new NetctlError('usage', `cannot read the config file ${path}: ${(error as Error).message}`, 'pass an existing file to --config')
   }
-  const {load} = await import('js-yaml')
-  let doc: unknown
-  try {
-    doc = load(text)
-  } catch (error) {
-    throw new NetctlError('usage', `the config file ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the file, or pass another with --config')
-  }
+  // Bounded like every input: a hostile config file (an alias bomb) is refused, not expanded.
+  const {parseOneDocument} = await import('../resources/documents.js')
+  const doc = await parseOneDocument(text, `the config file ${path}`)
   const config = doc as {kind?: unknown; spec?: unknown} | null
   if (!config || config.kind !== 'CalicoAPIConfig' || typeof config.spec !== 'object' || config.spec === null) {
     throw new NetctlError(

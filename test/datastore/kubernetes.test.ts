@@ -255,7 +255,8 @@ describe('kubernetes datastore against a misbehaving API server', () => {
     api.misbehave({mode: 'endless-pages', itemsPerPage: 1, path: ippools})
     const elapsed = await rejectsWith((await open({listMs: 400, maxListPages: 1e9, maxListObjects: 1e9})).list(ipPoolKind), 'unavailable', /listing ippools\.crd\.projectcalico\.org \(GET \/apis\/crd\.projectcalico\.org\/v1\/ippools\) at http:\/\/127\.0\.0\.1:\d+ did not finish within 0\.4 s \(\d+ pages, \d+ objects so far\)/)
     api.behave()
-    assert.ok(elapsed >= 400 && elapsed < 2000, `took ${elapsed} ms`)
+    // The bound is kept by Date.now(), the test times with a finer clock: a few ms either side.
+    assert.ok(elapsed >= 380 && elapsed < 2000, `took ${elapsed} ms`)
   })
 
   it('a body trickled a byte at a time ends at the request time bound, for every verb', bounded, async () => {

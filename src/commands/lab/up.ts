@@ -1,8 +1,7 @@
-import {readFile} from 'node:fs/promises'
-
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
+import {readDocument} from '../../cli/input.js'
 import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
@@ -78,19 +77,7 @@ export default class LabUp extends NetctlCommand {
   private async request(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean}): Promise<TopologyRequest> {
     const backend = flags.backend || flags['direct-routing'] ? {type: flags.backend ?? 'vxlan', directRouting: flags['direct-routing']} as FlannelBackend : undefined
     const request: TopologyRequest = {flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp: flags.bgp === undefined ? undefined : flags.bgp === 'on', routeReflectors: flags['route-reflectors'], backend}
-    if (!flags.file) return request
-    let text: string
-    try {
-      text = await readFile(flags.file, 'utf8')
-    } catch (error) {
-      throw new NetctlError('usage', `cannot read the topology ${flags.file}: ${(error as Error).message}`, 'pass an existing YAML file to -f')
-    }
-    const {load} = await import('js-yaml')
-    try {
-      return {...request, file: load(text)}
-    } catch (error) {
-      throw new NetctlError('usage', `${flags.file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the syntax')
-    }
+    return flags.file ? {...request, file: await readDocument(flags.file)} : request
   }
 
   /** Say what changes in a running lab, and ask before pods go (a person may be using them). */
