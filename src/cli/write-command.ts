@@ -33,11 +33,11 @@ export function writeCommand(mode: WriteMode) {
       }
       const documents = await readResources(file)
       const ds = await this.datastore(flags)
-      const results = await writeResources(ds, documents, mode, flags.namespace as string | undefined)
+      const results = await writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file})
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
       this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)
-    await this.reconcileLabAfterWrite(flags)
+      await this.reconcileLabAfterWrite(flags)
       return {results}
     }
   }

@@ -19,6 +19,8 @@ export function freePort(): Promise<number> {
 
 export interface EtcdServer {
   endpoint: string
+  /** etcd's pid, for a test that kills it mid-write. */
+  pid: number
   etcdctl(args: string[], input?: string): {code: number | null; stdout: string; stderr: string}
   stop(): Promise<void>
 }
@@ -32,9 +34,10 @@ export interface EtcdTls {
   clientKey: string
 }
 
-export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
+/** With dataDir, etcd starts on that data (after a killed one) and stop() leaves it to the caller. */
+export async function startEtcd(tls?: EtcdTls, options: {dataDir?: string} = {}): Promise<EtcdServer> {
   const [clientPort, peerPort] = [await freePort(), await freePort()]
-  const dataDir = mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`
   const peer = `http://127.0.0.1:${peerPort}`
   const child: ChildProcess = spawn('etcd', [
@@ -63,11 +66,11 @@ export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
       if (child.exitCode === null) child.kill('SIGKILL')
       await exited
     }
-    rmSync(dataDir, {recursive: true, force: true})
+    if (!options.dataDir) rmSync(dataDir, {recursive: true, force: true})
   }
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break
-    if (etcdctl(['endpoint', 'health']).code === 0) return {endpoint, etcdctl, stop}
+    if (etcdctl(['endpoint', 'health']).code === 0) return {endpoint, pid: child.pid!, etcdctl, stop}
     await sleep(100)
   }
   await stop()
