@@ -64,7 +64,13 @@ export interface WriteBatchOptions {
    * may happen): the listing a validation read (an IPPool's overlap check) is still true.
    */
   unchangedSince?: Array<{kind: KindInfo; revision: string}>
+  /** Stop before the next transaction once aborted (Ctrl-C): what is written so far is reported. */
+  signal?: AbortSignal
 }
+
+/** The error a batch stops with when its signal was aborted. */
+export const interrupted = (signal: AbortSignal) =>
+  new NetctlError('unavailable', `interrupted (${String(signal.reason ?? 'aborted')})`, 'nothing is half-written: each transaction is whole')
 
 /** A batch that stopped part-way, with exactly what it wrote. */
 export class BatchWriteError extends NetctlError {

@@ -10,7 +10,7 @@ import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
 import type {ConfigValues} from './config.js'
-import {alreadyExists, BatchWriteError, conflict, notFound, opName, type Datastore, type ListOptions, type Listing, type WriteBatchOptions, type WriteOp} from './datastore.js'
+import {alreadyExists, BatchWriteError, conflict, interrupted, notFound, opName, type Datastore, type ListOptions, type Listing, type WriteBatchOptions, type WriteOp} from './datastore.js'
 import {redactEndpoints} from './redact.js'
 
 type Etcd3 = import('etcd3').Etcd3
@@ -158,6 +158,7 @@ export class EtcdDatastore implements Datastore {
     let maxOps = etcdOpsPerTxn - guards.length
     let start = 0
     while (start < ops.length) {
+      if (options.signal?.aborted) throw new BatchWriteError(written, start, 0, interrupted(options.signal))
       const chunk: TxnOp[] = []
       let bytes = 0
       for (let i = start; i < ops.length && chunk.length < maxOps; i++) {

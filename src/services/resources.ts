@@ -1,5 +1,5 @@
 /** Generic get/create/apply/replace/delete/patch on any registered kind: validate everything, then write. */
-import {BatchWriteError, conflict, opName, type Datastore, type Listing, type WriteBatchOptions, type WriteOp} from '../datastore/datastore.js'
+import {BatchWriteError, conflict, interrupted, opName, type Datastore, type Listing, type WriteBatchOptions, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -42,6 +42,8 @@ export interface WriteOptions {
   namespace?: string
   /** The -f argument, for the command that finishes a write etcd stopped half-way. */
   source?: string
+  /** Stop between transactions when aborted; the error says what was written. */
+  signal?: AbortSignal
 }
 
 /** A document resolved to its kind and the object it writes. */
@@ -93,7 +95,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
   for (let tries = 1; ; tries++) {
     const {plan, unchangedSince} = await planWrites(ds, targets, mode)
     try {
-      return await writePlan(ds, plan, unchangedSince)
+      return await writePlan(ds, plan, {unchangedSince, signal: options.signal})
     } catch (error) {
       if (!(error instanceof BatchWriteError)) throw error
       if (error.written.length > 0 || error.uncertain > 0) throw partlyWritten(error, plan, mode, options)
@@ -157,11 +159,11 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode): Pr
   return {plan, unchangedSince}
 }
 
-async function writePlan(ds: Datastore, plan: Planned[], unchangedSince?: WriteBatchOptions['unchangedSince']): Promise<WriteResult[]> {
+async function writePlan(ds: Datastore, plan: Planned[], options: WriteBatchOptions = {}): Promise<WriteResult[]> {
   const ops: WriteOp[] = plan.map(({info, resource, existing}) =>
     existing ? {type: 'update', kind: info, resource, current: existing} : {type: 'create', kind: info, resource},
   )
-  const written = await writeOps(ds, ops, {unchangedSince})
+  const written = await writeOps(ds, ops, options)
   return written.map((resource, i) => ({resource, action: plan[i]!.existing ? 'updated' : 'created'}))
 }
 
@@ -170,6 +172,7 @@ export async function writeOps(ds: Datastore, ops: WriteOp[], options: WriteBatc
   if (ds.writeBatch) return ds.writeBatch(ops, options)
   const written: Resource[] = []
   for (const [i, op] of ops.entries()) {
+    if (options.signal?.aborted) throw new BatchWriteError(written, i, 0, interrupted(options.signal))
     try {
       written.push(await writeOp(ds, op))
     } catch (error) {

@@ -130,6 +130,30 @@ describe('etcd v3 datastore: writes and reads under trouble', () => {
     }
   })
 
+  it('SIGTERM in the middle of a 3,000-object apply stops between transactions and says exactly what was written', async () => {
+    etcd.etcdctl(['del', '--prefix', wepPrefix])
+    const file = join(work, 'term.yaml')
+    writeWeps(file, 3000)
+    try {
+      const child = spawn(process.execPath, [netctlBin, 'apply', '-f', file, '--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint], {stdio: ['ignore', 'pipe', 'pipe']})
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const code = new Promise<number | null>((resolve) => child.on('close', resolve))
+      while (countKeys(etcd, wepPrefix) < 200 && child.exitCode === null) await sleep(5)
+      child.kill('SIGTERM')
+      assert.equal(await code, 1, stderr)
+      const kept = countKeys(etcd, wepPrefix)
+      assert.ok(kept < 3000, 'stopped too late to test anything')
+      assert.match(stderr, /interrupted \(SIGTERM\)/)
+      assert.match(stderr, new RegExp(`netctl wrote ${kept} of 3000 objects, .*; the other ${3000 - kept}, from .*document ${kept + 1}\\) on, were not written`))
+      assert.doesNotMatch(stderr, /may or may not/)
+      assert.match(stderr, new RegExp(`finish with: netctl apply -f ${file.replace(/[.]/g, '\\.')}`))
+      console.log(`# SIGTERM mid-apply: ${kept} of 3000 written, as netctl said`)
+    } finally {
+      etcd.etcdctl(['del', '--prefix', wepPrefix])
+    }
+  })
+
   it('etcd killed in the middle of a 3,000-object apply: the message matches what etcd kept', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'netctl-etcd-crash-'))
     let dying: EtcdServer | undefined
