@@ -338,6 +338,9 @@ export class EtcdDatastore implements Datastore {
     if (/database space exceeded/.test(error.message)) {
       return new NetctlError('unavailable', `etcd at ${tried} is out of space: ${said}`, "compact and defragment it (etcdctl compact, etcdctl defrag), then etcdctl alarm disarm; or raise etcd's --quota-backend-bytes", {cause: error})
     }
+    if (/SSL routines|certificate/i.test(error.message)) {
+      return new NetctlError('unavailable', `etcd at ${tried} refused the TLS connection: ${said}`, 'check ETCD_CA_CERT_FILE, ETCD_CERT_FILE and ETCD_KEY_FILE: etcd must trust the client certificate and netctl the CA that signed etcd\'s', {cause: error})
+    }
     if (isRefusal(error) || /^EtcdError/.test(name)) {
       return new NetctlError('unavailable', `etcd at ${tried} refused the request: ${said}`, "see etcd's log for why", {cause: error})
     }
