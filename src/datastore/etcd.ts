@@ -56,8 +56,8 @@ interface TxnOp {
   request: import('etcd3').IRequestOp
   /** The value written (undefined for a delete), to recognise it when an answer was lost. */
   value?: Buffer
-  /** Why the compare failed, given what the key holds now. */
-  refused(now: KeyValue | undefined): NetctlError
+  /** Why the compare failed, given what the key holds now; undefined if it held. */
+  refused(now: KeyValue | undefined): NetctlError | undefined
   result(revision: string): Resource
 }
 
@@ -199,8 +199,9 @@ export class EtcdDatastore implements Datastore {
         chunk.forEach((op, i) => {
           const now = txn.responses[i]?.response_range.kvs[0]
           const refusal = op.refused(now)
-          if (refusal.kind !== 'internal') throw new BatchWriteError(written, start + i, 0, refusal)
+          if (refusal) throw new BatchWriteError(written, start + i, 0, refusal)
         })
+        // Every op's compare held, so a guard did not.
         const kinds = [...new Set(guards.map((g) => g.kind.plural))].join(', ')
         throw new BatchWriteError(written, start, 0, new NetctlError('conflict', `other ${kinds} were written in ${this.location} while netctl checked against them`, 'run the command again: it checks against what is stored now'))
       }
@@ -224,7 +225,7 @@ export class EtcdDatastore implements Datastore {
     const {name, namespace} = opName(op)
     const key = Buffer.from(etcdKey(op.kind, name, namespace))
     const changedOrGone = (expected: string) => (now: KeyValue | undefined) =>
-      !now ? notFound(op.kind, name, namespace) : now.mod_revision !== expected ? conflict(op.kind, name, namespace, expected, now.mod_revision) : unexplained()
+      !now ? notFound(op.kind, name, namespace) : now.mod_revision !== expected ? conflict(op.kind, name, namespace, expected, now.mod_revision) : undefined
     switch (op.type) {
       case 'create': {
         const stored = withIdentity(op.resource, {uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
@@ -233,7 +234,7 @@ export class EtcdDatastore implements Datastore {
           key, value,
           compare: {key, target: 'Create', result: 'Equal', create_revision: 0},
           request: {request_put: {key, value}},
-          refused: (now) => (now ? alreadyExists(op.kind, name, namespace) : unexplained()),
+          refused: (now) => (now ? alreadyExists(op.kind, name, namespace) : undefined),
           result: (revision) => withVersion(stored, revision),
         }
       }
@@ -263,7 +264,8 @@ export class EtcdDatastore implements Datastore {
   }
 
   /**
-   * After a lost answer: read the chunk's first written key back. A transaction is all or
+   * After a lost answer: read the chunk's first written key back (a value equal to ours means
+   * etcd holds what we meant to write, whoever wrote it). A transaction is all or
    * nothing, so that one key tells for the whole chunk: the revision it was written at, false
    * if it was not, undefined when etcd cannot tell us.
    */
@@ -362,8 +364,6 @@ export class EtcdDatastore implements Datastore {
     return out
   }
 }
-
-const unexplained = () => new NetctlError('internal', 'the compare held')
 
 /** etcd (or gRPC in front of it) refused a request for its size or its number of ops: nothing of it was written. */
 const isTooLarge = (error: Error) => /request is too large|received message larger than max|too many operations in txn/.test(error.message)
