@@ -70,6 +70,23 @@ describe('etcd v3 datastore: writes and reads under trouble', () => {
     }
   })
 
+  it('says so when etcd is out of space (RESOURCE_EXHAUSTED: database space exceeded)', async () => {
+    const full = await startEtcd(undefined, {args: ['--quota-backend-bytes', String(4 * 1024 * 1024)]})
+    try {
+      // Fill etcd past its quota with keys outside Calico's tree.
+      let filled = false
+      for (let i = 0; i < 200 && !filled; i++) filled = full.etcdctl(['put', `/filler/${i}`, 'x'.repeat(100_000)]).code !== 0
+      assert.ok(filled, 'etcd never ran out of space')
+      const r = await netctl(['apply', '-f', '-'], poolYaml('spaceless', '10.72.0.0/16'), full.endpoint)
+      assert.equal(r.code, 1, r.stderr)
+      assert.doesNotMatch(r.stderr, /cannot reach/)
+      assert.match(r.stderr, /out of space: .*database space exceeded/)
+      assert.match(r.stderr, /etcdctl alarm disarm/)
+    } finally {
+      await full.stop()
+    }
+  })
+
   it('keeps credentials in endpoints out of messages', async () => {
     const gone = await startEtcd()
     await gone.stop()

@@ -34,8 +34,8 @@ export interface EtcdTls {
   clientKey: string
 }
 
-/** With dataDir, etcd starts on that data (after a killed one) and stop() leaves it to the caller. */
-export async function startEtcd(tls?: EtcdTls, options: {dataDir?: string} = {}): Promise<EtcdServer> {
+/** With dataDir, etcd starts on that data (after a killed one) and stop() leaves it to the caller; args are extra etcd flags. */
+export async function startEtcd(tls?: EtcdTls, options: {dataDir?: string; args?: string[]} = {}): Promise<EtcdServer> {
   const [clientPort, peerPort] = [await freePort(), await freePort()]
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`
@@ -46,6 +46,7 @@ export async function startEtcd(tls?: EtcdTls, options: {dataDir?: string} = {})
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `netctl-test=${peer}`, '--log-level', 'error', '--logger', 'zap',
     ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
+    ...(options.args ?? []),
   ], {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
