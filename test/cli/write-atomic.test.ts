@@ -59,12 +59,13 @@ describe('writes to the embedded datastore are all or nothing', () => {
     // Kills spread from process start to past the end of a normal run: parsing, planning, writing, renaming.
     for (let k = 0; k < 12; k++) {
       const state = join(dir.path, `kill-${k}`)
+      const delay = Math.round((took * 1.4 * (k + 1)) / 12)
       const run = apply(state)
-      await sleep(Math.round((took * (k + 1)) / 12))
+      await sleep(delay)
       run.child.kill('SIGKILL')
       await run.done
       const count = countOf(state, 'workloadendpoints')
-      assert.ok(count === 0 || count === 3000, `a kill after ${Math.round((took * (k + 1)) / 12)} ms left ${count} of 3000 stored`)
+      assert.ok(count === 0 || count === 3000, `a kill after ${delay} ms left ${count} of 3000 stored`)
       outcomes.push(count)
     }
     console.log(`# 3000-object apply took ${took} ms; 12 SIGKILLs left ${outcomes.filter((c) => c === 0).length}× none, ${outcomes.filter((c) => c === 3000).length}× all`)
