@@ -1,6 +1,7 @@
 /** apply, create and replace differ only in what they allow to exist already. */
 import {Flags} from '@oclif/core'
 
+import type {Datastore} from '../datastore/datastore.js'
 import type {WriteMode, WriteResult} from '../services/resources.js'
 import {writeResources} from '../services/resources.js'
 import {NetctlCommand} from './base-command.js'
@@ -12,6 +13,24 @@ const summaries: Record<WriteMode, string> = {
   apply: 'Create or update resources from a file, a directory or stdin.',
   create: 'Create resources from a file; fails if any already exists.',
   replace: 'Replace existing resources from a file; a stale resourceVersion is a conflict.',
+}
+
+/**
+ * A backend that writes in several transactions (etcd) stops between two of them on Ctrl-C or
+ * SIGTERM, so the message can say what was written. The file store writes once: let it die.
+ */
+async function whileStoppable<T>(ds: Datastore, fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  if (ds.transaction) return fn()
+  const controller = new AbortController()
+  const stop = (signal: NodeJS.Signals) => controller.abort(signal)
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await fn(controller.signal)
+  } finally {
+    process.removeListener('SIGINT', stop)
+    process.removeListener('SIGTERM', stop)
+  }
 }
 
 export function writeCommand(mode: WriteMode) {
@@ -33,11 +52,11 @@ export function writeCommand(mode: WriteMode) {
       }
       const documents = await readResources(file)
       const ds = await this.datastore(flags)
-      const results = await writeResources(ds, documents, mode, flags.namespace as string | undefined)
+      const results = await whileStoppable(ds, (signal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal}))
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
       this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)
-    await this.reconcileLabAfterWrite(flags)
+      await this.reconcileLabAfterWrite(flags)
       return {results}
     }
   }

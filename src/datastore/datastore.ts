@@ -35,6 +35,61 @@ export interface Datastore {
    * nothing if fn throws. Backends without it are used call by call.
    */
   transaction?<T>(fn: (tx: Datastore) => Promise<T>): Promise<T>
+  /** list, plus the datastore revision the listing was read at (for WriteBatchOptions.unchangedSince). */
+  listWithRevision?(kind: KindInfo, options?: ListOptions): Promise<Listing>
+  /**
+   * Write ops in order, in as few atomic transactions as the backend allows. When one fails, a
+   * BatchWriteError says exactly which ops were written. Backends without it are used op by op.
+   */
+  writeBatch?(ops: WriteOp[], options?: WriteBatchOptions): Promise<Resource[]>
+}
+
+/**
+ * One write of a batch. update and delete are compare-and-swap on current's resourceVersion;
+ * update keeps current's uid and creationTimestamp.
+ */
+export type WriteOp =
+  | {type: 'create'; kind: KindInfo; resource: Resource}
+  | {type: 'update'; kind: KindInfo; resource: Resource; current: Resource}
+  | {type: 'delete'; kind: KindInfo; current: Resource}
+
+export interface Listing {
+  items: Resource[]
+  revision: string
+}
+
+export interface WriteBatchOptions {
+  /**
+   * Write only if no object of each kind was created or changed after revision (deletions
+   * may happen): the listing a validation read (an IPPool's overlap check) is still true.
+   */
+  unchangedSince?: Array<{kind: KindInfo; revision: string}>
+  /** Stop before the next transaction once aborted (Ctrl-C): what is written so far is reported. */
+  signal?: AbortSignal
+}
+
+/** The error a batch stops with when its signal was aborted. */
+export const interrupted = (signal: AbortSignal) =>
+  new NetctlError('unavailable', `interrupted (${String(signal.reason ?? 'aborted')}) between two transactions`)
+
+/** A batch that stopped part-way, with exactly what it wrote. */
+export class BatchWriteError extends NetctlError {
+  constructor(
+    /** Results of ops 0 … written.length-1, which are written. */
+    readonly written: Resource[],
+    /** The op that failed (ops from written.length up to it were in its transaction, not written). */
+    readonly failedAt: number,
+    /** How many ops from written.length on may or may not be written: the datastore did not answer. */
+    readonly uncertain: number,
+    override readonly cause: NetctlError,
+  ) {
+    super(cause.kind, cause.message, cause.suggestion, {cause})
+  }
+}
+
+export const opName = (op: WriteOp): {name: string; namespace?: string} => {
+  const {name, namespace} = op.type === 'delete' ? op.current.metadata : op.resource.metadata
+  return {name, namespace: op.kind.namespaced ? namespace || 'default' : undefined}
 }
 
 const describe = (kind: KindInfo, name: string, namespace?: string) =>

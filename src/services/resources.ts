@@ -1,5 +1,5 @@
 /** Generic get/create/apply/replace/delete/patch on any registered kind: validate everything, then write. */
-import type {Datastore} from '../datastore/datastore.js'
+import {BatchWriteError, conflict, interrupted, opName, type Datastore, type Listing, type WriteBatchOptions, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -37,23 +37,103 @@ async function findExisting(ds: Datastore, info: KindInfo, resource: Resource): 
 const withOrigin = (error: unknown, origin: string): unknown =>
   isNetctlError(error) ? new NetctlError(error.kind, `${origin}: ${error.message}`, error.suggestion, {cause: error}) : error
 
+export interface WriteOptions {
+  /** Namespace for namespaced objects that name none (default: the datastore's). */
+  namespace?: string
+  /** The -f argument, for the command that finishes a write etcd stopped half-way. */
+  source?: string
+  /** Stop between transactions when aborted; the error says what was written. */
+  signal?: AbortSignal
+}
+
+/** A document resolved to its kind and the object it writes. */
+interface Target {
+  info: KindInfo
+  resource: Resource
+  origin: string
+}
+
+interface Planned extends Target {
+  existing?: Resource
+}
+
+const describeObject = (info: KindInfo, resource: Resource) =>
+  `${info.kind} "${info.namespaced ? `${resource.metadata.namespace || 'default'}/` : ''}${resource.metadata.name}"`
+
+/** How often a write is planned again when another writer got in between (nothing written yet). */
+const planTries = 5
+
 /**
  * Write every document or none of them: all are checked (shape, validation, existence and
- * resourceVersion) before the first write.
+ * resourceVersion) before the first write. The file store does it all in one transaction. etcd
+ * writes in chunked transactions that re-check what the checks read; if one fails after others
+ * were written, the error says exactly which documents were written and how to finish.
  */
-export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, namespace?: string): Promise<WriteResult[]> {
-  const defaultNamespace = namespace ?? ds.defaultNamespace
-  const plan: Array<{info: KindInfo; resource: Resource; existing?: Resource}> = []
-  // Each kind is listed at most once however many of its documents the file holds.
-  const stored = new Map<KindInfo, Promise<Resource[]>>()
-  const storedOf = (info: KindInfo) => {
-    if (!stored.has(info)) stored.set(info, ds.list(info))
-    return stored.get(info)!
-  }
-  for (const {resource: raw, origin} of documents) {
+export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, options: WriteOptions = {}): Promise<WriteResult[]> {
+  const defaultNamespace = options.namespace ?? ds.defaultNamespace
+  const targets = documents.map(({resource: raw, origin}): Target => {
     try {
       const info = kindInfo(raw.kind)
-      const resource = info.namespaced && !raw.metadata.namespace && defaultNamespace ? {...raw, metadata: {...raw.metadata, namespace: defaultNamespace}} : raw
+      const resource = info.namespaced ? {...raw, metadata: {...raw.metadata, namespace: raw.metadata.namespace || defaultNamespace || 'default'}} : raw
+      return {info, resource, origin}
+    } catch (error) {
+      throw withOrigin(error, origin)
+    }
+  })
+  refuseDuplicates(targets)
+  if (ds.transaction) {
+    // One lock, one read, one write: the checks see exactly what the write replaces.
+    return ds.transaction(async (tx) => {
+      const {plan} = await planWrites(tx, targets, mode)
+      try {
+        return await writePlan(tx, plan)
+      } catch (error) {
+        throw error instanceof BatchWriteError ? nothingWritten(error, plan) : error
+      }
+    })
+  }
+  for (let tries = 1; ; tries++) {
+    const {plan, unchangedSince} = await planWrites(ds, targets, mode)
+    try {
+      return await writePlan(ds, plan, {unchangedSince, signal: options.signal})
+    } catch (error) {
+      if (!(error instanceof BatchWriteError)) throw error
+      if (error.written.length > 0 || error.uncertain > 0) throw partlyWritten(error, plan, mode, options)
+      // Someone wrote in between: check again against what is stored now.
+      if (['conflict', 'already-exists', 'not-found'].includes(error.kind) && tries < planTries) continue
+      throw nothingWritten(error, plan)
+    }
+  }
+}
+
+/** Two documents for one object would make the second overwrite the first: refuse the file. */
+function refuseDuplicates(targets: Target[]): void {
+  const seen = new Map<string, Target>()
+  for (const target of targets) {
+    const id = `${target.info.kind}\0${target.info.namespaced ? target.resource.metadata.namespace : ''}\0${target.resource.metadata.name}`
+    const first = seen.get(id)
+    if (first) {
+      throw new NetctlError(
+        'usage',
+        `${target.origin}: ${describeObject(target.info, target.resource)} is also in ${first.origin}`,
+        'keep one of the two documents; nothing was written',
+      )
+    }
+    seen.set(id, target)
+  }
+}
+
+/** Check every document against what is stored; list each kind at most once. */
+async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode): Promise<{plan: Planned[]; unchangedSince: WriteBatchOptions['unchangedSince']}> {
+  const plan: Planned[] = []
+  const listings = new Map<KindInfo, Promise<Listing>>()
+  const listingOf = (info: KindInfo) => {
+    if (!listings.has(info)) listings.set(info, ds.listWithRevision ? ds.listWithRevision(info) : ds.list(info).then((items) => ({items, revision: ''})))
+    return listings.get(info)!
+  }
+  const checkedAgainstOthers = new Set<KindInfo>()
+  for (const {info, resource, origin} of targets) {
+    try {
       const existing = await findExisting(ds, info, resource)
       if (mode === 'create' && existing) throw new NetctlError('already-exists', `${info.kind} "${resource.metadata.name}" already exists`, 'use netctl apply or netctl replace to change it')
       if (mode === 'replace' && !existing) throw new NetctlError('not-found', `${info.kind} "${resource.metadata.name}" does not exist`, 'use netctl create or netctl apply to make it')
@@ -62,22 +142,94 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
         throw new NetctlError('conflict', `${info.kind} "${resource.metadata.name}" was changed since resourceVersion ${given} (stored ${existing.metadata.resourceVersion})`, 'get it again, redo your change and retry')
       }
       const pending = plan.filter((p) => p.info === info && !p.existing).map((p) => p.resource)
-      plan.push({info, resource: await prepare(ds, info, resource, existing, async () => [...(await storedOf(info)), ...pending]), existing})
+      const others = async () => {
+        checkedAgainstOthers.add(info)
+        return [...(await listingOf(info)).items, ...pending]
+      }
+      plan.push({info, resource: await prepare(ds, info, resource, existing, others), existing, origin})
     } catch (error) {
       throw withOrigin(error, origin)
     }
   }
-  const results: WriteResult[] = []
-  for (const {info, resource, existing} of plan) {
-    if (existing) {
-      // apply without a resourceVersion means "whatever is stored now", like calicoctl.
-      const update = {...resource, metadata: {...resource.metadata, resourceVersion: resource.metadata.resourceVersion || existing.metadata.resourceVersion}}
-      results.push({resource: await ds.update(info, update), action: 'updated'})
-    } else {
-      results.push({resource: await ds.create(info, resource), action: 'created'})
+  const unchangedSince = []
+  for (const info of checkedAgainstOthers) {
+    const {revision} = await listingOf(info)
+    if (revision) unchangedSince.push({kind: info, revision})
+  }
+  return {plan, unchangedSince}
+}
+
+async function writePlan(ds: Datastore, plan: Planned[], options: WriteBatchOptions = {}): Promise<WriteResult[]> {
+  const ops: WriteOp[] = plan.map(({info, resource, existing}) =>
+    existing ? {type: 'update', kind: info, resource, current: existing} : {type: 'create', kind: info, resource},
+  )
+  const written = await writeOps(ds, ops, options)
+  return written.map((resource, i) => ({resource, action: plan[i]!.existing ? 'updated' : 'created'}))
+}
+
+/** The backend's batch write, or op by op with the same exact account of a failure. */
+export async function writeOps(ds: Datastore, ops: WriteOp[], options: WriteBatchOptions = {}): Promise<Resource[]> {
+  if (ds.writeBatch) return ds.writeBatch(ops, options)
+  const written: Resource[] = []
+  for (const [i, op] of ops.entries()) {
+    if (options.signal?.aborted) throw new BatchWriteError(written, i, 0, interrupted(options.signal))
+    try {
+      written.push(await writeOp(ds, op))
+    } catch (error) {
+      if (isNetctlError(error)) throw new BatchWriteError(written, i, 0, error)
+      throw error
     }
   }
-  return results
+  return written
+}
+
+function writeOp(ds: Datastore, op: WriteOp): Promise<Resource> {
+  const {name, namespace} = opName(op)
+  switch (op.type) {
+    case 'create':
+      return ds.create(op.kind, op.resource)
+    case 'update':
+      return ds.update(op.kind, {...op.resource, metadata: {...op.resource.metadata, resourceVersion: op.current.metadata.resourceVersion}})
+    case 'delete':
+      return ds.delete(op.kind, name, namespace, op.current.metadata.resourceVersion)
+  }
+}
+
+/** A failure before anything was written: the failing document and why. */
+function nothingWritten(error: BatchWriteError, plan: Planned[]): NetctlError {
+  const failed = plan[error.failedAt]
+  const cause = error.cause
+  if (!failed) return cause
+  const none = plan.length > 1 ? ` (none of the ${plan.length} objects was written)` : ''
+  return new NetctlError(cause.kind, `${failed.origin}: ${describeObject(failed.info, failed.resource)}: ${cause.message}${none}`, cause.suggestion, {cause})
+}
+
+const span = (plan: Planned[], from: number, to: number) => {
+  const one = (p: Planned) => `${describeObject(p.info, p.resource)} (${p.origin})`
+  return to - from === 1 ? one(plan[from]!) : `${one(plan[from]!)} to ${one(plan[to - 1]!)}`
+}
+
+/** Some documents were written, some not: say which, and the command that finishes the job. */
+function partlyWritten(error: BatchWriteError, plan: Planned[], mode: WriteMode, options: WriteOptions): NetctlError {
+  const cause = error.cause
+  const written = error.written.length
+  const unknown = error.uncertain
+  const rest = plan.length - written - unknown
+  const failed = plan[error.failedAt]
+  const parts = [
+    `${failed ? `${failed.origin}: ${describeObject(failed.info, failed.resource)}: ` : ''}${cause.message}. `,
+    `netctl wrote ${written} of ${plan.length} objects${written ? `, ${span(plan, 0, written)}` : ''}`,
+  ]
+  if (unknown) parts.push(`; the next ${unknown}, ${span(plan, written, written + unknown)}, may or may not have been written (etcd did not answer)`)
+  if (rest) parts.push(`; the other ${rest}, from ${span(plan, written + unknown, written + unknown + 1)} on, were not written`)
+  const file = options.source === undefined ? 'FILE' : options.source
+  const again = mode === 'replace' ? 'replace' : 'apply'
+  const command = `netctl ${again} -f ${file}${options.namespace ? ` -n ${options.namespace}` : ''}`
+  const pinned = plan.some((p) => p.resource.metadata.resourceVersion)
+    ? ' after removing the resourceVersion fields (they are stale for the objects already written)'
+    : ''
+  const how = `${cause.suggestion ? `${cause.suggestion}; then ` : ''}finish with: ${command}${file === '-' ? ' (the same input on stdin)' : ''}, with the same datastore settings${pinned}. It is idempotent: objects already written are written again unchanged`
+  return new NetctlError(cause.kind, parts.join(''), how, {cause})
 }
 
 export interface Selection {
@@ -120,12 +272,54 @@ export async function getResources(ds: Datastore, info: KindInfo, names: string[
   return found
 }
 
-export async function deleteResources(ds: Datastore, targets: Array<{info: KindInfo; name: string; namespace?: string; resourceVersion?: string}>): Promise<Resource[]> {
+type DeleteTarget = {info: KindInfo; name: string; namespace?: string; resourceVersion?: string}
+
+/** Delete every target or, where the backend cannot, say exactly which were deleted. */
+export async function deleteResources(ds: Datastore, targets: DeleteTarget[]): Promise<Resource[]> {
+  const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
+  // Naming an object twice deletes it once.
+  const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
   // Look every target up first so that a missing one deletes nothing.
-  for (const t of targets) await ds.get(t.info, t.name, t.info.namespaced ? t.namespace ?? 'default' : undefined)
-  const deleted: Resource[] = []
-  for (const t of targets) deleted.push(await ds.delete(t.info, t.name, t.info.namespaced ? t.namespace ?? 'default' : undefined, t.resourceVersion))
-  return deleted
+  const planDeletes = async (d: Datastore): Promise<WriteOp[]> => {
+    const ops: WriteOp[] = []
+    for (const t of unique) {
+      const current = await d.get(t.info, t.name, t.namespace)
+      const stored = current.metadata.resourceVersion!
+      if (t.resourceVersion && t.resourceVersion !== stored) throw conflict(t.info, t.name, t.namespace, t.resourceVersion, stored)
+      ops.push({type: 'delete', kind: t.info, current})
+    }
+    return ops
+  }
+  if (ds.transaction) {
+    return ds.transaction(async (tx) => {
+      try {
+        return await writeOps(tx, await planDeletes(tx))
+      } catch (error) {
+        throw error instanceof BatchWriteError ? error.cause : error
+      }
+    })
+  }
+  for (let tries = 1; ; tries++) {
+    const ops = await planDeletes(ds)
+    try {
+      return await writeOps(ds, ops)
+    } catch (error) {
+      if (!(error instanceof BatchWriteError)) throw error
+      if (error.written.length === 0 && error.uncertain === 0) {
+        if (['conflict', 'not-found'].includes(error.kind) && tries < planTries) continue
+        throw error.cause
+      }
+      const names = (from: number, to: number) => ops.slice(from, to).map((op) => describeObject(op.kind, (op as {current: Resource}).current)).join(', ')
+      const done = error.written.length
+      const unknown = error.uncertain
+      const message = [
+        `${error.cause.message}. netctl deleted ${done} of ${ops.length} objects: ${names(0, done)}`,
+        unknown ? `; ${unknown} may or may not have been deleted (etcd did not answer): ${names(done, done + unknown)}` : '',
+        done + unknown < ops.length ? `; these were not deleted: ${names(done + unknown, ops.length)}` : '',
+      ].join('')
+      throw new NetctlError(error.kind, message, `${error.cause.suggestion ? `${error.cause.suggestion}; then ` : ''}delete the ones not deleted`, {cause: error.cause})
+    }
+  }
 }
 
 /** Retries a read-change-write cycle when another writer got in between. */

@@ -184,6 +184,8 @@ describe('etcd v3 datastore', () => {
       assert.match(secure.etcdctl(['get', '--prefix', '--keys-only', '/calico/resources/v3/projectcalico.org/ippools/']).stdout, /ippools\/pool-b/)
       const noCert = await runCli(['get', 'ippools'], {env: {...env, ETCD_CERT_FILE: '', ETCD_KEY_FILE: ''}})
       assert.equal(noCert.code, 1)
+      assert.match(noCert.stderr, /refused the TLS connection: .*bad certificate/)
+      assert.match(noCert.stderr, /ETCD_CERT_FILE/)
       const badPath = await runCli(['get', 'ippools'], {env: {...env, ETCD_CA_CERT_FILE: file('missing.crt')}})
       assert.equal(badPath.code, 2)
       assert.match(badPath.stderr, /cannot read the etcd CA certificate .*missing\.crt/)

@@ -19,6 +19,8 @@ export function freePort(): Promise<number> {
 
 export interface EtcdServer {
   endpoint: string
+  /** etcd's pid, for a test that kills it mid-write. */
+  pid: number
   etcdctl(args: string[], input?: string): {code: number | null; stdout: string; stderr: string}
   stop(): Promise<void>
 }
@@ -32,9 +34,10 @@ export interface EtcdTls {
   clientKey: string
 }
 
-export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
+/** With dataDir, etcd starts on that data (after a killed one) and stop() leaves it to the caller; args are extra etcd flags. */
+export async function startEtcd(tls?: EtcdTls, options: {dataDir?: string; args?: string[]} = {}): Promise<EtcdServer> {
   const [clientPort, peerPort] = [await freePort(), await freePort()]
-  const dataDir = mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'netctl-etcd-'))
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`
   const peer = `http://127.0.0.1:${peerPort}`
   const child: ChildProcess = spawn('etcd', [
@@ -43,6 +46,7 @@ export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `netctl-test=${peer}`, '--log-level', 'error', '--logger', 'zap',
     ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
+    ...(options.args ?? []),
   ], {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
@@ -63,11 +67,11 @@ export async function startEtcd(tls?: EtcdTls): Promise<EtcdServer> {
       if (child.exitCode === null) child.kill('SIGKILL')
       await exited
     }
-    rmSync(dataDir, {recursive: true, force: true})
+    if (!options.dataDir) rmSync(dataDir, {recursive: true, force: true})
   }
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break
-    if (etcdctl(['endpoint', 'health']).code === 0) return {endpoint, etcdctl, stop}
+    if (etcdctl(['endpoint', 'health']).code === 0) return {endpoint, pid: child.pid!, etcdctl, stop}
     await sleep(100)
   }
   await stop()
