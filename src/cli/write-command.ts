@@ -15,24 +15,6 @@ const summaries: Record<WriteMode, string> = {
   replace: 'Replace existing resources from a file; a stale resourceVersion is a conflict.',
 }
 
-/**
- * A backend that writes in several transactions (etcd) stops between two of them on Ctrl-C or
- * SIGTERM, so the message can say what was written. The file store writes once: let it die.
- */
-async function whileStoppable<T>(ds: Datastore, fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
-  if (ds.transaction) return fn()
-  const controller = new AbortController()
-  const stop = (signal: NodeJS.Signals) => controller.abort(signal)
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  try {
-    return await fn(controller.signal)
-  } finally {
-    process.removeListener('SIGINT', stop)
-    process.removeListener('SIGTERM', stop)
-  }
-}
-
 export function writeCommand(mode: WriteMode) {
   return class extends NetctlCommand {
     static override summary = summaries[mode]
@@ -52,7 +34,10 @@ export function writeCommand(mode: WriteMode) {
       }
       const documents = await readResources(file)
       const ds = await this.datastore(flags)
-      const results = await whileStoppable(ds, (signal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal}))
+      const write = (signal?: AbortSignal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal})
+      // A backend that writes in several transactions (etcd) stops between two of them on Ctrl-C,
+      // so the message can say what was written; the file store writes once: let it die.
+      const results = ds.transaction ? await write() : await this.interruptible(write)
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
       this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)

@@ -70,7 +70,7 @@ export interface WriteBatchOptions {
 
 /** The error a batch stops with when its signal was aborted. */
 export const interrupted = (signal: AbortSignal) =>
-  new NetctlError('unavailable', `interrupted (${String(signal.reason ?? 'aborted')}) between two transactions`)
+  new NetctlError('interrupted', `interrupted (${String(signal.reason ?? 'aborted')}) between two transactions`)
 
 /** A batch that stopped part-way, with exactly what it wrote. */
 export class BatchWriteError extends NetctlError {

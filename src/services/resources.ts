@@ -267,7 +267,7 @@ export async function getResources(ds: Datastore, info: KindInfo, names: string[
       const where = namespace === undefined ? (info.namespaced ? ' in any namespace' : '') : ` in namespace "${namespace}"`
       throw new NetctlError('not-found', `${info.kind} "${name}" not found${where}`, `list what exists with: netctl get ${info.plural}${info.namespaced ? ' -A' : ''}`)
     }
-    found.push(...matches)
+    for (const match of matches) found.push(match)
   }
   return found
 }
