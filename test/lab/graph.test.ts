@@ -90,6 +90,13 @@ describe('lab graph: calico', () => {
     assert.equal(svgEdges(svg), edges.length)
   })
 
+  it('a mesh of 12 nodes is drawn too (Graphviz 2.43 gave up on node frames with free-floating session edges)', async () => {
+    const graph = buildLabGraph(factsOf(defaultTopology({nodes: 12, podsPerNode: 2})))
+    const svg = await dotToSvg(toDot(graph))
+    assert.equal(svgNodes(svg), 1 + 12 + 24)
+    assert.equal(svgEdges(svg), 12 + 24 + (12 * 11) / 2)
+  })
+
   it('route reflectors: sessions only to the reflector, and the reflector says it is one', async () => {
     const facts = factsOf(defaultTopology({nodes: 4, podsPerNode: 1, routeReflectors: 1}))
     const graph = buildLabGraph(facts)

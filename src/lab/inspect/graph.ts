@@ -44,8 +44,6 @@ export interface GraphVertex {
   title: string
   /** Further lines: netns, addresses, blocks, devices. */
   lines: string[]
-  /** Node vertices' id, for pods: whom they hang off (DOT draws them together). */
-  group?: string
 }
 
 export interface GraphEdge {
@@ -179,13 +177,13 @@ export function buildLabGraph(facts: LabFacts): LabGraph {
       ...(reflectors.has(node.name) ? [`route reflector, cluster ID ${reflectors.get(node.name)}`] : []),
       ...(bird && !Array.isArray(bird) ? [`BIRD: ${bird.unavailable}`] : []),
     ]
-    vertices.push({id, kind: 'node', title: `node ${node.name}`, lines, group: id})
+    vertices.push({id, kind: 'node', title: `node ${node.name}`, lines})
     edges.push({from: id, to: 'underlay', kind: 'link', label: `eth0 ⇄ ${subnet.bridge}`})
   })
   cluster.pods.forEach((pod, i) => {
     const id = `p${i}`
     const node = nodeId.get(pod.node)!
-    vertices.push({id, kind: 'pod', title: `pod ${pod.namespace}/${pod.name}`, lines: [`netns ${pod.netns}`, `eth0 ${pod.ip}`, `host side ${pod.hostIf}`], group: node})
+    vertices.push({id, kind: 'pod', title: `pod ${pod.namespace}/${pod.name}`, lines: [`netns ${pod.netns}`, `eth0 ${pod.ip}`, `host side ${pod.hostIf}`]})
     edges.push({from: id, to: node, kind: 'link', label: `eth0 ⇄ ${pod.hostIf}`})
   })
   const peerId = new Map<string, string>()
@@ -265,18 +263,15 @@ export function toDot(graph: LabGraph): string {
   const lines = [
     'graph "lab" {',
     `  label=${dotString(graph.title)};`,
-    '  labelloc="t"; rankdir="TB"; newrank=true; fontname="sans-serif";',
+    '  labelloc="t"; rankdir="TB"; splines="line"; fontname="sans-serif";',
     '  node [fontname="sans-serif", fontsize=10];',
     '  edge [fontname="sans-serif", fontsize=9];',
   ]
-  for (const v of graph.vertices.filter((v) => !v.group)) lines.push(`  ${vertexLine(v)}`)
-  const groups = [...new Set(graph.vertices.flatMap((v) => (v.group ? [v.group] : [])))]
-  for (const group of groups) {
-    // A node and its pods in one box (cluster ids are ours, never a name from the datastore).
-    lines.push(`  subgraph ${dotString(`cluster_${group}`)} {`, '    style="dashed"; color="#bdbdbd"; label="";')
-    for (const v of graph.vertices.filter((v) => v.group === group)) lines.push(`    ${vertexLine(v)}`)
-    lines.push('  }')
-  }
+  for (const v of graph.vertices) lines.push(`  ${vertexLine(v)}`)
+  // Nodes side by side, pods above, the underlay below. No frames around a node and its pods:
+  // Graphviz 2.43 gives up ("trouble in init_rank") on frames crossed by edges that do not rank.
+  const nodes = graph.vertices.filter((v) => v.kind === 'node')
+  if (nodes.length > 0) lines.push(`  {rank="same"; ${nodes.map((v) => `${dotString(v.id)};`).join(' ')}}`)
   for (const e of graph.edges) {
     const attrs = [`label=${dotString(e.label)}`]
     if (e.kind === 'bgp') attrs.push('style="dashed"', `color=${dotString(stateColor[e.state ?? 'unknown'])}`, `fontcolor=${dotString(stateColor[e.state ?? 'unknown'])}`, 'penwidth=2', 'constraint=false')
@@ -326,7 +321,7 @@ export function toHtml(graph: LabGraph, svg: string, generatedAt: Date = new Dat
     '<section class="legend">',
     '<h2>Legend</h2>',
     '<ul>',
-    '<li>Boxes are network namespaces: the underlay (bridges, one per subnet, and the router holding each gateway), nodes (with their pods in a dashed frame) and pods.</li>',
+    '<li>Boxes are network namespaces: the underlay (bridges, one per subnet, and the router holding each gateway), nodes side by side, and pods above their node.</li>',
     '<li><span class="swatch solid"></span>a veth pair: a node\'s eth0 to its subnet\'s bridge, a pod\'s eth0 to its host-side interface</li>',
     swatch('established', 'a BGP session, Established'),
     swatch('down', 'a BGP session one end reports as not Established'),
