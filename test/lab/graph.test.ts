@@ -9,7 +9,7 @@ import type {PeerStatus} from '../../src/bgp/protocols.js'
 import {NetctlError} from '../../src/errors.js'
 import {clusterResources, planCluster, routeReflectorLabel, type LabCluster} from '../../src/lab/cluster.js'
 import {
-  buildLabGraph, dotString, dotToSvg, inlineSvg, mermaidText, renderLabGraph, toDot, toHtml, toMermaid, type LabFacts,
+  buildLabGraph, dotString, dotToSvg, inlineSvg, mermaidOverLimits, mermaidText, renderLabGraph, toDot, toHtml, toMermaid, type LabFacts,
 } from '../../src/lab/inspect/graph.js'
 import {defaultTopology, type Topology} from '../../src/lab/topology.js'
 import {API_VERSION, type Resource} from '../../src/resources/types.js'
@@ -97,6 +97,24 @@ describe('lab graph: calico', () => {
     assert.equal(svgEdges(svg), 12 + 24 + (12 * 11) / 2)
   })
 
+  it('a mesh too large for Mermaid\'s defaults says so; a small one does not', async () => {
+    const big = factsOf(defaultTopology({nodes: 30, podsPerNode: 4}))
+    const {text, warning} = await renderLabGraph(big, 'mermaid')
+    assert.equal(warning, `this Mermaid graph has ${text.length} characters (Mermaid draws 50000 by default) and 585 edges (Mermaid draws 500 by default)`)
+    assert.equal((await renderLabGraph(factsOf(defaultTopology({nodes: 3})), 'mermaid')).warning, undefined)
+    assert.equal(mermaidOverLimits('x', buildLabGraph(big)), 'this Mermaid graph has 585 edges (Mermaid draws 500 by default)')
+  })
+
+  it('a BGPPeer outside the lab: one vertex for it, a session from every node it selects', () => {
+    const facts = factsOf(defaultTopology({nodes: 2, podsPerNode: 0}))
+    facts.bgp!.peers.push({apiVersion: API_VERSION, kind: 'BGPPeer', metadata: {name: 'tor'}, spec: {peerIP: '172.17.0.254', asNumber: 65001}})
+    facts.birds = {controlplane: [{peerAddress: '172.17.0.254', peerType: 'global', state: 'start', since: '', info: 'Connect', family: 4}]}
+    const graph = buildLabGraph(facts)
+    assert.deepEqual(graph.vertices.filter((v) => v.kind === 'peer').map((v) => [v.id, v.title]), [['x0', 'BGP peer 172.17.0.254']])
+    assert.deepEqual(graph.edges.filter((e) => e.to === 'x0').map((e) => [e.from, e.state, e.label]), [['n0', 'down', 'BGP peer: controlplane Connect'], ['n1', 'unknown', 'BGP peer: unknown (BIRD not running)']])
+    assert.match(toMermaid(graph), /^ {2}x0\{\{"BGP peer 172\.17\.0\.254<br\/>outside the lab"\}\}$/m)
+  })
+
   it('route reflectors: sessions only to the reflector, and the reflector says it is one', async () => {
     const facts = factsOf(defaultTopology({nodes: 4, podsPerNode: 1, routeReflectors: 1}))
     const graph = buildLabGraph(facts)
@@ -116,7 +134,7 @@ describe('lab graph: calico', () => {
     assert.equal(graph.encapsulation, 'IPPool default-ipv4-ippool 192.168.0.0/16: ipipMode Never, vxlanMode Always')
     assert.ok(graph.vertices.find((v) => v.id === 'n1')!.lines.includes('vxlan.calico 192.168.0.64 (VXLAN VNI 4096, UDP 4789)'))
     assert.ok(!graph.vertices.some((v) => v.lines.some((l) => l.startsWith('tunl0'))))
-    assert.ok((await renderLabGraph(facts, 'svg')).includes('vxlan.calico 192.168.0.0'))
+    assert.ok((await renderLabGraph(facts, 'svg')).text.includes('vxlan.calico 192.168.0.0'))
     facts.cluster.pool = {...facts.cluster.pool, spec: {...facts.cluster.pool.spec!, vxlanMode: 'Never', ipipMode: 'CrossSubnet'}}
     graph = buildLabGraph(facts)
     assert.ok(graph.vertices.find((v) => v.id === 'n0')!.lines.includes('tunl0 192.168.0.0 (IPIP)'))
@@ -162,7 +180,7 @@ describe('lab graph: flannel', () => {
     const graph = buildLabGraph(facts)
     assert.equal(graph.encapsulation, 'flannel backend vxlan (DirectRouting), network 10.244.0.0/16')
     assert.ok(graph.vertices.find((v) => v.id === 'n1')!.lines.includes('flannel.1 10.244.1.0 (VXLAN VNI 1, UDP 8472)'))
-    const html = await renderLabGraph(facts, 'html')
+    const html = (await renderLabGraph(facts, 'html')).text
     assert.match(html, /^<!doctype html>/)
     assert.match(html, /<figure><svg [^>]*>[\s\S]*flannel\.1 10\.244\.1\.0[\s\S]*<\/svg><\/figure>/)
     assert.match(html, /Encapsulation: flannel backend vxlan \(DirectRouting\)/)
@@ -211,7 +229,7 @@ describe('lab graph: hostile names and values', () => {
   })
 
   it('cannot leave the HTML page: no script, one title, and the page forbids scripts anyway', async () => {
-    const html = await renderLabGraph(hostileFacts(), 'html')
+    const html = (await renderLabGraph(hostileFacts(), 'html')).text
     assert.doesNotMatch(html, /<script|<b>|onload='|<\/title><script/i)
     assert.equal(html.split('<body>')[0]!.match(/<title>/g)!.length, 1)
     assert.match(html, /<title>lab lab&lt;\/title&gt;&lt;script&gt;alert\(2\)&lt;\/script&gt; \(calico\)<\/title>/)

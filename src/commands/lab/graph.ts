@@ -21,7 +21,8 @@ export default class LabGraph extends NetctlCommand {
     const {args, flags} = await this.parse(LabGraph)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const name = resolveLabName(values.stateDir, args.name ?? flags.lab)
-    const text = await renderLabGraph(await gatherLabFacts(values.stateDir, name), flags.output)
+    const {text, warning} = await renderLabGraph(await gatherLabFacts(values.stateDir, name), flags.output)
+    if (warning) this.logToStderr(`Warning: ${warning}; raise maxTextSize/maxEdges in Mermaid's config, or draw it with -o svg or -o html.`)
     if (!flags['output-file']) {
       process.stdout.write(text)
       return

@@ -254,6 +254,18 @@ export function toMermaid(graph: LabGraph): string {
   return lines.join('\n') + '\n'
 }
 
+/** Mermaid's defaults (maxTextSize, maxEdges): a diagram beyond either is refused where it is drawn. */
+export const mermaidLimits = {textSize: 50_000, edges: 500}
+
+/** Why Mermaid would refuse to draw this text at its default settings, if it would. */
+export function mermaidOverLimits(text: string, graph: LabGraph): string | undefined {
+  const over = [
+    text.length > mermaidLimits.textSize ? `${text.length} characters (Mermaid draws ${mermaidLimits.textSize} by default)` : '',
+    graph.edges.length > mermaidLimits.edges ? `${graph.edges.length} edges (Mermaid draws ${mermaidLimits.edges} by default)` : '',
+  ].filter(Boolean)
+  return over.length ? `this Mermaid graph has ${over.join(' and ')}` : undefined
+}
+
 export function toDot(graph: LabGraph): string {
   const shape: Record<GraphVertex['kind'], string> = {underlay: 'box3d', node: 'box', pod: 'box', peer: 'hexagon'}
   const style: Record<GraphVertex['kind'], string> = {underlay: 'filled', node: 'filled', pod: 'rounded,filled', peer: 'filled'}
@@ -381,12 +393,15 @@ export async function gatherLabFacts(stateDir: string, name: string): Promise<La
   })
 }
 
-/** The lab drawn in one format; svg and html run Graphviz. */
-export async function renderLabGraph(facts: LabFacts, format: GraphFormat): Promise<string> {
+/** The lab drawn in one format (svg and html run Graphviz), and what to warn of. */
+export async function renderLabGraph(facts: LabFacts, format: GraphFormat): Promise<{text: string; warning?: string}> {
   const graph = buildLabGraph(facts)
-  if (format === 'mermaid') return toMermaid(graph)
+  if (format === 'mermaid') {
+    const text = toMermaid(graph)
+    return {text, warning: mermaidOverLimits(text, graph)}
+  }
   const dot = toDot(graph)
-  if (format === 'dot') return dot
+  if (format === 'dot') return {text: dot}
   const svg = await dotToSvg(dot)
-  return format === 'svg' ? svg : toHtml(graph, svg)
+  return {text: format === 'svg' ? svg : toHtml(graph, svg)}
 }
