@@ -11,7 +11,7 @@
 import {birdQuery} from '../../bgp/birdc.js'
 import {bgpSessions, nodeFromResource, type BgpNode} from '../../bgp/config.js'
 import {bgpPeers, parseProtocols, type PeerStatus} from '../../bgp/protocols.js'
-import {run} from '../../dataplane/run.js'
+import {inParallel, run} from '../../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../../resources/bgp.js'
 import {formatIp, parseCidr} from '../../resources/cidr.js'
@@ -381,14 +381,15 @@ export async function gatherLabFacts(stateDir: string, name: string): Promise<La
     }
     const birds: NonNullable<LabFacts['birds']> = {}
     const sockets = labBirdSockets(stateDir, name)
-    await Promise.all(Object.entries(sockets).map(async ([node, socket]) => {
+    // A BIRD that is gone or stuck leaves its sessions unknown; the graph still comes out.
+    await inParallel(Object.entries(sockets), 16, async ([node, socket]) => {
       try {
         birds[node] = bgpPeers(parseProtocols(await birdQuery(socket, 'show protocols', {timeoutMs: 2000})))
       } catch (error) {
         if (!isNetctlError(error)) throw error
         birds[node] = {unavailable: /no BIRD control socket|no BIRD is listening/.test(error.message) ? 'not running' : 'not answering'}
       }
-    }))
+    })
     return {cluster, bgp: {nodes, config, peers}, birds}
   })
 }
