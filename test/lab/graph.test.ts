@@ -11,7 +11,7 @@ import {clusterResources, planCluster, routeReflectorLabel, type LabCluster} fro
 import {
   buildLabGraph, dotString, dotToSvg, inlineSvg, mermaidOverLimits, mermaidText, renderLabGraph, toDot, toHtml, toMermaid, type LabFacts,
 } from '../../src/lab/inspect/graph.js'
-import {defaultTopology, type Topology} from '../../src/lab/topology.js'
+import {defaultTopology, parseTopology, type Topology} from '../../src/lab/topology.js'
 import {API_VERSION, type Resource} from '../../src/resources/types.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 
@@ -138,7 +138,21 @@ describe('lab graph: calico', () => {
     facts.cluster.pool = {...facts.cluster.pool, spec: {...facts.cluster.pool.spec!, vxlanMode: 'Never', ipipMode: 'CrossSubnet'}}
     graph = buildLabGraph(facts)
     assert.ok(graph.vertices.find((v) => v.id === 'n0')!.lines.includes('tunl0 192.168.0.0 (IPIP)'))
+    assert.ok(graph.vertices.find((v) => v.id === 'n0')!.lines.includes('tunnels to no peer (all on this subnet)'))
     assert.match(graph.encapsulation, /ipipMode CrossSubnet, vxlanMode Never/)
+  })
+
+  it('CrossSubnet across two subnets: a bridge per subnet, and each node tunnels only to the other subnet\'s blocks', () => {
+    const topology = parseTopology({underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]})
+    const facts = factsOf(topology)
+    facts.cluster.pool = {...facts.cluster.pool, spec: {...facts.cluster.pool.spec!, ipipMode: 'CrossSubnet'}}
+    const graph = buildLabGraph(facts)
+    const lines = (id: string) => graph.vertices.find((v) => v.id === id)!.lines
+    assert.ok(lines('underlay').includes('br0 172.17.0.0/24 gateway 172.17.0.1'))
+    assert.ok(lines('underlay').includes('br1 172.18.0.0/24 gateway 172.18.0.1'))
+    assert.ok(lines('n0').includes('tunnels to 192.168.0.128/26'), lines('n0').join('; '))
+    assert.ok(lines('n2').includes('tunnels to 192.168.0.0/26, 192.168.0.64/26'))
+    assert.deepEqual(graph.edges.filter((e) => e.to === 'underlay').map((e) => e.label), ['eth0 ⇄ br0', 'eth0 ⇄ br0', 'eth0 ⇄ br1'])
   })
 
   it('static routes: no sessions, and it says so', () => {

@@ -17,7 +17,7 @@ import {bgpConfigurationKind, bgpPeerKind} from '../../resources/bgp.js'
 import {formatIp, parseCidr} from '../../resources/cidr.js'
 import {nodeKind} from '../../resources/node.js'
 import type {Resource} from '../../resources/types.js'
-import {encapsulationOf, ipipDevice, tunnelAddress, vxlanDevice} from '../calico.js'
+import {encapsulationOf, ipipDevice, tunnelAddress, tunnelledBlocks, vxlanDevice} from '../calico.js'
 import {loadCluster, type LabCluster, type LabNode} from '../cluster.js'
 import {flannelUdp, flannelVxlan} from '../flannel.js'
 import {labBirdSockets, requireClusterLab, withDatastore} from '../lab.js'
@@ -123,6 +123,11 @@ const tunnelLines = (cluster: LabCluster, node: LabNode): string[] => {
     const lines: string[] = []
     if (encap.vxlan !== 'Never') lines.push(`${vxlanDevice.name} ${tunnelAddress(node)} (VXLAN VNI ${vxlanDevice.vni}, UDP ${vxlanDevice.port})`)
     if (encap.ipip !== 'Never') lines.push(`${ipipDevice.name} ${tunnelAddress(node)} (IPIP)`)
+    if (lines.length > 0) {
+      // CrossSubnet tunnels only to other subnets: which peers' blocks actually go through it.
+      const blocks = tunnelledBlocks(cluster, node)
+      lines.push(blocks.length === 0 ? 'tunnels to no peer (all on this subnet)' : `tunnels to ${blocks.slice(0, 3).join(', ')}${blocks.length > 3 ? ` and ${blocks.length - 3} more blocks` : ''}`)
+    }
     return lines
   }
   const subnet = parseCidr(node.blocks[0]!)!
