@@ -111,7 +111,7 @@ describe('lab graph: calico', () => {
     facts.birds = {controlplane: [{peerAddress: '172.17.0.254', peerType: 'global', state: 'start', since: '', info: 'Connect', family: 4}]}
     const graph = buildLabGraph(facts)
     assert.deepEqual(graph.vertices.filter((v) => v.kind === 'peer').map((v) => [v.id, v.title]), [['x0', 'BGP peer 172.17.0.254']])
-    assert.deepEqual(graph.edges.filter((e) => e.to === 'x0').map((e) => [e.from, e.state, e.label]), [['n0', 'down', 'BGP peer: controlplane Connect'], ['n1', 'unknown', 'BGP peer: unknown (BIRD not running)']])
+    assert.deepEqual(graph.edges.filter((e) => e.to === 'x0').map((e) => [e.from, e.state, e.label]), [['n0', 'down', 'BGP peer: controlplane Connect'], ['n1', 'unknown', 'BGP peer: unknown (no answer from BIRD)']])
     assert.match(toMermaid(graph), /^ {2}x0\{\{"BGP peer 172\.17\.0\.254<br\/>outside the lab"\}\}$/m)
   })
 
@@ -120,7 +120,7 @@ describe('lab graph: calico', () => {
     const graph = buildLabGraph(facts)
     const {edges, vertices} = parseMermaid(toMermaid(graph))
     assert.deepEqual(edges.filter((e) => e.dotted).map((e) => `${e.from}-${e.to}`).sort(), ['n0-n1', 'n0-n2', 'n0-n3'])
-    for (const e of edges.filter((e) => e.dotted)) assert.equal(decodeMermaid(e.label), 'BGP route reflector: unknown (BIRD not running)')
+    for (const e of edges.filter((e) => e.dotted)) assert.equal(decodeMermaid(e.label), 'BGP route reflector: unknown (no answer from BIRD)')
     assert.match(decodeMermaid(vertices.get('n0')!), /route reflector, cluster ID 244\.0\.0\.1/)
     assert.doesNotMatch(decodeMermaid(vertices.get('n1')!), /route reflector/)
     assert.match(graph.routing, /^BGP via route reflectors: 3 sessions$/)
@@ -171,7 +171,7 @@ describe('lab graph: calico', () => {
     facts.birds = {controlplane: {unavailable: 'not running'}, node01: {unavailable: 'not running'}}
     graph = buildLabGraph(facts)
     bgp = graph.edges.filter((e) => e.kind === 'bgp')
-    assert.deepEqual(bgp.map((e) => [e.state, e.label]), [['unknown', 'BGP mesh: unknown (BIRD not running)']])
+    assert.deepEqual(bgp.map((e) => [e.state, e.label]), [['unknown', 'BGP mesh: unknown (no answer from BIRD)']])
     assert.ok(graph.vertices.find((v) => v.id === 'n0')!.lines.includes('BIRD: not running'))
   })
 })

@@ -208,7 +208,7 @@ export function buildLabGraph(facts: LabFacts): LabGraph {
 
 function sessionLabel(s: LabSession): string {
   const views = Object.entries(s.views)
-  if (views.length === 0) return 'unknown (BIRD not running)'
+  if (views.length === 0) return 'unknown (no answer from BIRD)'
   if (s.state === 'established' && views.length === (s.bIsNode ? 2 : 1)) return 'Established'
   const ends = s.bIsNode ? [s.a, s.b] : [s.a]
   return ends.map((end) => `${end} ${s.views[end] ?? 'unknown'}`).join(', ')
