@@ -49,6 +49,7 @@ interface Case {
 }
 
 const tcp = (from: Flow['from'], to: Flow['to'], port: number, extra: Partial<Flow> = {}): Flow => ({from, to, protocol: 'TCP', port, ...extra})
+const node2 = hep('node2-eth0', {host: 'node2'}, ['192.168.0.2'], {profiles: ['projectcalico-default-allow']})
 const allowAll = np('prod', 'allow-all', {selector: 'all()', ingress: [{action: 'Allow'}]})
 const allowDev = np('prod', 'allow-dev', {selector: "app == 'web'", ingress: [{action: 'Allow', protocol: 'TCP', source: {namespaceSelector: "env == 'dev'"}, destination: {ports: [80]}}]})
 const ingressTo = (name: string, rules: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) => gnp(name, {selector: 'all()', ingress: rules, ...extra})
@@ -126,6 +127,11 @@ const cases: Case[] = [
     check: (v) => assert.deepEqual(v.ingress.trace[0]?.logged, [0])},
   {name: 'a policy-level namespaceSelector limits what a GlobalNetworkPolicy applies to', add: [gnp('prod-only', {namespaceSelector: "env == 'prod'", ingress: [{action: 'Deny'}]})], flow: tcp(client, web, 80), allowed: false, ingress: rule('prod-only', 0)},
   {name: 'a policy-level namespaceSelector: other namespaces untouched', add: [gnp('prod-only', {namespaceSelector: "env == 'prod'", ingress: [{action: 'Deny'}]})], flow: tcp(web, client, 80), allowed: true, ingress: {decidedBy: 'profile', profile: 'kns.dev'}},
+  {name: "GNP selector all() with namespaceSelector global(): Calico's all() rewrite leaves host endpoints out", add: [node2, gnp('quirk', {selector: 'all()', namespaceSelector: 'global()', ingress: [{action: 'Deny'}]})], flow: tcp(client, {kind: 'HostEndpoint', name: 'node2-eth0'}, 22), allowed: true, ingress: {decidedBy: 'profile', profile: 'projectcalico-default-allow'}},
+  {name: 'GNP selector all() with namespaceSelector global(): workloads are selected', add: [node2, gnp('quirk', {selector: 'all()', namespaceSelector: 'global()', ingress: [{action: 'Deny'}]})], flow: tcp(client, web, 22), allowed: false, ingress: rule('quirk', 0)},
+  {name: 'GNP selector all() with a serviceAccountSelector: only endpoints with a service account', add: [node2, gnp('sa-quirk', {selector: 'all()', serviceAccountSelector: '!has(team)', ingress: [{action: 'Deny'}]})], flow: tcp(client, {kind: 'HostEndpoint', name: 'node2-eth0'}, 22), allowed: true, ingress: {decidedBy: 'profile', profile: 'projectcalico-default-allow'}},
+  {name: 'GNP serviceAccountSelector reads the ksa profile labels', add: [gnp('sa-quirk', {selector: 'all()', serviceAccountSelector: '!has(team)', ingress: [{action: 'Deny'}]})], flow: tcp(client, db, 22), allowed: false, ingress: rule('sa-quirk', 0)},
+  {name: 'GNP serviceAccountSelector: an account with the label is not selected', add: [gnp('sa-quirk', {selector: 'all()', serviceAccountSelector: '!has(team)', ingress: [{action: 'Deny'}]})], flow: tcp(client, web, 22), allowed: true, ingress: {decidedBy: 'profile', profile: 'kns.prod'}},
   {name: 'a host endpoint with no profile and no policy denies', add: [], flow: tcp(client, node, 22), allowed: false, ingress: {decidedBy: 'no-profiles'}},
   {name: 'a policy selects a host endpoint', add: [gnp('host-ssh', {selector: "host == 'node1'", ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [22]}}]})], flow: tcp(client, node, 22), allowed: true, ingress: rule('host-ssh', 0)},
   {name: 'a NetworkPolicy never selects a host endpoint', add: [np('prod', 'np-all', {selector: 'all()', ingress: [{action: 'Allow'}]})], flow: tcp(client, node, 22), allowed: false, ingress: {decidedBy: 'no-profiles'}},
