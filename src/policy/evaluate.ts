@@ -20,7 +20,7 @@ import {containsIp, formatCidr, parseIp} from '../resources/cidr.js'
 import type {Resource} from '../resources/types.js'
 import {protocolNumber, type Labels, type Peer} from './endpoints.js'
 import {matchRule, type CompiledEntity, type CompiledRule, type MatchNotes, type Packet} from './match.js'
-import {addressKey, type PolicyEntry, type World} from './world.js'
+import {addressKey, type PolicyEntry, type TierEntry, type World} from './world.js'
 
 export type Direction = 'ingress' | 'egress'
 
@@ -344,13 +344,25 @@ function runRules(rules: CompiledRule[], packet: Packet, notes: MatchNotes): Rul
   return {outcome: 'no-match', logged}
 }
 
+const applicableCache = new WeakMap<Peer, Partial<Record<Direction, Array<{tier: TierEntry; policies: PolicyEntry[]}>>>>()
+/** Per tier, the normal-chain policies (staged included) that apply to the peer in a direction; memoised per peer. */
+function applicableTiers(world: World, peer: Peer, direction: Direction): Array<{tier: TierEntry; policies: PolicyEntry[]}> {
+  let byDirection = applicableCache.get(peer)
+  if (!byDirection) applicableCache.set(peer, (byDirection = {}))
+  let tiers = byDirection[direction]
+  if (!tiers) {
+    tiers = world.tiers.map((tier) => ({tier, policies: tier.policies.filter((p) => inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))})).filter((t) => t.policies.length > 0)
+    byDirection[direction] = tiers
+  }
+  return tiers
+}
+
 /** The tier walk and profiles for one endpoint and direction; `withStaged` enforces staged policies. */
 function decide(world: World, peer: Peer, direction: Direction, packet: Packet, withStaged: boolean): Decision {
   const trace: TraceStep[] = []
   const notes: MatchNotes = {notes: []}
   const finish = (d: Omit<Decision, 'trace' | 'notes'>): Decision => ({...d, trace, notes: [...new Set(notes.notes)]})
-  for (const tier of world.tiers) {
-    const applicable = tier.policies.filter((p) => inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))
+  for (const {tier, policies: applicable} of applicableTiers(world, peer, direction)) {
     const inScope = applicable.filter((p) => withStaged || !p.staged)
     if (inScope.length === 0) {
       if (applicable.length > 0) trace.push({tier: tier.name, outcome: 'skipped-staged-only'})
@@ -402,9 +414,9 @@ function decide(world: World, peer: Peer, direction: Direction, packet: Packet, 
 function stagedAlone(world: World, peer: Peer, direction: Direction, packet: Packet): DirectionResult['stagedPolicies'] {
   const out: DirectionResult['stagedPolicies'] = []
   const notes: MatchNotes = {notes: []}
-  for (const tier of world.tiers) {
-    for (const p of tier.policies) {
-      if (!p.staged || !inNormalChain(p) || !rulesFor(p, direction) || !policySelects(p, peer)) continue
+  for (const {tier, policies} of applicableTiers(world, peer, direction)) {
+    for (const p of policies) {
+      if (!p.staged) continue
       const r = runRules(rulesFor(p, direction)!, packet, notes)
       out.push({tier: tier.name, policy: policyRef(p), outcome: r.outcome, ...(r.rule ? {ruleIndex: r.rule.index, rule: r.rule.text} : {})})
     }

@@ -145,6 +145,8 @@ const cases: Case[] = [
     check: (v) => assert.match(v.ingress.notes.join('\n'), /no source port/)},
   {name: 'source ports: a flow with that source port matches', add: [ingressTo('sport', [{action: 'Allow', protocol: 'TCP', source: {ports: [1234]}}])], flow: tcp(client, web, 80, {srcPort: 1234}), allowed: true, ingress: rule('sport', 0)},
   {name: 'a bare address of an endpoint is that endpoint', add: [np('dev', 'deny-out', {selector: 'all()', egress: [{action: 'Deny'}]})], flow: tcp('10.0.2.1', web, 80), allowed: false, egress: rule('deny-out', 0)},
+  {name: 'a profile Pass skips the rest of that profile; no later profile allowing → drop', add: [profile('kns.prod', {'pcns.env': 'prod'}, [{action: 'Pass'}, {action: 'Allow'}])], flow: tcp(client, web, 80), allowed: false, ingress: {decidedBy: 'no-profile-allowed'},
+    check: (v) => assert.deepEqual(v.ingress.trace.map((s) => [s.profile, s.outcome]), [['kns.prod', 'pass'], ['ksa.prod.web-sa', 'no-match']])},
   {name: 'a profile Deny denies; profiles run in order', add: [profile('kns.prod', {'pcns.env': 'prod'}, [{action: 'Deny', source: {nets: ['10.0.2.0/24']}}, {action: 'Allow'}])], flow: tcp(client, web, 80), allowed: false, ingress: {decidedBy: 'profile', profile: 'kns.prod', ruleIndex: 0}},
 ]
 

@@ -54,6 +54,7 @@ describe('policy evaluation at scale', () => {
       times.push(performance.now() - start)
       decided[v.ingress.decidedBy] = (decided[v.ingress.decidedBy] ?? 0) + 1
     }
+    const firstMs = times[0]!
     times.sort((a, b) => a - b)
     const avg = times.reduce((a, b) => a + b, 0) / times.length
     start = performance.now()
@@ -62,7 +63,7 @@ describe('policy evaluation at scale', () => {
     start = performance.now()
     explain(flows[0]!.to as {name: string}, world)
     const explainMs = performance.now() - start
-    t.diagnostic(`build ${buildMs.toFixed(0)} ms; evaluate per flow: avg ${avg.toFixed(2)} ms, median ${times[100]!.toFixed(2)} ms, max ${times.at(-1)!.toFixed(2)} ms; selects ${selectsMs.toFixed(1)} ms; explain ${explainMs.toFixed(1)} ms; ingress decided by ${JSON.stringify(decided)}`)
+    t.diagnostic(`first flow ${firstMs.toFixed(1)} ms; build ${buildMs.toFixed(0)} ms; evaluate per flow: avg ${avg.toFixed(2)} ms, median ${times[100]!.toFixed(2)} ms, max ${times.at(-1)!.toFixed(2)} ms; selects ${selectsMs.toFixed(1)} ms; explain ${explainMs.toFixed(1)} ms; ingress decided by ${JSON.stringify(decided)}`)
     // The real bar is 100 ms per flow; the assertion is generous so that a loaded CI box does not flake.
     assert.ok(times.at(-1)! < 5000, `slowest flow ${times.at(-1)} ms`)
   })
