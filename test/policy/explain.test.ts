@@ -105,3 +105,17 @@ describe('selects', () => {
     assert.throws(() => selects({kind: 'NetworkPolicy', name: 'nope'}, world), /no NetworkPolicy nope in the policy world/)
   })
 })
+
+describe('namespace labels', () => {
+  it('come from Namespace objects as well as from the namespaces map', () => {
+    const w = buildWorld({
+      resources: [
+        {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'shop', labels: {tier: 'gold'}}},
+        wep('shop', 'cart', {app: 'cart'}, '10.5.0.1'),
+        gnp('gold', {selector: "app == 'nobody'", ingress: [{action: 'Allow', source: {namespaceSelector: "tier == 'gold'"}}]}),
+      ],
+    })
+    assert.deepEqual(selects({kind: 'GlobalNetworkPolicy', name: 'gold'}, w).ingress[0]!.source.endpoints, [{kind: 'WorkloadEndpoint', name: 'cart', namespace: 'shop'}])
+    assert.equal(explain({name: 'cart'}, w).endpoint.labels['pcns.tier'], 'gold')
+  })
+})
