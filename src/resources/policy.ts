@@ -201,6 +201,17 @@ const stagedKubernetesSpecFields = {
   policyTypes: list(oneOf(policyTypes), {max: 2}),
 }
 
+/**
+ * calicoctl's {{.Spec.PodSelector}}: the String() Kubernetes generates for a LabelSelector,
+ * e.g. &LabelSelector{MatchLabels:map[string]string{app: web,},MatchExpressions:[]LabelSelectorRequirement{},}
+ */
+export function labelSelectorString(value: unknown): string {
+  const selector = (isPlainObject(value) ? value : {}) as {matchLabels?: Record<string, string>; matchExpressions?: Array<{key?: string; operator?: string; values?: string[]}>}
+  const labels = Object.keys(selector.matchLabels ?? {}).sort().map((k) => `${k}: ${selector.matchLabels![k]},`).join('')
+  const expressions = (selector.matchExpressions ?? []).map((e) => `LabelSelectorRequirement{Key:${e.key ?? ''},Operator:${e.operator ?? ''},Values:[${(e.values ?? []).join(' ')}],},`).join('')
+  return `&LabelSelector{MatchLabels:map[string]string{${labels}},MatchExpressions:[]LabelSelectorRequirement{${expressions}},}`
+}
+
 export const stagedKubernetesNetworkPolicyKind: KindInfo = {
   kind: 'StagedKubernetesNetworkPolicy',
   plural: 'stagedkubernetesnetworkpolicies',
@@ -210,11 +221,7 @@ export const stagedKubernetesNetworkPolicyKind: KindInfo = {
   cells: {
     NAME: nameCell,
     NAMESPACE: (r) => text(r.metadata.namespace),
-    // Go prints a metav1.LabelSelector struct as {map[...] [...]}; a selector reads better.
-    PODSELECTOR: (r) => {
-      const ps = specOf(r).podSelector as {matchLabels?: Record<string, string>} | undefined
-      return ps?.matchLabels ? Object.entries(ps.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') : ''
-    },
+    PODSELECTOR: (r) => labelSelectorString(specOf(r).podSelector),
   },
   withDefaults: (resource) => (isPlainObject(resource.spec ?? {}) && !resource.spec?.stagedAction ? {...resource, spec: {...resource.spec, stagedAction: 'Set'}} : resource),
   validate: (resource) => {

@@ -96,6 +96,10 @@ describe('policy kinds: calicoctl aliases and columns', () => {
     const shown = cell('GlobalNetworkSet', 'NETS', object('GlobalNetworkSet', 'n', {nets}))
     assert.equal(shown.length, 80)
     assert.ok(shown.endsWith('...'))
+    assert.equal(
+      cell('StagedKubernetesNetworkPolicy', 'PODSELECTOR', object('StagedKubernetesNetworkPolicy', 's', {podSelector: {matchLabels: {tier: 'db', app: 'web'}, matchExpressions: [{key: 'env', operator: 'In', values: ['a', 'b']}]}})),
+      '&LabelSelector{MatchLabels:map[string]string{app: web,tier: db,},MatchExpressions:[]LabelSelectorRequirement{LabelSelectorRequirement{Key:env,Operator:In,Values:[a b],},},}',
+    )
     assert.equal(cell('Profile', 'LABELS', object('Profile', 'p', {labelsToApply: {b: '2', a: '1'}})), 'a=1,b=2')
   })
 })
