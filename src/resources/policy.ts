@@ -4,8 +4,9 @@
  * (api/pkg/defaults: types from the rules, the tier label; the CRDs' tier "default" and
  * stagedAction "Set") and libcalico-go's validator plus the CRDs' CEL rules.
  *
- * Names follow Calico v3.30+: a policy in a non-default tier no longer needs a "<tier>."
- * prefix; a name is a DNS label, or two labels joined by one dot.
+ * Names follow Calico v3.32+ (projectcalico/calico#11232): a policy in a non-default tier no
+ * longer needs a "<tier>." prefix (v3.30 and v3.31 still required it); a name is a DNS label,
+ * or two labels joined by one dot, and Kubernetes stores it unchanged.
  */
 import {name, selector} from './formats.js'
 import {name as nameCell, text, type Cell, type KindInfo} from './kind.js'

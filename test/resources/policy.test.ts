@@ -234,7 +234,7 @@ describe('policy validation (libcalico-go validator and CEL rules)', () => {
     accepts(np({performanceHints: ['AssumeNeededOnEveryNode']}))
   })
 
-  it('names: a DNS label or label.label, no tier prefix needed (Calico v3.30+), no knp.default.', () => {
+  it('names: a DNS label or label.label, no tier prefix needed (Calico v3.32+), no knp.default.', () => {
     accepts(gnp({tier: 'security'}, 'allow-dns'))
     accepts(gnp({tier: 'security'}, 'security.allow-dns'))
     accepts(np({tier: 'security'}, 'allow-dns'))
