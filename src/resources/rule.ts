@@ -4,7 +4,7 @@
  * and the CRDs' CEL rules check them. Shared by every policy kind and by Profile.
  */
 import {parseCidr} from './cidr.js'
-import {isPortName, network, name, protocol, selector} from './formats.js'
+import {network, name, protocol, selector} from './formats.js'
 import {annotations} from './metadata.js'
 import type {Resource} from './types.js'
 import {integer, invalid, list, object, oneOf, show, string, text, type Rule} from './validate.js'
@@ -12,18 +12,24 @@ import {integer, invalid, list, object, oneOf, show, string, text, type Rule} fr
 export const actions = ['Allow', 'Deny', 'Log', 'Pass'] as const
 export const policyTypes = ['Ingress', 'Egress'] as const
 
-/** numorstring.Port in a rule: 1-65535, "min:max" (min <= max) or a port name. */
+// numorstring.Port's forms: digits are a port, digits:digits a range, anything else a name
+// (^[a-zA-Z0-9_.-]{1,128}$, as numorstring.NamedPort checks it).
+const portRange = /^(\d+):(\d+)$/
+const namedPort = /^[a-zA-Z0-9_.-]{1,128}$/
+const isNamedPort = (p: string | number): boolean => typeof p === 'string' && !/^\d+$/.test(p) && !portRange.test(p)
+
+/** numorstring.Port in a rule: 1-65535, "min:max" (1 <= min <= max <= 65535) or a port name. */
 export const rulePort: Rule = (resource, field, value) => {
   if (typeof value === 'number') return integer(1, 65535)(resource, field, value)
   string({
-    max: 15,
+    max: 128,
     test: (v) => {
-      const range = /^(\d{1,5}):(\d{1,5})$/.exec(v)
+      const range = portRange.exec(v)
       if (range) return Number(range[1]) >= 1 && Number(range[1]) <= Number(range[2]) && Number(range[2]) <= 65535
-      return /^\d{1,5}$/.test(v) ? Number(v) >= 1 && Number(v) <= 65535 : isPortName(v)
+      return /^\d+$/.test(v) ? Number(v) >= 1 && Number(v) <= 65535 : namedPort.test(v)
     },
     what: 'a port, a port range or a port name',
-    fix: 'write a number from 1 to 65535, a range like 8000:8080 (low:high) or a port name such as http',
+    fix: 'write a number from 1 to 65535, a range like 8000:8080 (low:high) or a port name (letters, digits, "_", "." and "-")',
   })(resource, field, value)
 }
 
@@ -96,7 +102,6 @@ export interface RuleShape {
 export const supportsPorts = (p: Proto): boolean => ['TCP', 'UDP', 'SCTP', 6, 17, 132, '6', '17', '132'].includes(p as string)
 const isIcmp = (p: Proto) => p === 'ICMP' || p === 1 || p === '1'
 const isIcmpv6 = (p: Proto) => p === 'ICMPv6' || p === 58 || p === '58'
-const isNamedPort = (p: string | number) => typeof p === 'string' && isPortName(p)
 
 function checkRule(resource: Resource, field: string, r: RuleShape): void {
   const sides = [['source', r.source ?? {}], ['destination', r.destination ?? {}]] as const

@@ -174,7 +174,10 @@ describe('policy validation (libcalico-go validator and CEL rules)', () => {
     rejects(ingress({protocol: 'TCP', destination: {ports: [0]}}), 'spec.ingress[0].destination.ports[0]')
     rejects(ingress({protocol: 'TCP', destination: {ports: [65536]}}), 'spec.ingress[0].destination.ports[0]')
     rejects(ingress({protocol: 'TCP', destination: {ports: ['90:80']}}), 'spec.ingress[0].destination.ports[0]')
-    rejects(ingress({protocol: 'TCP', destination: {ports: ['Http_Port']}}), 'spec.ingress[0].destination.ports[0]')
+    // A name is what numorstring.NamedPort takes: ^[a-zA-Z0-9_.-]{1,128}$.
+    accepts(ingress({protocol: 'TCP', destination: {ports: ['Http_Port']}}))
+    rejects(ingress({protocol: 'TCP', destination: {ports: ['http port']}}), 'spec.ingress[0].destination.ports[0]')
+    rejects(ingress({protocol: 'TCP', destination: {ports: ['p'.repeat(129)]}}), 'spec.ingress[0].destination.ports[0]')
   })
 
   it('ICMP: type 0-254, code 0-255, a code only with a type, only with an ICMP protocol of the rule\'s family', () => {
