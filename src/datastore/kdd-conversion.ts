@@ -50,14 +50,28 @@ export function customResourceToV3(kind: KindInfo, object: KubeObject): Resource
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations
   else delete metadata.annotations
   for (const key of Object.keys(metadata)) if (metadata[key] === null || metadata[key] === undefined) delete metadata[key]
+  if (kind.namespaced && object.metadata.namespace) metadata.namespace = object.metadata.namespace
+  else delete metadata.namespace
   return {apiVersion: API_VERSION, kind: kind.kind, metadata, spec: object.spec ?? {}}
 }
 
+/** The kinds whose name Calico also keeps in the metadata annotation (its policy kinds). */
+const namesInAnnotation = new Set(['NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy'])
+
+/** Where a kind's custom resources live: /apis/crd.projectcalico.org/v1/[namespaces/<ns>/]<plural>[/<name>]. */
+export function customResourcePath(kind: KindInfo, namespace?: string, name?: string): string {
+  const scope = kind.namespaced && namespace !== undefined ? `namespaces/${encodeURIComponent(namespace)}/` : ''
+  const base = `/apis/${crdGroupVersion}/${scope}${kind.plural}`
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`
+}
+
 export function v3ToCustomResource(resource: Resource): KubeObject {
-  const {name, namespace: _namespace, resourceVersion, labels, annotations, ...rest} = resource.metadata
-  // Calico keeps the rest of the v3 metadata (uid, creationTimestamp, ...) in one annotation.
-  const stored = JSON.stringify({creationTimestamp: null, ...rest})
+  const {name, namespace, resourceVersion, labels, annotations, ...rest} = resource.metadata
+  // Calico keeps the rest of the v3 metadata (uid, creationTimestamp, ...) in one annotation,
+  // with the name too for its policy kinds.
+  const stored = JSON.stringify(namesInAnnotation.has(resource.kind) ? {name, creationTimestamp: null, ...rest} : {creationTimestamp: null, ...rest})
   const metadata: KubeObject['metadata'] = {name, annotations: {...annotations, [metadataAnnotation]: stored}}
+  if (namespace) metadata.namespace = namespace
   if (resourceVersion) metadata.resourceVersion = resourceVersion
   if (labels) metadata.labels = labels
   return {apiVersion: crdGroupVersion, kind: resource.kind, metadata, spec: resource.spec ?? {}}

@@ -15,7 +15,7 @@ import {parseWorkloadEndpointName} from '../resources/workloadendpoint.js'
 import type {ConfigValues} from './config.js'
 import {alreadyExists, conflict, notFound, type Datastore, type ListOptions} from './datastore.js'
 import {
-  crdGroupVersion, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource,
+  crdGroupVersion, customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource,
   type KubeObject, type Pod,
 } from './kdd-conversion.js'
 import {boundedRequest, defaultKubeLimits, type KubeLimits} from './kube-request.js'
@@ -90,7 +90,7 @@ export class KubernetesDatastore implements Datastore {
 
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
     if (kind.kind === 'WorkloadEndpoint') return this.getWorkloadEndpoint(kind, name, namespace ?? this.defaultNamespace)
-    const response = await this.call('GET', this.path(kind, name), {verb: 'get', kind})
+    const response = await this.call('GET', this.path(kind, name, namespace), {verb: 'get', kind})
     if (response.status === 404) throw notFound(kind, name, namespace)
     this.check(response, 'get', kind)
     return this.toV3(kind, this.object(response))
@@ -105,14 +105,14 @@ export class KubernetesDatastore implements Datastore {
       return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name))
     }
     const out: Resource[] = []
-    for await (const object of this.pages<KubeObject>(this.path(kind), {}, kind)) out.push(this.toV3(kind, object))
+    for await (const object of this.pages<KubeObject>(this.path(kind, undefined, options.namespace), {}, kind)) out.push(this.toV3(kind, object))
     return out
   }
 
   async create(kind: KindInfo, resource: Resource): Promise<Resource> {
     this.refuseDerived(kind, 'create')
     const body = v3ToCustomResource({...resource, metadata: {...resource.metadata, resourceVersion: undefined}})
-    const response = await this.call('POST', this.path(kind), {verb: 'create', kind, body})
+    const response = await this.call('POST', this.path(kind, undefined, resource.metadata.namespace), {verb: 'create', kind, body})
     if (response.status === 409) throw alreadyExists(kind, resource.metadata.name)
     this.check(response, 'create', kind)
     return this.toV3(kind, this.object(response))
@@ -129,10 +129,10 @@ export class KubernetesDatastore implements Datastore {
     let body = v3ToCustomResource(resource)
     if (!resourceVersion) {
       // Kubernetes requires a resourceVersion on update: take the stored one ("whatever is there now").
-      const current = await this.get(kind, name)
+      const current = await this.get(kind, name, resource.metadata.namespace)
       body = v3ToCustomResource({...resource, metadata: {...resource.metadata, resourceVersion: current.metadata.resourceVersion}})
     }
-    const response = await this.call('PUT', this.path(kind, name), {verb: 'update', kind, body})
+    const response = await this.call('PUT', this.path(kind, name, resource.metadata.namespace), {verb: 'update', kind, body})
     return this.afterWrite(kind, resource, response)
   }
 
@@ -140,9 +140,9 @@ export class KubernetesDatastore implements Datastore {
     this.refuseDerived(kind, 'delete')
     const current = await this.get(kind, name, namespace)
     const body = resourceVersion ? {kind: 'DeleteOptions', apiVersion: 'v1', preconditions: {resourceVersion}} : undefined
-    const response = await this.call('DELETE', this.path(kind, name), {verb: 'delete', kind, body})
+    const response = await this.call('DELETE', this.path(kind, name, namespace), {verb: 'delete', kind, body})
     if (response.status === 404) throw notFound(kind, name, namespace)
-    if (response.status === 409) throw await this.conflictNow(kind, name, resourceVersion ?? '')
+    if (response.status === 409) throw await this.conflictNow(kind, name, resourceVersion ?? '', namespace)
     this.check(response, 'delete', kind)
     return current
   }
@@ -177,9 +177,9 @@ export class KubernetesDatastore implements Datastore {
 
   // --- plumbing ---------------------------------------------------------------------------
 
-  private path(kind: KindInfo, name?: string): string {
-    const base = kind.kind === 'Node' ? '/api/v1/nodes' : `/apis/${crdGroupVersion}/${kind.plural}`
-    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`
+  private path(kind: KindInfo, name?: string, namespace?: string): string {
+    if (kind.kind !== 'Node') return customResourcePath(kind, namespace, name)
+    return name === undefined ? '/api/v1/nodes' : `/api/v1/nodes/${encodeURIComponent(name)}`
   }
 
   private toV3(kind: KindInfo, object: KubeObject): Resource {
@@ -187,15 +187,15 @@ export class KubernetesDatastore implements Datastore {
   }
 
   /** A 409 names no revision: read the stored one so the message can. */
-  private async conflictNow(kind: KindInfo, name: string, given: string): Promise<NetctlError> {
-    const stored = await this.get(kind, name).then((r) => r.metadata.resourceVersion ?? '?', () => '(deleted)')
-    return conflict(kind, name, undefined, given, stored)
+  private async conflictNow(kind: KindInfo, name: string, given: string, namespace?: string): Promise<NetctlError> {
+    const stored = await this.get(kind, name, namespace).then((r) => r.metadata.resourceVersion ?? '?', () => '(deleted)')
+    return conflict(kind, name, namespace, given, stored)
   }
 
   private async afterWrite(kind: KindInfo, resource: Resource, response: Response): Promise<Resource> {
     const {name, resourceVersion} = resource.metadata
     if (response.status === 404) throw notFound(kind, name)
-    if (response.status === 409) throw await this.conflictNow(kind, name, resourceVersion ?? '')
+    if (response.status === 409) throw await this.conflictNow(kind, name, resourceVersion ?? '', resource.metadata.namespace)
     this.check(response, 'update', kind)
     return this.toV3(kind, this.object(response))
   }

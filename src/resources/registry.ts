@@ -5,7 +5,12 @@ import {blockAffinityKind} from './blockaffinity.js'
 import {ipPoolKind} from './ippool.js'
 import {clusterInformationKind, felixConfigurationKind} from './felixconfiguration.js'
 import type {KindInfo} from './kind.js'
+import {hostEndpointKind} from './hostendpoint.js'
+import {globalNetworkSetKind, namespacedNetworkSetKind} from './networkset.js'
 import {nodeKind} from './node.js'
+import {globalNetworkPolicyKind, networkPolicyKind, stagedGlobalNetworkPolicyKind, stagedKubernetesNetworkPolicyKind, stagedNetworkPolicyKind} from './policy.js'
+import {profileKind} from './profile.js'
+import {tierKind} from './tier.js'
 import {workloadEndpointKind} from './workloadendpoint.js'
 
 export const kinds: readonly KindInfo[] = [
@@ -17,6 +22,16 @@ export const kinds: readonly KindInfo[] = [
   workloadEndpointKind,
   clusterInformationKind,
   blockAffinityKind,
+  networkPolicyKind,
+  globalNetworkPolicyKind,
+  stagedNetworkPolicyKind,
+  stagedGlobalNetworkPolicyKind,
+  stagedKubernetesNetworkPolicyKind,
+  tierKind,
+  namespacedNetworkSetKind,
+  globalNetworkSetKind,
+  profileKind,
+  hostEndpointKind,
 ]
 
 const byName = new Map<string, KindInfo>()

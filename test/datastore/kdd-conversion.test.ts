@@ -2,9 +2,11 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {
-  customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource, type Pod,
+  customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource, type Pod,
 } from '../../src/datastore/kdd-conversion.js'
 import {ipPoolKind} from '../../src/resources/ippool.js'
+import {globalNetworkPolicyKind, networkPolicyKind} from '../../src/resources/policy.js'
+import {tierKind} from '../../src/resources/tier.js'
 import {parseWorkloadEndpointName} from '../../src/resources/workloadendpoint.js'
 
 /** The busybox pod of seed 000, as the API server returns it. */
@@ -130,5 +132,32 @@ describe('custom resources and nodes (Calico KDD)', () => {
     assert.equal(patch.metadata.resourceVersion, '55')
     assert.equal(patch.metadata.annotations['projectcalico.org/ASNumber'], '64600')
     assert.equal(patch.metadata.annotations['projectcalico.org/IPv4IPIPTunnelAddr'], null, 'a removed field is removed')
+  })
+
+  it('puts namespaced Calico kinds under namespaces/<ns>/ and cluster-scoped ones at the group root', () => {
+    assert.equal(customResourcePath(networkPolicyKind, 'production', 'allow-web'), '/apis/crd.projectcalico.org/v1/namespaces/production/networkpolicies/allow-web')
+    assert.equal(customResourcePath(networkPolicyKind, 'production'), '/apis/crd.projectcalico.org/v1/namespaces/production/networkpolicies')
+    // Every namespace: the cluster-wide list of a namespaced kind.
+    assert.equal(customResourcePath(networkPolicyKind), '/apis/crd.projectcalico.org/v1/networkpolicies')
+    assert.equal(customResourcePath(globalNetworkPolicyKind, 'ignored', 'deny-all'), '/apis/crd.projectcalico.org/v1/globalnetworkpolicies/deny-all')
+    assert.equal(customResourcePath(tierKind, undefined, 'security'), '/apis/crd.projectcalico.org/v1/tiers/security')
+  })
+
+  it('keeps a policy\'s namespace on the custom resource and its name in the metadata annotation, as Calico does', () => {
+    const crd = v3ToCustomResource({
+      apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy',
+      metadata: {name: 'allow-web', namespace: 'production', uid: 'u-1', labels: {'projectcalico.org/tier': 'default'}},
+      spec: {tier: 'default', selector: 'app == "web"', types: ['Ingress']},
+    })
+    assert.equal(crd.apiVersion, 'crd.projectcalico.org/v1')
+    assert.equal(crd.metadata.namespace, 'production')
+    assert.deepEqual(JSON.parse(crd.metadata.annotations!['projectcalico.org/metadata']!), {name: 'allow-web', creationTimestamp: null, uid: 'u-1'})
+    const back = customResourceToV3(networkPolicyKind, {...crd, metadata: {...crd.metadata, resourceVersion: '4'}})
+    assert.deepEqual(back.metadata, {name: 'allow-web', namespace: 'production', uid: 'u-1', resourceVersion: '4', labels: {'projectcalico.org/tier': 'default'}})
+    assert.deepEqual(back.spec, {tier: 'default', selector: 'app == "web"', types: ['Ingress']})
+    // Other kinds keep the name out of the annotation.
+    const tier = v3ToCustomResource({apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: {name: 'security'}, spec: {order: 100}})
+    assert.equal(JSON.parse(tier.metadata.annotations!['projectcalico.org/metadata']!).name, undefined)
+    assert.equal(tier.metadata.namespace, undefined)
   })
 })

@@ -25,7 +25,9 @@ interface ResourceType {
 const calicoPlurals: Record<string, string> = {
   ippools: 'IPPool', bgppeers: 'BGPPeer', bgpconfigurations: 'BGPConfiguration',
   felixconfigurations: 'FelixConfiguration', clusterinformations: 'ClusterInformation',
+  globalnetworkpolicies: 'GlobalNetworkPolicy', tiers: 'Tier', networkpolicies: 'NetworkPolicy', networksets: 'NetworkSet',
 }
+const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets'])
 
 export interface RecordedRequest {
   method: string
@@ -146,10 +148,15 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (resource === 'nodes' && namespace === undefined) return {type: {name: 'nodes', group: '', kind: 'Node', namespaced: false, apiVersion: 'v1'}, name}
       return undefined
     }
-    if (parts[0] === 'apis' && parts[1] === 'crd.projectcalico.org' && parts[2] === 'v1' && parts.length <= 5) {
-      const kind = calicoPlurals[parts[3] ?? '']
-      if (!kind) return undefined
-      return {type: {name: parts[3]!, group: 'crd.projectcalico.org', kind, namespaced: false, apiVersion: 'crd.projectcalico.org/v1'}, name: parts[4]}
+    if (parts[0] === 'apis' && parts[1] === 'crd.projectcalico.org' && parts[2] === 'v1') {
+      // Namespaced kinds: /apis/crd.projectcalico.org/v1/[namespaces/<ns>/]<plural>[/<name>].
+      const namespace = parts[3] === 'namespaces' ? parts[4] : undefined
+      const [plural, name, extra] = namespace === undefined ? parts.slice(3) : parts.slice(5)
+      const kind = calicoPlurals[plural ?? '']
+      if (!kind || extra !== undefined) return undefined
+      const namespaced = namespacedCalicoPlurals.has(plural!)
+      if (!namespaced && namespace !== undefined) return undefined
+      return {type: {name: plural!, group: 'crd.projectcalico.org', kind, namespaced, apiVersion: 'crd.projectcalico.org/v1'}, namespace, name}
     }
     return undefined
   }
