@@ -1,6 +1,14 @@
 /** Human text for the policy questions; -o json|yaml print the evaluator's own objects. */
 import {protocolName} from '../policy/endpoints.js'
 import type {Decision, DirectionResult, Explanation, FlowVerdict, Selection} from '../policy/index.js'
+import {toJson, toYaml} from './output.js'
+
+export type PolicyOutput = 'text' | 'yaml' | 'json'
+
+/** -o json and yaml print the evaluator's own object; text is for people. */
+export async function policyOutput<T>(output: PolicyOutput, value: T, text: (value: T) => string): Promise<string> {
+  return output === 'json' ? toJson(value) : output === 'yaml' ? toYaml(value) : text(value)
+}
 
 const ref = (r: {kind?: string; name: string; namespace?: string}) => `${r.kind ? `${r.kind} ` : ''}${r.namespace ? `${r.namespace}/` : ''}${r.name}`
 

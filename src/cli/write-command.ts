@@ -1,7 +1,6 @@
 /** apply, create and replace differ only in what they allow to exist already. */
 import {Flags} from '@oclif/core'
 
-import type {Datastore} from '../datastore/datastore.js'
 import type {WriteMode, WriteResult} from '../services/resources.js'
 import {writeResources} from '../services/resources.js'
 import {NetctlCommand} from './base-command.js'

@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
-import {toJson, toYaml} from '../../cli/output.js'
-import {verdictText} from '../../cli/policy-output.js'
+import {policyOutput, verdictText} from '../../cli/policy-output.js'
 import {missing} from '../../cli/prompts.js'
 import type {FlowVerdict} from '../../policy/index.js'
 import {evaluateFlow} from '../../services/policy.js'
@@ -28,7 +27,7 @@ export default class PolicyEval extends NetctlCommand {
     const {flags} = await this.parse(PolicyEval)
     if (!flags.from || !flags.to) throw missing('--from and --to', 'netctl policy eval --from web-0 --to db-0 --protocol TCP --port 5432')
     const verdict = await evaluateFlow(await this.datastore(flags), {from: flags.from, to: flags.to, protocol: flags.protocol, port: flags.port, namespace: flags.namespace})
-    this.log(flags.output === 'json' ? toJson(verdict) : flags.output === 'yaml' ? await toYaml(verdict) : verdictText(verdict))
+    this.log(await policyOutput(flags.output, verdict, verdictText))
     if (!verdict.allowed) process.exitCode = 1
     return verdict
   }

@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
-import {toJson, toYaml} from '../../cli/output.js'
-import {explanationText} from '../../cli/policy-output.js'
+import {policyOutput, explanationText} from '../../cli/policy-output.js'
 import {missing} from '../../cli/prompts.js'
 import type {Explanation} from '../../policy/index.js'
 import {explainEndpoint} from '../../services/policy.js'
@@ -22,7 +21,7 @@ export default class PolicyExplain extends NetctlCommand {
     const {args, flags} = await this.parse(PolicyExplain)
     if (!args.endpoint) throw missing('the endpoint', 'netctl policy explain busybox-node01-0')
     const explanation = await explainEndpoint(await this.datastore(flags), args.endpoint, flags.namespace)
-    this.log(flags.output === 'json' ? toJson(explanation) : flags.output === 'yaml' ? await toYaml(explanation) : explanationText(explanation))
+    this.log(await policyOutput(flags.output, explanation, explanationText))
     return explanation
   }
 }

@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
-import {toJson, toYaml} from '../../cli/output.js'
-import {selectionText} from '../../cli/policy-output.js'
+import {policyOutput, selectionText} from '../../cli/policy-output.js'
 import {missing} from '../../cli/prompts.js'
 import type {Selection} from '../../policy/index.js'
 import {policySelection} from '../../services/policy.js'
@@ -21,7 +20,7 @@ export default class PolicySelects extends NetctlCommand {
     const {args, flags} = await this.parse(PolicySelects)
     if (!args.policy) throw missing('the policy', 'netctl policy selects allow-frontend -n shop')
     const selection = await policySelection(await this.datastore(flags), args.policy, flags.namespace)
-    this.log(flags.output === 'json' ? toJson(selection) : flags.output === 'yaml' ? await toYaml(selection) : selectionText(selection))
+    this.log(await policyOutput(flags.output, selection, selectionText))
     return selection
   }
 }
