@@ -45,7 +45,7 @@ export const planSize = (plan: NetnsPlan): number => phases.reduce((sum, phase) 
 export const planLines = (plan: NetnsPlan): Batch => ({ip: phases.flatMap((p) => plan[p].ip), bridge: phases.flatMap((p) => plan[p].bridge)})
 
 function addLinkLine(link: LinkSpec): string {
-  const attrs = [link.mac && ['address', link.mac], link.mtu && ['mtu', link.mtu]].filter((a): a is Array<string | number> => Boolean(a)).flat()
+  const attrs = [link.mac && ['address', link.mac], link.mtu && ['mtu', link.mtu], link.txqueuelen !== undefined && ['txqueuelen', link.txqueuelen]].filter((a): a is Array<string | number> => Boolean(a)).flat()
   switch (link.kind) {
     case 'veth': {
       const peer = link.peer!
@@ -73,6 +73,7 @@ function linkChanges(link: LinkSpec, seen: ObservedLink): string[] {
   const set = (...words: Array<string | number>) => lines.push(ipLine('link', 'set', 'dev', link.name, ...words))
   if (link.mac && seen.mac?.toLowerCase() !== link.mac.toLowerCase()) set('address', link.mac)
   if (link.mtu && seen.mtu !== link.mtu) set('mtu', link.mtu)
+  if (link.txqueuelen !== undefined && seen.txqlen !== link.txqueuelen) set('txqueuelen', link.txqueuelen)
   if (link.master !== undefined && seen.master !== link.master) set('master', link.master)
   if (link.hairpin !== undefined && Boolean(seen.hairpin) !== link.hairpin) set('type', 'bridge_slave', 'hairpin', link.hairpin ? 'on' : 'off')
   if ((link.up ?? true) && !seen.up) set('up')
@@ -154,7 +155,7 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
     create.push(addLinkLine(link))
     // A new link: everything but what it was created with still has to be set (tun and ipip take no address or mtu at creation).
     const setLater = link.kind === 'tun' || link.kind === 'ipip'
-    configure.push(...linkChanges({...link, mac: setLater ? link.mac : undefined, mtu: setLater ? link.mtu : undefined}, {name: link.name, up: false}))
+    configure.push(...linkChanges({...link, mac: setLater ? link.mac : undefined, mtu: setLater ? link.mtu : undefined, txqueuelen: setLater ? link.txqueuelen : undefined}, {name: link.name, up: false}))
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
   const deleted = new Set(observed.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
@@ -189,9 +190,10 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
 
   const addrKey = (a: {dev: string; cidr: string}) => `${a.dev} ${a.cidr}`
   const wantAddr = new Set(want.addresses.map(addrKey))
-  const haveAddr = new Set(have.addresses.map(addrKey))
+  const haveAddr = new Map(have.addresses.map((a) => [addrKey(a), a]))
   const staleAddr = have.addresses.filter((a) => !wantAddr.has(addrKey(a)) && a.dev !== 'lo')
-  const addresses = want.addresses.filter((a) => !haveAddr.has(addrKey(a)))
+  // New, or there without the broadcast it should carry (replace sets it in place).
+  const addresses = want.addresses.filter((a) => !haveAddr.has(addrKey(a)) || (a.broadcast && !haveAddr.get(addrKey(a))!.broadcast))
 
   const fdbKey = (f: {dev: string; mac: string}) => `${f.dev} ${f.mac.toLowerCase()}`
   const haveFdb = new Map(have.fdb.map((f) => [fdbKey(f), f]))
@@ -201,7 +203,7 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
     ip: [
       ...create,
       ...configure,
-      ...addresses.map((a) => ipLine('addr', 'add', a.cidr, 'dev', a.dev)),
+      ...addresses.map((a) => ipLine('addr', haveAddr.has(addrKey(a)) ? 'replace' : 'add', a.cidr, ...(a.broadcast ? ['brd', '+'] : []), 'dev', a.dev)),
       ...neighbours.map((n) => ipLine('neigh', 'replace', n.ip, 'lladdr', n.lladdr, 'dev', n.dev, 'nud', 'permanent')),
     ],
     bridge: want.fdb.filter((f) => haveFdb.get(fdbKey(f))?.dst !== f.dst).map((f) => ipLine('fdb', 'replace', f.mac, 'dev', f.dev, 'dst', f.dst, 'self', 'permanent')),

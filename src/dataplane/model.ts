@@ -18,6 +18,8 @@ export interface LinkSpec {
   createdIn?: string
   mac?: string
   mtu?: number
+  /** Transmit queue length; Calico's and the CNI plugins' host-side veths and VXLAN devices have 0. */
+  txqueuelen?: number
   /** Bridge this link is a port of. */
   master?: string
   /** Bridge port hairpin mode (flannel's cni0 ports). */
@@ -34,6 +36,8 @@ export interface LinkSpec {
 export interface AddressSpec {
   dev: string
   cidr: string
+  /** With the subnet's broadcast address (`brd +`), as the CNI plugins and DHCP set it. */
+  broadcast?: boolean
 }
 
 export interface RouteSpec {

@@ -6,6 +6,7 @@ export interface ObservedLink {
   kind?: LinkKind | string
   mac?: string
   mtu?: number
+  txqlen?: number
   master?: string
   up: boolean
   hairpin?: boolean
@@ -14,7 +15,7 @@ export interface ObservedLink {
 
 export interface ObservedState {
   links: ObservedLink[]
-  addresses: Array<{dev: string; cidr: string}>
+  addresses: Array<{dev: string; cidr: string; broadcast?: string}>
   routes: RouteSpec[]
   neighbours: NeighbourSpec[]
   fdb: FdbSpec[]
@@ -30,6 +31,7 @@ interface IpLink {
   ifname: string
   address?: string
   mtu?: number
+  txqlen?: number
   master?: string
   flags?: string[]
   linkinfo?: {info_kind?: string; info_data?: Record<string, unknown>; info_slave_kind?: string; info_slave_data?: Record<string, unknown>}
@@ -43,8 +45,8 @@ export function parseIpBatch(text: string): Omit<ObservedState, 'fdb' | 'sysctls
     .map((line) => JSON.parse(line) as unknown[])
   return {
     links: (links as IpLink[]).map(parseLink),
-    addresses: (addrs as Array<{ifname: string; addr_info?: Array<{family: string; local: string; prefixlen: number; scope?: string}>}>).flatMap((a) =>
-      (a.addr_info ?? []).filter((i) => i.family === 'inet' || (i.family === 'inet6' && i.scope !== 'link')).map((i) => ({dev: a.ifname, cidr: `${i.local}/${i.prefixlen}`})),
+    addresses: (addrs as Array<{ifname: string; addr_info?: Array<{family: string; local: string; prefixlen: number; scope?: string; broadcast?: string}>}>).flatMap((a) =>
+      (a.addr_info ?? []).filter((i) => i.family === 'inet' || (i.family === 'inet6' && i.scope !== 'link')).map((i) => ({dev: a.ifname, cidr: `${i.local}/${i.prefixlen}`, ...(i.broadcast ? {broadcast: i.broadcast} : {})})),
     ),
     routes: (routes as Array<Record<string, unknown>>).map(parseRoute),
     neighbours: (neighs as Array<{dst: string; dev: string; lladdr?: string}>).filter((n) => n.lladdr).map((n) => ({dev: n.dev, ip: n.dst, lladdr: n.lladdr!})),
@@ -54,6 +56,8 @@ export function parseIpBatch(text: string): Omit<ObservedState, 'fdb' | 'sysctls
 function parseLink(l: IpLink): ObservedLink {
   const info = l.linkinfo
   const link: ObservedLink = {name: l.ifname, kind: info?.info_kind, mac: l.address, mtu: l.mtu, master: l.master, up: (l.flags ?? []).includes('UP')}
+  // ip leaves txqlen out when it is 0.
+  link.txqlen = l.txqlen ?? 0
   if (info?.info_slave_kind === 'bridge') link.hairpin = Boolean(info.info_slave_data?.hairpin)
   if (info?.info_kind === 'vxlan' && info.info_data) {
     const d = info.info_data

@@ -82,7 +82,7 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   planNodeUplink(cluster, node, spec)
   const mtu = podMtu(cluster)
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
-    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: calicoHostMac, mtu})
+    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: calicoHostMac, mtu, txqueuelen: 0})
     spec.routes.push({dst: `${pod.ip}/32`, dev: pod.hostIf, scope: 'link'})
     spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'proxy_arp')] = '1'
     spec.sysctls[sysctlKey('net', 'ipv4', 'neigh', pod.hostIf, 'proxy_delay')] = '0'
@@ -92,7 +92,7 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
   const encap = encapsulationOf(cluster)
   if (encap.vxlan !== 'Never') {
-    spec.links.push({name: vxlanDevice.name, kind: 'vxlan', vxlan: {id: vxlanDevice.vni, port: vxlanDevice.port, local: node.ip, dev: 'eth0', learning: false}, mac: vtepMac(node), mtu: cluster.mtu - vxlanDevice.overhead})
+    spec.links.push({name: vxlanDevice.name, kind: 'vxlan', vxlan: {id: vxlanDevice.vni, port: vxlanDevice.port, local: node.ip, dev: 'eth0', learning: false}, mac: vtepMac(node), mtu: cluster.mtu - vxlanDevice.overhead, txqueuelen: 0})
     spec.addresses.push({dev: vxlanDevice.name, cidr: `${tunnelAddress(node)}/32`})
   }
   if (encap.ipip !== 'Never') {

@@ -40,9 +40,9 @@ export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const subnet = node.blocks[0]!
   const mtu = flannelMtu(cluster)
   spec.links.push({name: 'cni0', kind: 'bridge', mtu, mac: cni0Mac(node)})
-  spec.addresses.push({dev: 'cni0', cidr: `${gatewayOf(subnet)}/${prefixOf(subnet)}`})
+  spec.addresses.push({dev: 'cni0', cidr: `${gatewayOf(subnet)}/${prefixOf(subnet)}`, broadcast: true})
   for (const pod of cluster.pods.filter((p) => p.node === node.name)) {
-    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu, master: 'cni0', hairpin: true})
+    spec.links.push({name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mtu, txqueuelen: 0, master: 'cni0', hairpin: true})
   }
   if (cluster.backend?.type === 'udp') {
     // flannel0 holds the node's subnet address with the network's prefix: one route for the whole network.
@@ -52,7 +52,7 @@ export function planFlannelNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   }
   const vxlan = cluster.backend?.type === 'vxlan'
   if (vxlan) {
-    spec.links.push({name: flannelVxlan.name, kind: 'vxlan', vxlan: {id: flannelVxlan.vni, port: flannelVxlan.port, local: node.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(node), mtu})
+    spec.links.push({name: flannelVxlan.name, kind: 'vxlan', vxlan: {id: flannelVxlan.vni, port: flannelVxlan.port, local: node.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(node), mtu, txqueuelen: 0})
     spec.addresses.push({dev: flannelVxlan.name, cidr: `${vtepAddress(node)}/32`})
   }
   for (const other of cluster.nodes) {
@@ -75,7 +75,7 @@ export function planFlannelPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   const subnet = node.blocks[0]!
   const spec = emptyNetns(pod.netns)
   spec.links.push({name: 'eth0', kind: 'veth', createdIn: node.netns, mtu: flannelMtu(cluster)})
-  spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/${prefixOf(subnet)}`})
+  spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/${prefixOf(subnet)}`, broadcast: true})
   // What flannel's CNI asks host-local for: a default route, and the whole network, via cni0.
   spec.routes.push({dst: 'default', via: gatewayOf(subnet), dev: 'eth0'}, {dst: String(cluster.pool.spec!.cidr), via: gatewayOf(subnet), dev: 'eth0'})
   // The bridge plugin announces the pod's address when its interface comes up.

@@ -166,6 +166,20 @@ describe('dataplane diff', () => {
     assert.deepEqual(waves, [['underlay'], ['node'], ['pod']])
   })
 
+  it('sets a transmit queue length and an address\'s broadcast where they differ, and leaves them when they do not', () => {
+    const spec = emptyNetns('node')
+    spec.links.push({name: 'cali1', kind: 'veth', peer: {name: 'eth0', netns: 'pod'}, txqueuelen: 0})
+    spec.addresses.push({dev: 'cni0', cidr: '10.244.0.1/24', broadcast: true})
+    const seen = (txqlen: number, broadcast?: string): ObservedState => ({
+      ...emptyObserved(),
+      links: [{name: 'lo', up: true}, {name: 'cali1', kind: 'veth', up: true, txqlen}],
+      addresses: [{dev: 'cni0', cidr: '10.244.0.1/24', ...(broadcast ? {broadcast} : {})}],
+    })
+    assert.deepEqual(diffNetns(spec, seen(1000)).make.ip, ['link set dev cali1 txqueuelen 0', 'addr replace 10.244.0.1/24 brd + dev cni0'])
+    assert.deepEqual(planLines(diffNetns(spec, seen(0, '10.244.0.255'))).ip, [])
+    assert.deepEqual(diffNetns(spec, fresh()).make.ip.slice(0, 1), ['link add cali1 txqueuelen 0 type veth peer name eth0 netns pod'])
+  })
+
   it('parses ip -d -j batch output and bridge fdb JSON', () => {
     const text = [
       JSON.stringify([{ifname: 'lo', flags: ['LOOPBACK', 'UP']}, {ifname: 'vxlan.calico', address: '66:aa:99:2f:dc:24', mtu: 1450, flags: ['BROADCAST', 'UP'], linkinfo: {info_kind: 'vxlan', info_data: {id: 4096, port: 4789, learning: false}}}]),
@@ -174,7 +188,7 @@ describe('dataplane diff', () => {
       JSON.stringify([{dst: '192.168.196.128', dev: 'vxlan.calico', lladdr: '66:aa:99:00:00:01', state: ['PERMANENT']}]),
     ].join('\n')
     const parsed = parseIpBatch(text)
-    assert.deepEqual(parsed.links[1], {name: 'vxlan.calico', kind: 'vxlan', mac: '66:aa:99:2f:dc:24', mtu: 1450, master: undefined, up: true, vxlan: {id: 4096, port: 4789, local: undefined, learning: false}})
+    assert.deepEqual(parsed.links[1], {name: 'vxlan.calico', kind: 'vxlan', mac: '66:aa:99:2f:dc:24', mtu: 1450, master: undefined, up: true, txqlen: 0, vxlan: {id: 4096, port: 4789, local: undefined, learning: false}})
     assert.deepEqual(parsed.addresses, [{dev: 'eth0', cidr: '172.17.0.32/16'}])
     assert.deepEqual(parsed.routes, [
       {dst: '0.0.0.0/0', via: '172.17.0.1', dev: 'eth0', proto: 'boot'},

@@ -96,7 +96,7 @@ describe('lab dataplane plans', () => {
     const node = planCalicoNode(cluster, cluster.nodes[0]!)
     const pod = cluster.pods[0]!
     const cali = node.links.find((l) => l.name === pod.hostIf)!
-    assert.deepEqual(cali, {name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: 'ee:ee:ee:ee:ee:ee', mtu: 1500})
+    assert.deepEqual(cali, {name: pod.hostIf, kind: 'veth', peer: {name: 'eth0', netns: pod.netns}, mac: 'ee:ee:ee:ee:ee:ee', mtu: 1500, txqueuelen: 0})
     assert.deepEqual(
       Object.keys(node.sysctls).filter((k) => k.includes(pod.hostIf)).sort(),
       [`net.ipv4.conf.${pod.hostIf}.forwarding`, `net.ipv4.conf.${pod.hostIf}.proxy_arp`, `net.ipv4.conf.${pod.hostIf}.route_localnet`, `net.ipv4.neigh.${pod.hostIf}.proxy_delay`],
@@ -129,7 +129,7 @@ describe('lab dataplane plans', () => {
     assert.deepEqual(node.links.find((l) => l.name === 'cni0'), {name: 'cni0', kind: 'bridge', mtu: 1500, mac: cni0Mac(cluster.nodes[0]!)})
     assert.match(cni0Mac(cluster.nodes[0]!), /^0a(:[0-9a-f]{2}){5}$/)
     assert.equal(node.links.find((l) => l.name === cluster.pods[0]!.hostIf)?.hairpin, true)
-    assert.deepEqual(node.addresses.find((a) => a.dev === 'cni0'), {dev: 'cni0', cidr: '10.244.0.1/24'})
+    assert.deepEqual(node.addresses.find((a) => a.dev === 'cni0'), {dev: 'cni0', cidr: '10.244.0.1/24', broadcast: true})
     assert.deepEqual(node.routes.at(-1), {dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0'})
     const pod = planFlannelPod(cluster, cluster.pods[0]!)
     // As flannel's CNI sets them up: the default route and the whole network via cni0, and arp_notify on.
@@ -161,7 +161,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     const cluster = withModes(twoSubnets(), 'Never', 'Always')
     const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]]
     const spec = planCalicoNode(cluster, a)
-    assert.deepEqual(spec.links.find((l) => l.name === 'vxlan.calico'), {name: 'vxlan.calico', kind: 'vxlan', vxlan: {id: 4096, port: 4789, local: a.ip, dev: 'eth0', learning: false}, mac: vtepMac(a), mtu: 1450})
+    assert.deepEqual(spec.links.find((l) => l.name === 'vxlan.calico'), {name: 'vxlan.calico', kind: 'vxlan', vxlan: {id: 4096, port: 4789, local: a.ip, dev: 'eth0', learning: false}, mac: vtepMac(a), mtu: 1450, txqueuelen: 0})
     assert.deepEqual(spec.addresses.at(-1), {dev: 'vxlan.calico', cidr: `${tunnelAddress(a)}/32`})
     assert.equal(tunnelAddress(b), '192.168.0.64')
     assert.deepEqual(spec.neighbours[0], {dev: 'vxlan.calico', ip: '192.168.0.64', lladdr: vtepMac(b)})
@@ -210,7 +210,7 @@ describe('flannel backends (REFERENCE.md §4)', () => {
     const topology = parseTopology({flavor: 'flannel', backend: {type: 'vxlan', directRouting: true}, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]})
     const cluster = planCluster('f', topology, none)
     const spec = planFlannelNode(cluster, cluster.nodes[0]!)
-    assert.deepEqual(spec.links.find((l) => l.name === 'flannel.1'), {name: 'flannel.1', kind: 'vxlan', vxlan: {id: 1, port: 8472, local: cluster.nodes[0]!.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(cluster.nodes[0]!), mtu: 1450})
+    assert.deepEqual(spec.links.find((l) => l.name === 'flannel.1'), {name: 'flannel.1', kind: 'vxlan', vxlan: {id: 1, port: 8472, local: cluster.nodes[0]!.ip, dev: 'eth0', learning: false}, mac: flannelVtepMac(cluster.nodes[0]!), mtu: 1450, txqueuelen: 0})
     assert.deepEqual(spec.addresses.at(-1), {dev: 'flannel.1', cidr: '10.244.0.0/32'})
     assert.deepEqual(spec.routes.slice(1), [
       {dst: '10.244.1.0/24', via: cluster.nodes[1]!.ip, dev: 'eth0'},
