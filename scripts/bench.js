@@ -46,7 +46,7 @@ try {
 }
 
 // The other benchmarks are TypeScript (they reuse the test harness and planners): run them through tsx.
-for (const script of ['scripts/bench-datastores.ts', 'scripts/bench-lab.ts']) {
+for (const script of ['scripts/bench-datastores.ts', 'scripts/bench-policy.ts', 'scripts/bench-lab.ts']) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', script], {stdio: 'inherit'})
   if (result.status !== 0) process.exit(result.status ?? 1)
 }

@@ -141,7 +141,7 @@ export class FileDatastore implements Datastore {
   async transaction<T>(fn: (tx: Datastore) => Promise<T>): Promise<T> {
     const release = await this.lock()
     try {
-      const view = new StoreView(await this.read(), this.location)
+      const view = new StoreView(await this.read(true), this.location)
       const result = await fn(view)
       if (view.changed) await this.write(view.store)
       return result
@@ -154,10 +154,16 @@ export class FileDatastore implements Datastore {
     return new StoreView(await this.read(), this.location)
   }
 
-  private async read(): Promise<StoreFile> {
+  /**
+   * The store as read, parsed. Reads reuse the last parse while the file's text is the same
+   * (a command that lists ten kinds parses a large store once); a transaction, which changes
+   * the objects in place, always gets its own.
+   */
+  private async read(forWriting = false): Promise<StoreFile> {
     // safe-fs: a planted link or another user's file or directory is refused, not followed.
     const text = readStateFile(this.dir, ['datastore.json'])
     if (text === undefined) return emptyStore()
+    if (!forWriting && this.lastRead?.text === text) return this.lastRead.store
     let store: StoreFile
     try {
       store = JSON.parse(text) as StoreFile
@@ -167,8 +173,11 @@ export class FileDatastore implements Datastore {
     if (store?.kind !== 'FileDatastore' || typeof store.revision !== 'number' || typeof store.objects !== 'object' || store.objects === null) {
       throw this.corrupt('it is not a netctl datastore file')
     }
+    if (!forWriting) this.lastRead = {text, store}
     return store
   }
+
+  private lastRead?: {text: string; store: StoreFile}
 
   private corrupt(reason: string): NetctlError {
     return new NetctlError(
