@@ -449,20 +449,29 @@ async function basicHealth(stateDir: string, name: string, kind: BasicLabKind): 
 /** How long a second command waits for the one changing a lab (a 2,500-pod build takes seconds, not minutes). */
 const labLockWaitMs = 120_000
 
+/** Labs whose lock this process holds: a nested withLabLock (a write's admission inside it) just runs. */
+const heldLabLocks = new Set<string>()
+
 /**
- * One lab, one writer: up, down, set-backend and reconciles after datastore writes hold the
- * lab's lock (a lock held by a dead process is taken over at once). The lock lives beside the
- * lab's directory, not in it, so that taking the lab down does not pull it from under a waiter.
+ * One lab, one writer: up, down, set-backend, writes to its datastore and the reconciles after
+ * them hold the lab's lock (a lock held by a dead process is taken over at once). It is always
+ * taken before the datastore's own lock, never after, so two commands cannot wait for each
+ * other. The lock lives beside the lab's directory, not in it, so that taking the lab down
+ * does not pull it from under a waiter.
  */
-async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
+export async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const key = `${stateDir}\0${name}`
+  if (heldLabLocks.has(key)) return fn()
   const locks = ensureStateDirs(stateDir, 'locks')
   const release = await acquireLock(join(locks, `lab-${name}`), labLockWaitMs).catch((error: unknown) => {
     if (!isNetctlError(error)) throw error
     throw new NetctlError('unavailable', `lab "${name}" is busy: ${error.message}`, 'another netctl command is changing this lab; wait for it to finish (or end it), then retry')
   })
+  heldLabLocks.add(key)
   try {
     return await fn()
   } finally {
+    heldLabLocks.delete(key)
     await release()
   }
 }

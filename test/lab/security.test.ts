@@ -42,7 +42,7 @@ function tamper(stateDir: string, lab: string, change: (objects: Record<string, 
 
 describe('lab security: injection, ownership, integrity', {skip}, () => {
   let state: ReturnType<typeof tempDir>
-  const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
+  const netctl = (args: string[], input?: string) => runCli(args, {stateDir: state.path, input})
   const lab = (suffix: string) => `${tag}${suffix}`
   const marker = join(tmpdir(), `netctl-pwned-${process.pid}`)
 
@@ -173,6 +173,13 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
     })
     assert.deepEqual(await Promise.all([upOnce(), upOnce()]), [0, 0])
     assert.equal(processesNamed('bird', `nc-${name}.n-`), 2)
+    // A write to the lab's datastore beside a lab up: both take the lab's lock before the
+    // datastore's, so neither waits for the other forever.
+    const started = Date.now()
+    const [up, write] = await Promise.all([upOnce(), netctl(['apply', '--lab', name, '-f', '-'], 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: extra}\nspec: {cidr: 10.99.0.0/16, vxlanMode: Always}\n')])
+    assert.equal(up, 0)
+    assert.equal(write.code, 0, write.stderr)
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
   })
 
   it('adopts a BIRD a killed run started but never recorded, instead of starting a second', async () => {
