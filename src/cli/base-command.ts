@@ -61,9 +61,10 @@ export abstract class NetctlCommand extends Command {
   protected async reconcileLabAfterWrite(flags: Record<string, unknown>): Promise<void> {
     const {values} = await this.resolveConfig(flags)
     if (!values.lab) return
-    const {reconcileLab} = await import('../lab/lab.js')
+    const [{reconcileLab}, {progressReporter}] = await Promise.all([import('../lab/lab.js'), import('./progress.js')])
+    const reporter = await progressReporter()
     try {
-      const result = await reconcileLab(values.stateDir, values.lab, (step) => this.logToStderr(`› ${step}`))
+      const result = await reconcileLab(values.stateDir, values.lab, reporter.progress).finally(reporter.done)
       const bgp = result.bgp ? `; BGP converged in ${result.bgp.seconds.toFixed(2)} s` : ''
       this.logToStderr(`Lab "${values.lab}" reprogrammed: ${result.changes} kernel changes${bgp}.`)
     } catch (error) {

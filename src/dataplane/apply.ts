@@ -150,6 +150,8 @@ export interface ApplyOptions {
   afterMake?: () => Promise<unknown>
   /** Runs once no route leads to the old devices, before they are removed. */
   beforeBreak?: () => Promise<unknown>
+  /** After each namespace's first batch: how many of all are done (for a progress bar). */
+  onApplied?: (done: number, total: number) => void
 }
 
 /**
@@ -158,6 +160,7 @@ export interface ApplyOptions {
  */
 export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOptions = {}): Promise<ApplyReport[]> {
   const plans: NetnsPlan[] = []
+  let applied = 0
   for (const wave of applyWaves(specs)) {
     plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
@@ -165,6 +168,7 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
         const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : await observeNetns(spec)
         const plan = diffNetns(spec, observed, options.diff)
         await applyBatch(spec.netns, fresh ? planLines(plan) : plan.make, plan.sysctls)
+        options.onApplied?.(++applied, specs.length)
         return plan
       })),
     )

@@ -143,9 +143,10 @@ export interface Convergence {
 }
 
 /** What keeps BGP from being converged now: sessions not Established, blocks not routed (empty when converged). */
-export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{pending: string[]; sessions: number}> {
+export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{pending: string[]; sessions: number; established: number}> {
   const pending: string[] = []
   let sessions = 0
+  let established = 0
   for (const node of cluster.nodes) {
     let peers: PeerStatus[]
     try {
@@ -155,6 +156,7 @@ export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{p
       continue
     }
     sessions += peers.length
+    established += peers.filter((p) => p.info === 'Established').length
     for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
     const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'], {allowFailure: true})
     const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
@@ -164,16 +166,17 @@ export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{p
       for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
     }
   }
-  return {pending, sessions}
+  return {pending, sessions, established}
 }
 
 /** Wait until every session is Established and every node has BIRD routes to every other node's blocks. */
-export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number, signal?: AbortSignal): Promise<Convergence> {
+export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number, signal?: AbortSignal, onSessions?: (established: number, total: number) => void): Promise<Convergence> {
   const started = performance.now()
   let pending: string[] = []
   while (performance.now() - started < timeoutMs) {
     checkpoint(signal, 'while waiting for BGP', '')
     const gaps = await bgpGaps(stateDir, cluster)
+    onSessions?.(gaps.established, gaps.sessions)
     pending = gaps.pending
     if (pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions: gaps.sessions}
     await sleep(100)

@@ -33,7 +33,8 @@ import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBi
 import {syncUdpProxies} from './udp-proxy.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
-export type Progress = (step: string, detail?: string) => void
+/** A step begins (with a detail), or a step advances (done of total: namespaces programmed, BGP sessions up). */
+export type Progress = (step: string, detail?: string, count?: {done: number; total: number}) => void
 
 const onPath = (command: string): boolean =>
   (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(join(dir, command)))
@@ -116,9 +117,9 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
   const started = performance.now()
   const {stateDir, name, topology} = options
   // Every step begins at a safe point: an interrupted build stops there.
-  const progress: Progress = (step, detail) => {
-    checkpoint(options.signal, `before ${step}`, '')
-    options.onProgress?.(step, detail)
+  const progress: Progress = (step, detail, count) => {
+    if (!count) checkpoint(options.signal, `before ${step}`, '')
+    options.onProgress?.(step, detail, count)
   }
   const was = previous?.basic ?? previous?.topology?.flavor
   if (previous && was !== topology.flavor) {
@@ -170,8 +171,9 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
+  const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) =>
-    (await applySpecs(specs, {fresh, ...hooks, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    (await applySpecs(specs, {fresh, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
   if (!cluster.bgp) {
     // flannel's udp proxies: up once flannel0 exists, before routes lead there; gone once none do, before flannel0 goes.
     const udp = cluster.backend?.type === 'udp'
@@ -192,11 +194,11 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   if (birdFirst) {
     await makeRoomForBird(cluster)
     await syncBirds(stateDir, cluster, configs)
-    await waitForConvergence(stateDir, cluster, timeoutMs, signal)
+    await waitForConvergence(stateDir, cluster, timeoutMs, signal, (done, total) => progress('BGP sessions Established', undefined, {done, total}))
   }
   const changes = await applyKernel()
   if (!birdFirst) await syncBirds(stateDir, cluster, configs)
-  return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs, signal)}
+  return {changes, bgp: await waitForConvergence(stateDir, cluster, timeoutMs, signal, (done, total) => progress('BGP sessions Established', undefined, {done, total}))}
 }
 
 /** Whether every node has its uplink with its address: what BGP needs to come up at all. */

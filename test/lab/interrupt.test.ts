@@ -88,3 +88,31 @@ describe('lab commands interrupted', {skip}, () => {
     assert.match(pools.stdout, /default-ipv4-ippool\s+192\.168\.0\.0\/16\s+true\s+Never\s+Never/)
   })
 })
+
+describe('lab progress', {skip}, () => {
+  let state: ReturnType<typeof tempDir>
+  const name = `${tag}p`
+  before(() => {
+    state = tempDir()
+  })
+  after(async () => {
+    await runCli(['lab', 'down', '--all'], {stateDir: state.path})
+    removeNamespaces(namespacesWithPrefix(`nc-${name}`))
+    state.cleanup()
+  })
+
+  it('shows bars on a terminal (namespaces programmed, BGP sessions Established) and only step lines without one', async () => {
+    const {spawnSync} = await import('node:child_process')
+    const {join} = await import('node:path')
+    const {repoRoot} = await import('../helpers/cli.js')
+    const env = {...process.env, NETCTL_STATE_DIR: state.path, CI: undefined}
+    const r = spawnSync('python3', [join(repoRoot, 'test/helpers/pty-run.py'), '[]', '--', process.execPath, netctlBin, 'lab', 'up', '--name', name, '--pods-per-node', '1'], {env, encoding: 'utf8', timeout: 60_000})
+    assert.equal(r.status, 0, r.stdout)
+    assert.match(r.stdout, /› programming links, addresses, routes and sysctls \[[^\]]*\] 5\/5/)
+    assert.match(r.stdout, /› BGP sessions Established \[[^\]]*\] 2\/2/)
+    const plain = await runCli(['lab', 'up', '--name', name, '--pods-per-node', '2'], {stateDir: state.path})
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.doesNotMatch(plain.stderr, /\[|\d+\/\d+/)
+    assert.match(plain.stderr, /› starting BIRD and waiting for BGP \(2 nodes\)\n/)
+  })
+})

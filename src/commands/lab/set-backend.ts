@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
+import {progressReporter} from '../../cli/progress.js'
 import {resolveLabName, setFlannelBackend} from '../../lab/lab.js'
 import {flannelBackends, type FlannelBackend} from '../../lab/topology.js'
 
@@ -17,7 +18,8 @@ export default class LabSetBackend extends NetctlCommand {
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const lab = resolveLabName(values.stateDir, flags.lab)
     const backend: FlannelBackend = {type: args.backend as FlannelBackend['type'], directRouting: flags['direct-routing']}
-    const {changes} = await setFlannelBackend(values.stateDir, lab, backend, (step) => this.logToStderr(`› ${step}`))
+    const reporter = await progressReporter()
+    const {changes} = await setFlannelBackend(values.stateDir, lab, backend, reporter.progress).finally(reporter.done)
     this.log(`Lab "${lab}" now uses the flannel ${backend.type}${backend.directRouting ? ' (DirectRouting)' : ''} backend: ${changes} kernel changes.`)
     return {lab, backend, changes}
   }

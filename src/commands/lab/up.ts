@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {readDocument} from '../../cli/input.js'
+import {progressReporter} from '../../cli/progress.js'
 import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
 import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
@@ -54,14 +55,15 @@ export default class LabUp extends NetctlCommand {
     const recorded = readLabRecord(values.stateDir, name)?.topology
     const topology = resolveTopology(request, recorded)
     if (recorded) await this.confirmChange(name, topologyChange(recorded, topology), flags.yes)
+    const reporter = await progressReporter()
     const summary = await this.interruptible((signal) => labUp({
       signal,
       stateDir: values.stateDir,
       name,
       topology,
       datastore: datastoreType === 'etcdv3' ? {type: 'etcdv3', etcdEndpoints: values.etcdEndpoints} : {type: 'file'},
-      onProgress: (step, detail) => this.logToStderr(`› ${step}${detail ? ` (${detail})` : ''}`),
-    }))
+      onProgress: reporter.progress,
+    })).finally(reporter.done)
     this.log(`Lab "${summary.name}" (${summary.flavor}) is up in ${summary.seconds.toFixed(2)} s: ${summary.nodes.length} nodes, ${summary.pods.length} pods; ${summary.namespacesCreated} namespaces created, ${summary.namespacesDeleted} removed, ${summary.changes} kernel changes.`)
     if (summary.bgp) this.log(`BGP: ${summary.bgp.sessions} sessions Established and every block routed (${summary.bgp.seconds.toFixed(2)} s after BIRD started); see netctl node status --lab ${summary.name}.`)
     this.log('')
