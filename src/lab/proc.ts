@@ -99,16 +99,20 @@ function commandLine(pid: number): string[] | undefined {
  * Daemons of the lab that run unrecorded (the run that started one was killed before it
  * recorded it): each process in the lab's namespaces with exactly the argument vector the lab
  * would start is adopted where its node has none recorded, and ended where it is a second one.
- * Nothing else is touched: a match needs the namespace and every argument (the lab's own paths).
+ * Nothing else is touched: a match needs the namespace and every argument after the program's
+ * name (the lab's own paths).
  */
 export async function adoptStrays(stateDir: string, lab: string, daemons: DaemonSpec[]): Promise<void> {
   if (daemons.length === 0) return
   const recorded = new Set(readOwned(stateDir, lab).flatMap((o) => ('pid' in o ? [`${o.pid} ${o.start}`] : [])))
   const running = new Map([...new Set(daemons.map((d) => d.kind))].flatMap((kind) => [...runningDaemons(stateDir, lab, kind)].map(([node, o]) => [`${kind} ${node}`, o])))
-  const wanted = new Map(daemons.map((d) => [JSON.stringify(d.argv), d]))
+  // The arguments after the program name: they hold the lab's own paths. (A python3 found through a
+  // pyenv shim runs as another argv[0].)
+  const args = (argv: string[] | undefined) => JSON.stringify(argv?.slice(1))
+  const wanted = new Map(daemons.map((d) => [args(d.argv), d]))
   for (const pid of processesIn([...new Set(daemons.map((d) => d.netns))])) {
     const start = processStartTime(pid)
-    const daemon = wanted.get(JSON.stringify(commandLine(pid)))
+    const daemon = wanted.get(args(commandLine(pid)))
     if (!start || !daemon || recorded.has(`${pid} ${start}`)) continue
     const name = daemonName(daemon)
     if (running.has(name)) {

@@ -34,6 +34,7 @@ export default class LabUp extends NetctlCommand {
     backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default), vxlan or udp.'})(),
     'direct-routing': Flags.boolean({summary: 'flannel vxlan: host-gw routes to peers on the same subnet.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask before removing pods from a running lab.'}),
+    full: Flags.boolean({summary: 'On a terminal, show every node and pod (large labs are summarised).'}),
   }
 
   async run(): Promise<LabSummary | BasicLabSummary> {
@@ -67,7 +68,7 @@ export default class LabUp extends NetctlCommand {
     this.log(`Lab "${summary.name}" (${summary.flavor}) is up in ${summary.seconds.toFixed(2)} s: ${summary.nodes.length} nodes, ${summary.pods.length} pods; ${summary.namespacesCreated} namespaces created, ${summary.namespacesDeleted} removed, ${summary.changes} kernel changes.`)
     if (summary.bgp) this.log(`BGP: ${summary.bgp.sessions} sessions Established and every block routed (${summary.bgp.seconds.toFixed(2)} s after BIRD started); see netctl node status --lab ${summary.name}.`)
     this.log('')
-    this.log(clusterTables(summary))
+    this.log(clusterTables(summary, isInteractive() && !flags.full))
     this.log('')
     const hint = tryCommand(summary)
     if (hint) this.log(`Try: ${hint}`)
