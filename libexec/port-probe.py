@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""
+TCP/UDP probes for `netctl lab ping --port`: a listener that runs in a pod's namespace and
+a prober that runs in another pod's namespace (both started through `ip netns exec`).
+
+Usage:
+  port-probe.py listen tcp|udp IP PORT READY
+      Bind IP:PORT and serve until SIGTERM. TCP: accept, send one byte, close.
+      UDP: answer every datagram with its own payload. READY is created once bound.
+  port-probe.py probe tcp|udp PORT COUNT TIMEOUT IP [IP...]
+      COUNT attempts to each IP (the IPs in parallel, each IP's attempts one after the
+      other), TIMEOUT seconds each. One JSON line per attempt on stdout:
+      {"ip": "...", "attempt": 1, "outcome": "ok", "ms": 0.3}
+      outcome: ok | refused | timeout (TCP, no SYN-ACK nor RST in time) |
+               no-answer (UDP, no reply in time) | unreachable (an ICMP error) | error
+"""
+import errno
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+PARALLEL = 16
+UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
+
+
+def listen(protocol, ip, port, ready):
+    kind = socket.SOCK_STREAM if protocol == 'tcp' else socket.SOCK_DGRAM
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((ip, port))
+    if protocol == 'tcp':
+        sock.listen(128)
+    with open(ready, 'w') as f:
+        f.write(str(os.getpid()) + '\n')
+    while True:
+        try:
+            if protocol == 'tcp':
+                conn, _ = sock.accept()
+                try:
+                    conn.sendall(b'.')
+                except OSError:
+                    pass
+                conn.close()
+            else:
+                data, peer = sock.recvfrom(2048)
+                sock.sendto(data, peer)
+        except OSError as error:
+            # A peer that went away between accept and send, a full buffer: keep serving.
+            print(f'port-probe listener: {error}', file=sys.stderr, flush=True)
+
+
+def outcome_of(error):
+    if isinstance(error, socket.timeout):
+        return 'timeout'
+    if isinstance(error, ConnectionRefusedError):
+        return 'refused'
+    if isinstance(error, OSError) and error.errno in UNREACHABLE:
+        return 'unreachable'
+    return 'error'
+
+
+def probe_tcp(ip, port, timeout):
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return 'ok'
+    except OSError as error:
+        return outcome_of(error)
+
+
+def probe_udp(ip, port, timeout, attempt):
+    payload = f'netctl-probe {os.getpid()} {attempt}'.encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            # Connected: an ICMP port unreachable comes back as ECONNREFUSED on recv.
+            sock.connect((ip, port))
+            sock.send(payload)
+            deadline = time.monotonic() + timeout
+            while True:
+                if sock.recv(2048) == payload:
+                    return 'ok'
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        except OSError as error:
+            result = outcome_of(error)
+            return 'no-answer' if result == 'timeout' else result
+
+
+def probe(protocol, port, count, timeout, ips):
+    lock = threading.Lock()
+
+    def one(ip):
+        for attempt in range(1, count + 1):
+            began = time.monotonic()
+            result = probe_tcp(ip, port, timeout) if protocol == 'tcp' else probe_udp(ip, port, timeout, attempt)
+            ms = round((time.monotonic() - began) * 1000, 3)
+            with lock:
+                print(json.dumps({'ip': ip, 'attempt': attempt, 'outcome': result, 'ms': ms}), flush=True)
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, max(len(ips), 1))) as pool:
+        list(pool.map(one, ips))
+
+
+def main(argv):
+    if len(argv) == 5 and argv[0] == 'listen' and argv[1] in ('tcp', 'udp'):
+        listen(argv[1], argv[2], int(argv[3]), argv[4])
+    elif len(argv) >= 6 and argv[0] == 'probe' and argv[1] in ('tcp', 'udp'):
+        probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]), argv[5:])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
