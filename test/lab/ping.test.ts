@@ -71,6 +71,11 @@ describe('lab ping --port: pure parts', () => {
     assert.match(text, /\n1\/2 pairs allowed, 1 denied \(1 timed out\)$/)
     assert.equal(summaryLine({...report, protocol: 'udp', failed: 0, results: [result('a', 'b')], sampled: true}), '1/1 pairs allowed (a sample: --all probes every pair)')
     assert.match(renderProbeReport({...report, protocol: 'udp', port: 53}), /^UDP port 53:[^]*✗ denied \(no answer, refused, unreachable\)/m)
+    // Above the full-matrix limit no grid is drawn (it would not fit); the rows and summary still are.
+    const many = Array.from({length: 31}, (_, i) => `p${i}`)
+    const large = renderProbeReport({...report, pods: many, results: [result('p0', 'p1')], failed: 0, sampled: true})
+    assert.doesNotMatch(large, /FROM \\ TO/)
+    assert.match(large, /^1\/1 pairs allowed \(a sample: --all probes every pair\)$/m)
   })
 })
 
@@ -132,6 +137,20 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
     assert.equal(report.listeners.started, 0)
     assert.equal(report.failed, 0)
     assert.deepEqual(recordedListeners(state.path, lab), listeners)
+    // One that died (crashed, killed) is started again, the others kept.
+    const victim = listeners.get('busybox-node01-1 tcp/8080')!
+    process.kill(victim, 'SIGKILL')
+    const third = JSON.parse((await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1', '--json'])).stdout)
+    assert.deepEqual([third.listeners.started, third.failed], [1, 0])
+    const now = recordedListeners(state.path, lab)
+    assert.notEqual(now.get('busybox-node01-1 tcp/8080'), victim)
+    assert.equal(now.get('busybox-node01-0 tcp/8080'), listeners.get('busybox-node01-0 tcp/8080'))
+    pids.push(...now.values())
+  })
+
+  it('--protocol needs --port; a port out of range is refused', async () => {
+    assert.equal((await netctl(['lab', 'ping', lab, '--protocol', 'udp'])).code, 2)
+    assert.equal((await netctl(['lab', 'ping', lab, '--port', '70000'])).code, 2)
   })
 
   it('UDP 5353: every pair is answered', async () => {
