@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """
-TCP/UDP probes for `netctl lab ping --port`: a listener that runs in a pod's namespace and
-a prober that runs in another pod's namespace (both started through `ip netns exec`).
+TCP/UDP probes for `netctl lab ping --port`: a listener that runs in a pod's namespace
+(started through `ip netns exec`) and a prober whose threads connect from the source pods'
+namespaces.
 
 Usage:
   port-probe.py listen tcp|udp IP PORT READY
       Bind IP:PORT and serve until SIGTERM. TCP: accept, send one byte, close.
       UDP: answer every datagram with its own payload. READY is created once bound.
-  port-probe.py probe tcp|udp PORT COUNT TIMEOUT IP [IP...]
-      COUNT attempts to each IP (the IPs in parallel, each IP's attempts one after the
-      other), TIMEOUT seconds each. One JSON line per attempt on stdout:
-      {"ip": "...", "attempt": 1, "outcome": "ok", "ms": 0.3}
+  port-probe.py probe tcp|udp PORT COUNT TIMEOUT < JOBS
+      JOBS on stdin, one a line: "NETNS-PATH SOURCE IP" (NETNS-PATH: /run/netns/<pod's>).
+      COUNT attempts from SOURCE's namespace to each IP (the jobs in parallel, bounded;
+      each job's attempts one after the other), TIMEOUT seconds each. One process for
+      every pair: each worker thread enters the source's network namespace (setns applies
+      to the calling thread only) before it makes its socket. One JSON line per attempt:
+      {"from": "pod-a", "ip": "...", "attempt": 1, "outcome": "ok", "ms": 0.3}
       outcome: ok | refused | timeout (TCP, no SYN-ACK nor RST in time) |
                no-answer (UDP, no reply in time) | unreachable (an ICMP error) | error
 """
+import ctypes
 import errno
 import json
 import os
@@ -23,7 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-PARALLEL = 16
+PARALLEL = 32
 UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
 
 
@@ -89,26 +94,49 @@ def probe_udp(ip, port, timeout, attempt):
             return 'no-answer' if result == 'timeout' else result
 
 
-def probe(protocol, port, count, timeout, ips):
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def enter_netns(path):
+    """This thread only: its later sockets belong to the namespace at path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if hasattr(os, 'setns'):
+            os.setns(fd, CLONE_NEWNET)
+        elif _libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f'setns {path}: {os.strerror(ctypes.get_errno())}')
+    finally:
+        os.close(fd)
+
+
+def probe(protocol, port, count, timeout, jobs):
     lock = threading.Lock()
 
-    def one(ip):
+    def one(job):
+        netns, source, ip = job
+        try:
+            enter_netns(netns)
+        except OSError as error:
+            print(f'port-probe: {source}: {error}', file=sys.stderr, flush=True)
+            return
         for attempt in range(1, count + 1):
             began = time.monotonic()
             result = probe_tcp(ip, port, timeout) if protocol == 'tcp' else probe_udp(ip, port, timeout, attempt)
             ms = round((time.monotonic() - began) * 1000, 3)
             with lock:
-                print(json.dumps({'ip': ip, 'attempt': attempt, 'outcome': result, 'ms': ms}), flush=True)
+                print(json.dumps({'from': source, 'ip': ip, 'attempt': attempt, 'outcome': result, 'ms': ms}), flush=True)
 
-    with ThreadPoolExecutor(max_workers=min(PARALLEL, max(len(ips), 1))) as pool:
-        list(pool.map(one, ips))
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        list(pool.map(one, jobs))
 
 
 def main(argv):
     if len(argv) == 5 and argv[0] == 'listen' and argv[1] in ('tcp', 'udp'):
         listen(argv[1], argv[2], int(argv[3]), argv[4])
-    elif len(argv) >= 6 and argv[0] == 'probe' and argv[1] in ('tcp', 'udp'):
-        probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]), argv[5:])
+    elif len(argv) == 5 and argv[0] == 'probe' and argv[1] in ('tcp', 'udp'):
+        jobs = [tuple(line.split()) for line in sys.stdin if len(line.split()) == 3]
+        probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]), jobs)
     else:
         print(__doc__, file=sys.stderr)
         return 2

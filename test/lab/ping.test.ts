@@ -27,18 +27,21 @@ describe('lab ping --port: pure parts', () => {
     assert.equal(pingPairs(large, true).length, 40 * 39)
   })
 
-  it('parses the prober lines by IP and skips anything else', () => {
-    const byIp = parseProbeLines(
+  it('parses the prober lines by source pod and target IP and skips anything else', () => {
+    const byPair = parseProbeLines(
       [
-        '{"ip": "10.0.0.2", "attempt": 1, "outcome": "ok", "ms": 0.5}',
+        '{"from": "a", "ip": "10.0.0.2", "attempt": 1, "outcome": "ok", "ms": 0.5}',
         'Traceback (most recent call last):',
-        '{"ip": "10.0.0.2", "attempt": 2, "outcome": "timeout", "ms": 1000.1}',
-        '{"ip": "10.0.0.3", "attempt": 1, "outcome": "bogus", "ms": 1}',
-        '{"ip": "10.0.0.4", "att',
+        '{"from": "a", "ip": "10.0.0.2", "attempt": 2, "outcome": "timeout", "ms": 1000.1}',
+        '{"from": "b", "ip": "10.0.0.2", "attempt": 1, "outcome": "refused", "ms": 0.1}',
+        '{"from": "a", "ip": "10.0.0.3", "attempt": 1, "outcome": "bogus", "ms": 1}',
+        '{"ip": "10.0.0.3", "attempt": 1, "outcome": "ok", "ms": 1}',
+        '{"from": "a", "ip": "10.0.0.4", "att',
       ].join('\n'),
     )
-    assert.deepEqual([...byIp.keys()], ['10.0.0.2'])
-    assert.deepEqual(byIp.get('10.0.0.2'), [{outcome: 'ok', ms: 0.5}, {outcome: 'timeout', ms: 1000.1}])
+    assert.deepEqual([...byPair.keys()], ['a 10.0.0.2', 'b 10.0.0.2'])
+    assert.deepEqual(byPair.get('a 10.0.0.2'), [{outcome: 'ok', ms: 0.5}, {outcome: 'timeout', ms: 1000.1}])
+    assert.deepEqual(byPair.get('b 10.0.0.2'), [{outcome: 'refused', ms: 0.1}])
   })
 
   it('a pair is ok only when every attempt was; otherwise its most frequent failure; missing attempts are errors', () => {
