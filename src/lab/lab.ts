@@ -454,7 +454,7 @@ const labLockWaitMs = 120_000
  * lab's lock (a lock held by a dead process is taken over at once). The lock lives beside the
  * lab's directory, not in it, so that taking the lab down does not pull it from under a waiter.
  */
-async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
+export async function withLabLock<T>(stateDir: string, name: string, fn: () => Promise<T>): Promise<T> {
   const locks = ensureStateDirs(stateDir, 'locks')
   const release = await acquireLock(join(locks, `lab-${name}`), labLockWaitMs).catch((error: unknown) => {
     if (!isNetctlError(error)) throw error

@@ -14,8 +14,9 @@ import {NetctlError} from '../errors.js'
 import {inParallel} from '../dataplane/run.js'
 import {pathSegment} from '../render/path.js'
 import type {LabPod} from './cluster.js'
-import {adoptStrays, endProcess, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
-import {forgetOwned, labDir} from './state.js'
+import {withLabLock} from './lab.js'
+import {adoptStrays, endProcess, processStartTime, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
+import {forgetOwned, labDir, readOwned, type OwnedObject} from './state.js'
 
 export type ProbeProtocol = 'tcp' | 'udp'
 
@@ -76,7 +77,12 @@ function logTail(path: string): string {
  * listeners of pods the lab no longer has are ended. Throws when one cannot start (the port is
  * taken in that pod, python3 is missing).
  */
-export async function ensureListeners(stateDir: string, lab: string, pods: readonly LabPod[], protocol: ProbeProtocol, port: number): Promise<{started: number; running: number}> {
+export function ensureListeners(stateDir: string, lab: string, pods: readonly LabPod[], protocol: ProbeProtocol, port: number): Promise<{started: number; running: number}> {
+  // Under the lab's lock: the owned records are rewritten here, as lab up and down rewrite them.
+  return withLabLock(stateDir, lab, () => syncListeners(stateDir, lab, pods, protocol, port))
+}
+
+async function syncListeners(stateDir: string, lab: string, pods: readonly LabPod[], protocol: ProbeProtocol, port: number): Promise<{started: number; running: number}> {
   const wanted = new Map(pods.map((pod) => [listenerKey(pod.name, protocol, port), listenerDaemon(stateDir, lab, pod, protocol, port)]))
   await adoptStrays(stateDir, lab, [...wanted.values()])
   const podNames = new Set(pods.map((p) => p.name))
@@ -93,7 +99,9 @@ export async function ensureListeners(stateDir: string, lab: string, pods: reado
   }
   for (const o of stale) await endProcess(o.pid, o.start)
   const ended = new Set(stale.map((o) => `${listenerKind} ${o.key}`))
-  if (ended.size > 0) forgetOwned(stateDir, lab, (o) => 'pid' in o && ended.has(o.what))
+  // The records of listeners that are gone (ended here, crashed, or taken down with their pod) go too.
+  const gone = (o: OwnedObject) => 'pid' in o && o.what.startsWith(`${listenerKind} `) && (ended.has(o.what) || processStartTime(o.pid) !== o.start)
+  if (readOwned(stateDir, lab).some(gone)) forgetOwned(stateDir, lab, gone)
   const missing = [...wanted].filter(([key]) => !fine.has(key)).map(([, daemon]) => daemon)
   if (missing.length > 0) mkdirSync(listenerFiles(stateDir, lab, pods[0]!.name, protocol, port).dir, {recursive: true, mode: 0o700})
   const failed = (await inParallel(missing, 16, async (daemon) => ((await startDaemon(stateDir, lab, daemon)) ? undefined : daemon))).filter((d) => d !== undefined)

@@ -182,17 +182,41 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
       assert.equal(text.code, 1)
       assert.match(text.stdout, new RegExp(`^busybox-\\S+\\s+${target}\\s+\\S+:8080\\s+✗ timed out\\s+-$`, 'm'))
       assert.match(text.stdout, /^9\/12 pairs allowed, 3 denied \(3 timed out\)$/m)
-      // UDP to the same pod is not blocked.
+      // UDP to the same pod is not blocked...
       assert.equal((await netctl(['lab', 'ping', lab, '--port', '5353', '--protocol', 'udp', '--count', '1'])).code, 0)
+      // ...until it is: no answer. And a TCP reset instead of a drop reads as refused.
+      assert.equal((await nft(['add', 'rule', 'inet', 't', 'in', 'udp', 'dport', '5353', 'drop'])).code, 0)
+      assert.equal((await nft(['flush', 'chain', 'inet', 't', 'in'])).code, 0)
+      assert.equal((await nft(['add', 'rule', 'inet', 't', 'in', 'udp', 'dport', '5353', 'drop'])).code, 0)
+      assert.equal((await nft(['add', 'rule', 'inet', 't', 'in', 'tcp', 'dport', '8080', 'reject', 'with', 'tcp', 'reset'])).code, 0)
+      const udp = await netctl(['lab', 'ping', lab, '--port', '5353', '--protocol', 'udp', '--count', '1'])
+      assert.equal(udp.code, 1)
+      assert.match(udp.stdout, /^9\/12 pairs allowed, 3 denied \(3 no answer\)$/m)
+      const reset = await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1'])
+      assert.equal(reset.code, 1)
+      assert.match(reset.stdout, /^9\/12 pairs allowed, 3 denied \(3 refused\)$/m)
     } finally {
       await nft(['delete', 'table', 'inet', 't'])
     }
     assert.equal((await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1'])).code, 0)
   })
 
+  it('listeners of pods the lab no longer has are ended by the next ping', async () => {
+    const before = recordedListeners(state.path, lab)
+    const shrink = await netctl(['lab', 'up', '--name', lab, '--bgp', 'off', '--pods-per-node', '1'])
+    assert.equal(shrink.code, 0, shrink.stderr)
+    assert.equal((await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1'])).code, 0)
+    const gone = [...before].filter(([key]) => / tcp\/8080$/.test(key) && key.split(' ')[0]!.endsWith('-1')).map(([, pid]) => pid)
+    assert.equal(gone.length, 2)
+    assert.deepEqual(gone.filter(alive), [])
+    const now = recordedListeners(state.path, lab)
+    assert.deepEqual([...now.keys()].filter((k) => k.endsWith(' tcp/8080')).sort(), ['busybox-controlplane-0 tcp/8080', 'busybox-node01-0 tcp/8080'])
+    pids.push(...now.values())
+  })
+
   it('lab down ends every listener', async () => {
-    const listeners = [...recordedListeners(state.path, lab).values()]
-    assert.equal(listeners.length, 8)
+    const listeners = [...recordedListeners(state.path, lab).values()].filter(alive)
+    assert.ok(listeners.length >= 2)
     assert.ok(listeners.every(alive))
     const down = await netctl(['lab', 'down', lab])
     assert.equal(down.code, 0, down.stderr)
