@@ -85,13 +85,27 @@ describe('lab ping --port: pure parts', () => {
 const skip = kernelSkipReason()
 const tag = `q${process.pid % 10000}`
 
+/** Start times (field 22 of /proc/<pid>/stat) of the listeners seen: an after() kill must hit only those processes. */
+const startOf = new Map<number, string>()
+const startTime = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
 /** The recorded listeners of a lab: "<pod> <proto>/<port>" → pid. */
 function recordedListeners(stateDir: string, lab: string): Map<string, number> {
   const lines = readFileSync(join(stateDir, 'labs', lab, 'owned.jsonl'), 'utf8').split('\n').filter(Boolean)
   const found = new Map<string, number>()
   for (const line of lines) {
-    const o = JSON.parse(line) as {pid?: number; what?: string}
-    if (o.pid && o.what?.startsWith('probe-listener ')) found.set(o.what.slice('probe-listener '.length), o.pid)
+    const o = JSON.parse(line) as {pid?: number; start?: string; what?: string}
+    if (o.pid && o.start && o.what?.startsWith('probe-listener ')) {
+      found.set(o.what.slice('probe-listener '.length), o.pid)
+      startOf.set(o.pid, o.start)
+    }
   }
   return found
 }
@@ -120,7 +134,7 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
     await netctl(['lab', 'down', lab])
     removeNamespaces(namespacesWithPrefix(`nc-${lab}.`))
     // A listener the down missed would still be ours: end it by its pid.
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    for (const pid of pids) if (alive(pid) && startTime(pid) === startOf.get(pid)) process.kill(pid, 'SIGKILL')
     state.cleanup()
   })
 
