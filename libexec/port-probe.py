@@ -36,9 +36,13 @@ def listen(protocol, ip, port, ready):
     kind = socket.SOCK_STREAM if protocol == 'tcp' else socket.SOCK_DGRAM
     sock = socket.socket(socket.AF_INET, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((ip, port))
-    if protocol == 'tcp':
-        sock.listen(128)
+    try:
+        sock.bind((ip, port))
+        if protocol == 'tcp':
+            sock.listen(128)
+    except OSError as error:
+        print(f'cannot listen on {ip} {protocol}/{port}: {error.strerror}', file=sys.stderr, flush=True)
+        sys.exit(1)
     with open(ready, 'w') as f:
         f.write(str(os.getpid()) + '\n')
     while True:

@@ -4,11 +4,12 @@
  * builds a real calico lab (root only).
  */
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {runCli, tempDir} from '../helpers/cli.js'
+import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 import {parseProbeLines, pingPairs, renderGrid, renderProbeReport, summarizeAttempts, summaryLine, type ProbeReport, type ProbeResult} from '../../src/lab/ping.js'
 
@@ -226,6 +227,25 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
     const now = recordedListeners(state.path, lab)
     assert.deepEqual([...now.keys()].filter((k) => k.endsWith(' tcp/8080')).sort(), ['busybox-controlplane-0 tcp/8080', 'busybox-node01-0 tcp/8080'])
     pids.push(...now.values())
+  })
+
+  it('a port something else already listens on in a pod: a clear error, not a silent pass', async () => {
+    const report = JSON.parse((await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1', '--json'])).stdout)
+    const ip = report.results.find((r: {to: string}) => r.to === 'busybox-node01-0').toIp
+    const dir = tempDir()
+    // Someone else's server on 7070 in that pod (the probe program itself, not recorded by the lab).
+    const other = spawn('ip', ['netns', 'exec', `nc-${lab}.p-busybox-node01-0`, 'python3', join(repoRoot, 'libexec', 'port-probe.py'), 'listen', 'tcp', ip, '7070', join(dir.path, 'ready')], {stdio: 'ignore'})
+    try {
+      for (let i = 0; i < 150 && !existsSync(join(dir.path, 'ready')); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.ok(existsSync(join(dir.path, 'ready')))
+      const ping = await netctl(['lab', 'ping', lab, '--port', '7070', '--count', '1'])
+      assert.equal(ping.code, 1)
+      assert.match(ping.stderr, /the tcp\/7070 probe listener did not start in pod busybox-node01-0: cannot listen on [\d.]+ tcp\/7070: Address already in use/)
+      assert.match(ping.stderr, /something in the pod already uses tcp\/7070: probe another --port/)
+    } finally {
+      other.kill('SIGKILL')
+      dir.cleanup()
+    }
   })
 
   it('lab down ends every listener', async () => {
