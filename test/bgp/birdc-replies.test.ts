@@ -84,7 +84,7 @@ describe('BIRD replies: where they end', () => {
     })
 
     it('a 9000 error line is reported at once', async () => {
-      for (const [name, reply] of [['bare.ctl', '9000\n'], ['text.ctl', '9000 Internal error\ntrailing\n']]) {
+      for (const [name, reply] of [['bare.ctl', '9000\n'], ['text.ctl', '9000 Internal error\ntrailing\n']] as const) {
         const socket = await bird(name, reply)
         const {value: r, ms} = await timed(() => runCli(['node', 'status', '--socket', socket]))
         assert.equal(r.code, 1)
