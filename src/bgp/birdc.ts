@@ -7,9 +7,25 @@ export interface BirdQueryOptions {
   timeoutMs?: number
 }
 
-/** A reply ends with a line whose code is followed by a space ("0000 ", "0003 Reconfigured", "9001 …"). */
-function replyDone(text: string): boolean {
-  return /(^|\n)\d{4} [^\n]*\n$/.test(text)
+/**
+ * Where BIRD's reply ends: after the first whole line that closes it. BIRD closes a reply with
+ * 0000, a 0001-0029 status ("0013 Daemon is up"), an 8xxx/9xxx error, or any code followed by a
+ * space (lines that more follow use "-" or a leading space). Whatever comes after is not read.
+ * A line that is neither coded nor a continuation is reported at once: BIRD sends none.
+ */
+export function replyEnd(text: string): {end: number} | {garbled: string} | undefined {
+  let start = 0
+  for (let newline = text.indexOf('\n'); newline >= 0; start = newline + 1, newline = text.indexOf('\n', start)) {
+    const line = text.slice(start, newline).replace(/\r$/, '')
+    const coded = /^(\d{4})([ -]|$)/.exec(line)
+    if (coded) {
+      const code = Number(coded[1])
+      if (code === 0 || (code >= 1 && code <= 29) || code >= 8000 || coded[2] !== '-') return {end: newline + 1}
+    } else if (!line.startsWith(' ') || start === 0) {
+      return {garbled: line}
+    }
+  }
+  return undefined
 }
 
 /** Send one command and return BIRD's raw reply (without the hello line). */
@@ -19,6 +35,7 @@ export function birdQuery(socketPath: string, command: string, options: BirdQuer
     const socket = createConnection(socketPath)
     let buffer = ''
     let greeted = false
+    let done = false
     const fail = (error: NetctlError) => {
       socket.destroy()
       reject(error)
@@ -40,10 +57,15 @@ export function birdQuery(socketPath: string, command: string, options: BirdQuer
         buffer = buffer.slice(end + 1)
         socket.write(`${command}\n`)
       }
-      if (greeted && replyDone(buffer)) {
+      const ended = greeted ? replyEnd(buffer) : undefined
+      if (ended && 'garbled' in ended) {
         clearTimeout(timer)
-        socket.end()
-        resolve(buffer)
+        fail(new NetctlError('unavailable', `BIRD at ${socketPath} sent a line netctl cannot read: ${JSON.stringify(ended.garbled.slice(0, 80))}`, 'check that the socket belongs to BIRD (1.6 or 2.x)'))
+      } else if (ended) {
+        clearTimeout(timer)
+        done = true
+        socket.destroy()
+        resolve(buffer.slice(0, ended.end))
       }
     })
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -52,7 +74,7 @@ export function birdQuery(socketPath: string, command: string, options: BirdQuer
     })
     socket.on('close', () => {
       clearTimeout(timer)
-      if (!replyDone(buffer)) reject(new NetctlError('unavailable', `BIRD at ${socketPath} closed the connection before its reply ended`, 'check BIRD\'s log; it may have restarted'))
+      if (!done) reject(new NetctlError('unavailable', `BIRD at ${socketPath} closed the connection before its reply ended`, 'check BIRD\'s log; it may have restarted'))
     })
   })
 }

@@ -36,15 +36,19 @@ export interface ReplyLine {
 export function parseReply(raw: string): {lines: ReplyLine[]; complete: boolean; error?: ReplyLine} {
   const lines: ReplyLine[] = []
   let code = ''
-  for (const line of raw.split('\n')) {
+  for (const rawLine of raw.split('\n')) {
+    const line = rawLine.replace(/\r$/, '')
     if (line === '') continue
-    const m = /^(\d{4})([ -])(.*)$/.exec(line)
+    // A code may end its line: "9000" alone is an error as much as "9000 text".
+    const m = /^(\d{4})(?:([ -])(.*))?$/.exec(line)
     if (m) {
       code = m[1]!
-      const entry = {code, text: m[3]!}
+      const entry = {code, text: m[3] ?? ''}
       if (code === '0000') return {lines, complete: true}
       if (code[0] === '8' || code[0] === '9') return {lines, complete: true, error: entry}
       lines.push(entry)
+      // 0001-0029 close a reply too ("0013 Daemon is up and running"): nothing after them is BIRD's.
+      if (Number(code) <= 29) return {lines, complete: true}
     } else if (line.startsWith(' ') && code) {
       lines.push({code, text: line.slice(1)})
     } else {

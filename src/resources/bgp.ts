@@ -92,9 +92,21 @@ const bgpConfigurationSpecFields = {
   ipv6NormalRoutePriority: integer(1, 2147483646),
 }
 
+/** Fields Calico refuses on any BGPConfiguration but "default" (libcalico-go clientv3/bgpconfig.go). */
+export const defaultOnlyFields = ['nodeToNodeMeshEnabled', 'asNumber', 'serviceLoadBalancerIPs', 'serviceExternalIPs', 'serviceClusterIPs', 'nodeMeshPassword', 'nodeMeshMaxRestartTime'] as const
+
 export function validateBgpConfiguration(resource: Resource): void {
   checkResource(resource, {kind: 'BGPConfiguration', namespaced: false, spec: bgpConfigurationSpecFields})
   const s = spec(resource)
+  // libcalico-go's ValidateDefaultOnlyFields: cluster-wide settings live on "default" only.
+  if (resource.metadata.name !== 'default') {
+    for (const field of defaultOnlyFields) {
+      const value = s[field]
+      if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) {
+        throw invalid(resource, `spec.${field}`, 'can only be set on the BGPConfiguration named "default"', `remove it here and set it on "default" (netctl patch bgpconfig default -p '{"spec":{"${field}":...}}'); per-node settings go in a BGPConfiguration named node.<node name>`)
+      }
+    }
+  }
   const meshOff = s.nodeToNodeMeshEnabled === false
   if (meshOff && s.nodeMeshPassword !== undefined) throw invalid(resource, 'spec.nodeMeshPassword', 'is set but the node-to-node mesh is off', 'remove it, or set nodeToNodeMeshEnabled: true')
   if (meshOff && s.nodeMeshMaxRestartTime !== undefined) throw invalid(resource, 'spec.nodeMeshMaxRestartTime', 'is set but the node-to-node mesh is off', 'remove it, or set nodeToNodeMeshEnabled: true')

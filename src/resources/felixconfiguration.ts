@@ -3,10 +3,13 @@
  * their fields; still every field is typed and bounded, as Calico's FelixConfigurationSpec and
  * ClusterInformationSpec (api/pkg/apis/projectcalico/v3) have them.
  */
+import {randomUUID} from 'node:crypto'
+
+import {NetctlError} from '../errors.js'
 import {cidr, dscp, duration, ifaceFilter, interfaceName, ip, isInterfaceName, port, selector} from './formats.js'
 import {name, type KindInfo} from './kind.js'
 import {checkResource} from './metadata.js'
-import type {Resource} from './types.js'
+import {API_VERSION, type Resource} from './types.js'
 import {boolean, integer, invalid, list, map, object, oneOf, show, string, text, type Rule} from './validate.js'
 
 const int = integer(-2147483648, 2147483647)
@@ -259,12 +262,48 @@ export function validateClusterInformation(resource: Resource): void {
   checkResource(resource, {kind: 'ClusterInformation', namespaced: false, spec: clusterInformationSpecFields})
 }
 
+const clusterSpec = (r: Resource) => (r.spec ?? {}) as Record<string, unknown>
+const cell = (value: unknown) => (value === undefined || value === null ? '' : String(value))
+const clusterColumns = ['NAME', 'CLUSTERGUID', 'CLUSTERTYPE', 'CALICOVERSION', 'DATASTOREREADY'] as const
+
 export const clusterInformationKind: KindInfo = {
   kind: 'ClusterInformation',
   plural: 'clusterinformations',
   aliases: ['clusterinformation', 'clusterinformations', 'clusterinfo', 'clusterinfos'],
   namespaced: false,
-  columns: {ps: ['NAME'], wide: ['NAME']},
-  cells: {NAME: name},
+  // calicoctl's columns (resourcemgr/clusterinfo.go), the same for ps and wide.
+  columns: {ps: clusterColumns, wide: clusterColumns},
+  cells: {
+    NAME: name,
+    CLUSTERGUID: (r) => cell(clusterSpec(r).clusterGUID),
+    CLUSTERTYPE: (r) => cell(clusterSpec(r).clusterType),
+    CALICOVERSION: (r) => cell(clusterSpec(r).calicoVersion),
+    DATASTOREREADY: (r) => cell(clusterSpec(r).datastoreReady),
+  },
   validate: validateClusterInformation,
+}
+
+/** The Calico release whose resources netctl reads and writes, recorded in ClusterInformation. */
+export const calicoVersion = 'v3.32.0'
+
+/**
+ * Calico's own record of the cluster, written by Calico (libcalico-go's ensureClusterInformation),
+ * never by users: calicoctl refuses create, apply, replace and delete on it, and so does netctl.
+ */
+export function clusterInformationIsReadOnly(operation: string): NetctlError {
+  return new NetctlError(
+    'unsupported',
+    `ClusterInformation is read-only: ${operation} is not supported on it (Calico, and netctl, write it themselves)`,
+    'netctl writes ClusterInformation "default" when the first Node is written; read it with: netctl get clusterinformation -o yaml',
+  )
+}
+
+/** What libcalico-go creates when there is none: a random GUID (a UUID's 32 hex digits), the version, ready. */
+export function newClusterInformation(): Resource {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'ClusterInformation',
+    metadata: {name: 'default'},
+    spec: {clusterGUID: randomUUID().replaceAll('-', ''), calicoVersion, datastoreReady: true},
+  }
 }

@@ -2,7 +2,8 @@
 import {BatchWriteError, conflict, interrupted, opName, type Datastore, type Listing, type WriteBatchOptions, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
-import type {KindInfo} from '../resources/kind.js'
+import {clusterInformationIsReadOnly, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
+import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
@@ -14,15 +15,47 @@ export interface WriteResult {
   action: 'created' | 'updated'
 }
 
-/** Scope the object, fill Calico's defaults and validate it against what is stored. */
-export async function prepare(ds: Datastore, info: KindInfo, resource: Resource, existing: Resource | undefined, others: () => Promise<Resource[]> = () => ds.list(info)): Promise<Resource> {
+/**
+ * Scope the object, fill Calico's defaults and validate it: pure, no datastore. With no context
+ * it checks the object alone (netctl validate); a write passes what is stored.
+ */
+export function validateDocument(info: KindInfo, resource: Resource, context: ValidationContext = {others: []}): Resource {
   const scoped: Resource = {...resource, metadata: {...resource.metadata}}
   if (info.namespaced) scoped.metadata.namespace ||= 'default'
   checkName(scoped, info.namespaced)
   const ready = info.withDefaults ? info.withDefaults(scoped) : scoped
-  // Only a new object is checked against the others (an IPPool's overlap): updates read none.
-  info.validate?.(ready, {existing, others: info.needsOthers && !existing ? await others() : []})
+  info.validate?.(ready, context)
   return ready
+}
+
+/** Scope the object, fill Calico's defaults and validate it against what is stored. */
+export async function prepare(ds: Datastore, info: KindInfo, resource: Resource, existing: Resource | undefined, others: () => Promise<Resource[]> = () => ds.list(info)): Promise<Resource> {
+  // Only a new object is checked against the others (an IPPool's overlap): updates read none.
+  if (!info.needsOthers || existing) return validateDocument(info, resource, {existing, others: []})
+  // The object alone first: a malformed one is refused before the others are read.
+  validateDocument(info, resource, {existing, others: []})
+  return validateDocument(info, resource, {existing, others: await others()})
+}
+
+/** calicoctl's handleNamespace for -n/-A given on the command line. */
+export function checkNamespaceFlags(info: KindInfo, flags: {namespace?: string; allNamespaces?: boolean}): void {
+  const given = flags.namespace !== undefined || flags.allNamespaces
+  if (!info.namespaced && given) {
+    throw new NetctlError('usage', `${info.kind} is not namespaced`, `drop ${flags.allNamespaces ? '-A/--all-namespaces' : '-n/--namespace'}: ${info.plural} are cluster-wide`)
+  }
+  if (flags.namespace !== undefined && flags.allNamespaces) {
+    throw new NetctlError('usage', 'cannot use both --namespace and --all-namespaces flags at the same time', 'keep -n NAMESPACE for one namespace, or -A for all of them')
+  }
+}
+
+/** calicoctl's handleNamespace for a document read from a file, given -n NAMESPACE. */
+export function checkDocumentNamespace(info: KindInfo, resource: Resource, namespace: string | undefined): void {
+  if (namespace === undefined) return
+  if (!info.namespaced) throw new NetctlError('usage', `${info.kind} is not namespaced`, `drop -n/--namespace: ${info.plural} are cluster-wide`)
+  const own = resource.metadata.namespace
+  if (own && own !== namespace) {
+    throw new NetctlError('usage', `resource namespace does not match client namespace. ${own} != ${namespace}`, `drop -n ${namespace} to use the document's namespace "${own}", or change metadata.namespace`)
+  }
 }
 
 async function findExisting(ds: Datastore, info: KindInfo, resource: Resource): Promise<Resource | undefined> {
@@ -74,6 +107,12 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
   const targets = documents.map(({resource: raw, origin}): Target => {
     try {
       const info = kindInfo(raw.kind)
+      if (info === clusterInformationKind) throw clusterInformationIsReadOnly(mode === 'create' ? 'create' : 'apply or replace')
+      checkDocumentNamespace(info, raw, options.namespace)
+      // As libcalico-go: a create makes a new object, so it cannot name a version of one.
+      if (mode === 'create' && raw.metadata.resourceVersion) {
+        throw new NetctlError('invalid', `${describeObject(info, raw)}: metadata.resourceVersion (${JSON.stringify(raw.metadata.resourceVersion)}) must not be set for a create`, 'remove metadata.resourceVersion, or use netctl replace to update the stored object at that version (nothing was written)')
+      }
       const resource = info.namespaced ? {...raw, metadata: {...raw.metadata, namespace: raw.metadata.namespace || defaultNamespace || 'default'}} : raw
       return {info, resource, origin}
     } catch (error) {
@@ -81,6 +120,29 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
     }
   })
   refuseDuplicates(targets)
+  const results = await writeTargets(ds, targets, mode, options)
+  if (results.some((r) => r.resource.kind === 'Node')) await ensureClusterInformation(ds)
+  return results
+}
+
+/**
+ * As libcalico-go's ensureClusterInformation: the first Node written makes ClusterInformation
+ * "default" if there is none. Best effort, as in calicoctl: the user's write stands either way.
+ */
+export async function ensureClusterInformation(ds: Datastore): Promise<void> {
+  try {
+    await ds.get(clusterInformationKind, 'default')
+  } catch (error) {
+    if (!isNetctlError(error, 'not-found')) return
+    try {
+      await ds.create(clusterInformationKind, newClusterInformation())
+    } catch {
+      // Another writer made it first, or the datastore refuses it: nothing for the user to do.
+    }
+  }
+}
+
+async function writeTargets(ds: Datastore, targets: Target[], mode: WriteMode, options: WriteOptions): Promise<WriteResult[]> {
   if (ds.transaction) {
     // One lock, one read, one write: the checks see exactly what the write replaces.
     return ds.transaction(async (tx) => {
@@ -272,18 +334,42 @@ export async function getResources(ds: Datastore, info: KindInfo, names: string[
   return found
 }
 
-type DeleteTarget = {info: KindInfo; name: string; namespace?: string; resourceVersion?: string}
+export type DeleteTarget = {info: KindInfo; name: string; namespace?: string; resourceVersion?: string}
 
 /** Delete every target or, where the backend cannot, say exactly which were deleted. */
 export async function deleteResources(ds: Datastore, targets: DeleteTarget[]): Promise<Resource[]> {
+  return (await deleteTargets(ds, targets, false)).deleted
+}
+
+/**
+ * As calicoctl delete: every target that exists is deleted, the missing ones are returned for
+ * the caller to report (a stale resourceVersion still deletes nothing).
+ */
+export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
+  return deleteTargets(ds, targets, true)
+}
+
+async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
+  if (targets.some((t) => t.info === clusterInformationKind)) throw clusterInformationIsReadOnly('delete')
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
-  // Look every target up first so that a missing one deletes nothing.
+  let missing: DeleteTarget[] = []
+  // Look every target up first so that a missing one deletes nothing (unless skipMissing).
   const planDeletes = async (d: Datastore): Promise<WriteOp[]> => {
     const ops: WriteOp[] = []
+    missing = []
     for (const t of unique) {
-      const current = await d.get(t.info, t.name, t.namespace)
+      let current: Resource
+      try {
+        current = await d.get(t.info, t.name, t.namespace)
+      } catch (error) {
+        if (skipMissing && isNetctlError(error, 'not-found')) {
+          missing.push(t)
+          continue
+        }
+        throw error
+      }
       const stored = current.metadata.resourceVersion!
       if (t.resourceVersion && t.resourceVersion !== stored) throw conflict(t.info, t.name, t.namespace, t.resourceVersion, stored)
       ops.push({type: 'delete', kind: t.info, current})
@@ -293,7 +379,7 @@ export async function deleteResources(ds: Datastore, targets: DeleteTarget[]): P
   if (ds.transaction) {
     return ds.transaction(async (tx) => {
       try {
-        return await writeOps(tx, await planDeletes(tx))
+        return {deleted: await writeOps(tx, await planDeletes(tx)), missing}
       } catch (error) {
         throw error instanceof BatchWriteError ? error.cause : error
       }
@@ -302,7 +388,7 @@ export async function deleteResources(ds: Datastore, targets: DeleteTarget[]): P
   for (let tries = 1; ; tries++) {
     const ops = await planDeletes(ds)
     try {
-      return await writeOps(ds, ops)
+      return {deleted: await writeOps(ds, ops), missing}
     } catch (error) {
       if (!(error instanceof BatchWriteError)) throw error
       if (error.written.length === 0 && error.uncertain === 0) {
@@ -337,6 +423,7 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
   for (const field of ['apiVersion', 'kind'] as const) {
     if (field in patch) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
   }
+  if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
   const meta = patch.metadata as Record<string, unknown> | undefined
   if (meta && ('name' in meta || 'namespace' in meta)) throw new NetctlError('usage', 'a patch cannot rename an object or move it to another namespace', 'create the new object and delete the old one')
   // A resourceVersion in the patch is a precondition, as in Kubernetes: never retried past.
@@ -347,5 +434,52 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
     const ready = await prepare(ds, info, patched, current)
     return ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}})
   }, pinned ? 1 : undefined)
+  return value
+}
+
+export interface LabelChange {
+  /** Labels to set, in the order given. */
+  set: Array<[key: string, value: string]>
+  /** Keys to remove; each must be present. */
+  remove: string[]
+  /** Whether a key already present may take a new value. */
+  overwrite: boolean
+}
+
+export interface LabelOutcome {
+  key: string
+  action: 'set' | 'updated' | 'removed'
+}
+
+/**
+ * calicoctl label: set or remove labels on one stored object in one update (all or nothing).
+ * A key already present with another value needs overwrite; removing a missing key is an error.
+ */
+export async function labelResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, change: LabelChange): Promise<{resource: Resource; outcomes: LabelOutcome[]}> {
+  if (info === clusterInformationKind) throw clusterInformationIsReadOnly('label')
+  const scopedNamespace = info.namespaced ? namespace ?? ds.defaultNamespace ?? 'default' : undefined
+  const {value} = await retryOnConflict(async () => {
+    const current = await ds.get(info, name, scopedNamespace)
+    const object = describeObject(info, current)
+    const labels: Record<string, string> = {...current.metadata.labels}
+    const outcomes: LabelOutcome[] = []
+    for (const key of change.remove) {
+      if (!(key in labels)) throw new NetctlError('not-found', `cannot remove label of ${object}, key ${key} does not exist`, `see its labels with: netctl get ${info.plural} ${name} -o yaml`)
+      delete labels[key]
+      outcomes.push({key, action: 'removed'})
+    }
+    for (const [key, labelValue] of change.set) {
+      const old = labels[key]
+      if (old !== undefined && old !== labelValue && !change.overwrite) {
+        throw new NetctlError('already-exists', `failed to update label of ${object}, key ${key} is already present (value ${JSON.stringify(old)})`, 'please use \'--overwrite\' to set a new value')
+      }
+      labels[key] = labelValue
+      outcomes.push({key, action: old === undefined ? 'set' : 'updated'})
+    }
+    const changed: Resource = {...current, metadata: {...current.metadata, labels}}
+    const ready = await prepare(ds, info, changed, current)
+    const resource = await ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: current.metadata.resourceVersion}})
+    return {resource, outcomes}
+  })
   return value
 }

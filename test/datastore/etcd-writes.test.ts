@@ -112,18 +112,19 @@ describe('etcd v3 datastore: writes and reads under trouble', () => {
     assert.equal(stored.length, 1)
   })
 
-  it('delete of several names removes all or, when one is missing, none; patch still works', async () => {
-    for (const i of [1, 2, 3]) assert.equal((await netctl(['create', '-f', '-'], poolYaml(`del-${i}`, `10.8${i}.0.0/16`))).code, 0)
+  it('delete of several names removes those that exist and reports the missing one (calicoctl); patch still works', async () => {
+    for (const i of [1, 2, 3, 4]) assert.equal((await netctl(['create', '-f', '-'], poolYaml(`del-${i}`, `10.8${i}.0.0/16`))).code, 0)
     const missing = await netctl(['delete', 'ippool', 'del-1', 'del-nope', 'del-2'])
     assert.equal(missing.code, 1)
-    assert.match(missing.stderr, /IPPool "del-nope" not found/)
-    assert.equal(countKeys(etcd, etcdKey(ipPoolKind, 'del-')), 3)
+    assert.equal(missing.stdout, "Successfully deleted 2 'IPPool' resource(s)\n")
+    assert.match(missing.stderr, /^Error: Failed to delete 'IPPool' resource: resource does not exist: IPPool\(del-nope\)\n/)
+    assert.equal(countKeys(etcd, etcdKey(ipPoolKind, 'del-')), 2)
     const patched = await netctl(['patch', 'ippool', 'del-3', '-p', '{"spec":{"disabled":true}}'])
     assert.equal(patched.code, 0, patched.stderr)
     assert.equal(JSON.parse(etcd.etcdctl(['get', etcdKey(ipPoolKind, 'del-3'), '--print-value-only']).stdout).spec.disabled, true)
-    const deleted = await netctl(['delete', 'ippool', 'del-1', 'del-2', 'del-3', 'del-1'])
+    const deleted = await netctl(['delete', 'ippool', 'del-3', 'del-4', 'del-3'])
     assert.equal(deleted.code, 0, deleted.stderr)
-    assert.match(deleted.stdout, /Successfully deleted 3 'IPPool' resource\(s\)/)
+    assert.match(deleted.stdout, /Successfully deleted 2 'IPPool' resource\(s\)/)
     assert.equal(countKeys(etcd, etcdKey(ipPoolKind, 'del-')), 0)
   })
 
