@@ -13,6 +13,7 @@ import {nodeKind} from '../resources/node.js'
 import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
 import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
 import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
+import {ensureClusterInformation} from '../services/resources.js'
 import {checkStored, labOwnerLabel, ownerOf} from './stored.js'
 import type {Flavor, FlannelBackend, Topology} from './topology.js'
 
@@ -289,6 +290,8 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     if (!existing.pool) await store.create(ipPoolKind, {...cluster.pool, metadata: {...cluster.pool.metadata, labels: {[labOwnerLabel]: lab}}})
     else cluster.pool = existing.pool
     await syncKind(store, nodeKind, existing.nodes, wanted.nodes, (have, want) => ({...have, metadata: {...have.metadata, labels: {...have.metadata.labels, ...want.metadata.labels}}, spec: {...have.spec, bgp: {...(have.spec?.bgp as object), ...(want.spec?.bgp as object)}, orchRefs: want.spec?.orchRefs}}))
+    // What calico-node does with its first Node: the cluster gets its ClusterInformation.
+    await ensureClusterInformation(store)
     if (topology.bgp) await ensureBgpConfiguration(store, lab, topology.routeReflectors)
     await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
