@@ -136,7 +136,8 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       assert.equal((await netctl(['lab', 'exec', '--lab', first, 'busybox-controlplane-0', '--', 'ping', '-c1', '-W2', '192.168.0.129'])).code, 0)
       assert.equal((await netctl(['lab', 'down', first])).code, 0)
       const left = etcd.etcdctl(['get', '--prefix', '--keys-only', '/calico/resources/v3/projectcalico.org/']).stdout.split('\n').filter(Boolean).sort()
-      assert.deepEqual(left, [key('blockaffinities', 'prod-node-192-168-0-0-26'), key('nodes', 'prod-node'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')].sort())
+      // ClusterInformation is the cluster's, not a lab's (created with the first Node, as calico-node does).
+      assert.deepEqual(left, [key('blockaffinities', 'prod-node-192-168-0-0-26'), key('clusterinformations', 'default'), key('nodes', 'prod-node'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')].sort())
     } finally {
       await netctl(['lab', 'down', lab('ea')])
       await etcd.stop()
