@@ -71,9 +71,9 @@ const planTries = 5
  */
 export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, options: WriteOptions = {}): Promise<WriteResult[]> {
   const defaultNamespace = options.namespace ?? ds.defaultNamespace
-  const targets = documents.map(({resource: raw, origin}): Target => {
+  const targets = documents.map(({resource: raw, origin, writeAs}): Target => {
     try {
-      const info = kindInfo(raw.kind)
+      const info = writeAs ?? kindInfo(raw.kind)
       const resource = info.namespaced ? {...raw, metadata: {...raw.metadata, namespace: raw.metadata.namespace || defaultNamespace || 'default'}} : raw
       return {info, resource, origin}
     } catch (error) {
