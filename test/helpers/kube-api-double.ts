@@ -29,8 +29,10 @@ const calicoPlurals: Record<string, string> = {
   ippools: 'IPPool', bgppeers: 'BGPPeer', bgpconfigurations: 'BGPConfiguration',
   felixconfigurations: 'FelixConfiguration', clusterinformations: 'ClusterInformation',
   globalnetworkpolicies: 'GlobalNetworkPolicy', tiers: 'Tier', networkpolicies: 'NetworkPolicy', networksets: 'NetworkSet',
+  globalnetworksets: 'GlobalNetworkSet', hostendpoints: 'HostEndpoint', stagednetworkpolicies: 'StagedNetworkPolicy',
+  stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy', stagedkubernetesnetworkpolicies: 'StagedKubernetesNetworkPolicy',
 }
-const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets'])
+const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets', 'stagednetworkpolicies', 'stagedkubernetesnetworkpolicies'])
 
 export interface RecordedRequest {
   method: string
