@@ -89,6 +89,12 @@ export function kubernetesNetworkPolicyPath(namespace?: string, name?: string): 
 /** /api/v1/namespaces[/<name>]: what Calico derives the kns.<namespace> Profiles from. */
 export const namespacePath = (name?: string): string => (name === undefined ? '/api/v1/namespaces' : `/api/v1/namespaces/${encodeURIComponent(name)}`)
 
+/** /api/v1/[namespaces/<ns>/]serviceaccounts[/<name>]: what Calico derives the ksa.<ns>.<sa> Profiles from. */
+export function serviceAccountPath(namespace?: string, name?: string): string {
+  const base = namespace === undefined ? '/api/v1/serviceaccounts' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts`
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`
+}
+
 // --- nodes -------------------------------------------------------------------------------
 
 /** v3 Node fields that live in annotations of the Kubernetes Node. */

@@ -11,7 +11,7 @@ import type {RequestOptions} from 'node:https'
 import {NetctlError} from '../errors.js'
 import {
   defaultAllowProfile, DEFAULT_ALLOW_PROFILE, k8sNetworkPolicyToCalico, kubernetesNetworkPolicyWriteKind, kubernetesPolicyName, namespaceToProfile, NAMESPACE_PROFILE_PREFIX,
-  type KubeNamespace, type KubeNetworkPolicy,
+  SERVICE_ACCOUNT_PROFILE_PREFIX, serviceAccountToProfile, type KubeNamespace, type KubeNetworkPolicy, type KubeServiceAccount,
 } from '../resources/k8s-networkpolicy.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {NodeSpec, Resource} from '../resources/types.js'
@@ -19,7 +19,7 @@ import {parseWorkloadEndpointName} from '../resources/workloadendpoint.js'
 import type {ConfigValues} from './config.js'
 import {alreadyExists, conflict, notFound, type Datastore, type ListOptions} from './datastore.js'
 import {
-  crdGroupVersion, customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, kubernetesNetworkPolicyPath, namespacePath, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource,
+  crdGroupVersion, customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, kubernetesNetworkPolicyPath, namespacePath, podToWorkloadEndpoint, serviceAccountPath, v3NodeToPatch, v3ToCustomResource,
   type KubeObject, type Pod,
 } from './kdd-conversion.js'
 import {boundedRequest, defaultKubeLimits, type KubeLimits} from './kube-request.js'
@@ -188,15 +188,28 @@ export class KubernetesDatastore implements Datastore {
 
   // --- profiles: derived from Namespaces ---------------------------------------------------
 
-  /** projectcalico-default-allow, then kns.<namespace> for every Namespace (Calico's KDD profile listing). */
+  /**
+   * Calico's KDD profile listing: projectcalico-default-allow, kns.<namespace> for every
+   * Namespace, ksa.<namespace>.<account> for every ServiceAccount.
+   */
   private async listProfiles(kind: KindInfo): Promise<Resource[]> {
     const out = [defaultAllowProfile()]
     for await (const ns of this.pages<KubeNamespace>(namespacePath(), {}, kind, 'namespaces')) out.push(namespaceToProfile(ns))
+    for await (const sa of this.pages<KubeServiceAccount>(serviceAccountPath(), {}, kind, 'serviceaccounts')) out.push(serviceAccountToProfile(sa))
     return out
   }
 
   private async getProfile(kind: KindInfo, name: string): Promise<Resource> {
     if (name === DEFAULT_ALLOW_PROFILE) return defaultAllowProfile()
+    if (name.startsWith(SERVICE_ACCOUNT_PROFILE_PREFIX)) {
+      // ksa.<namespace>.<account>: a namespace name has no dots.
+      const [, namespace, account] = /^ksa\.([^.]+)\.(.+)$/.exec(name) ?? []
+      if (!namespace || !account) throw notFound(kind, name)
+      const response = await this.call('GET', serviceAccountPath(namespace, account), {verb: 'get', kind})
+      if (response.status === 404) throw notFound(kind, name)
+      this.check(response, 'get', kind, 'serviceaccounts')
+      return serviceAccountToProfile(this.object(response) as unknown as KubeServiceAccount)
+    }
     if (!name.startsWith(NAMESPACE_PROFILE_PREFIX)) throw notFound(kind, name)
     const response = await this.call('GET', namespacePath(name.slice(NAMESPACE_PROFILE_PREFIX.length)), {verb: 'get', kind})
     if (response.status === 404) throw notFound(kind, name)
@@ -213,7 +226,7 @@ export class KubernetesDatastore implements Datastore {
       throw new NetctlError('unsupported', `cannot ${verb} NetworkPolicy "${ns}/${name}": it is the Kubernetes NetworkPolicy "${k8sName}", which belongs to Kubernetes (Calico only reads it)`, `change it with ${kubectl}`)
     }
     if (kind.kind === 'Profile') {
-      throw new NetctlError('unsupported', `cannot ${verb} a Profile in the Kubernetes datastore: Calico derives them from Namespaces (kns.<namespace>)`, 'change the Namespace with kubectl instead (kubectl label namespace ...)')
+      throw new NetctlError('unsupported', `cannot ${verb} a Profile in the Kubernetes datastore: Calico derives them from Namespaces (kns.<namespace>) and ServiceAccounts (ksa.<namespace>.<account>)`, 'change the Namespace or ServiceAccount with kubectl instead (kubectl label namespace|serviceaccount ...)')
     }
     if (kind.kind === 'WorkloadEndpoint') {
       throw new NetctlError('unsupported', `cannot ${verb} a WorkloadEndpoint in the Kubernetes datastore: Calico derives them from Pods`, 'change the Pod with kubectl instead')

@@ -329,9 +329,29 @@ export function namespaceToProfile(ns: KubeNamespace): Resource {
   return {apiVersion: API_VERSION, kind: 'Profile', metadata, spec: {ingress: [{action: 'Allow'}], egress: [{action: 'Allow'}], labelsToApply}}
 }
 
+export const SERVICE_ACCOUNT_PROFILE_PREFIX = 'ksa.'
+export const SERVICE_ACCOUNT_LABEL_PREFIX = 'pcsa.'
+
+export interface KubeServiceAccount {
+  metadata: {name: string; namespace?: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; labels?: Record<string, string>}
+}
+
+/** ServiceAccountToProfile: ksa.<ns>.<sa>, labels pcsa.<key> plus pcsa.projectcalico.org/name, no rules. */
+export function serviceAccountToProfile(sa: KubeServiceAccount): Resource {
+  const labelsToApply: Record<string, string> = {}
+  for (const [key, value] of Object.entries(sa.metadata.labels ?? {})) labelsToApply[SERVICE_ACCOUNT_LABEL_PREFIX + key] = value
+  labelsToApply[SERVICE_ACCOUNT_LABEL_PREFIX + NAME_LABEL] = sa.metadata.name
+  const metadata: ObjectMeta = {name: `${SERVICE_ACCOUNT_PROFILE_PREFIX}${sa.metadata.namespace || 'default'}.${sa.metadata.name}`}
+  // JoinProfileRevisions(no namespace revision, service account revision).
+  metadata.resourceVersion = `/${sa.metadata.resourceVersion ?? ''}`
+  if (sa.metadata.uid) metadata.uid = convertUid(sa.metadata.uid)
+  if (sa.metadata.creationTimestamp) metadata.creationTimestamp = sa.metadata.creationTimestamp
+  return {apiVersion: API_VERSION, kind: 'Profile', metadata, spec: {labelsToApply}}
+}
+
 /** The allow-all profile Calico's Kubernetes datastore serves for endpoints with no other. */
 export const defaultAllowProfile = (): Resource => ({
-  apiVersion: API_VERSION, kind: 'Profile', metadata: {name: DEFAULT_ALLOW_PROFILE}, spec: {ingress: [{action: 'Allow'}], egress: [{action: 'Allow'}]},
+  apiVersion: API_VERSION, kind: 'Profile', metadata: {name: DEFAULT_ALLOW_PROFILE, resourceVersion: '1'}, spec: {ingress: [{action: 'Allow'}], egress: [{action: 'Allow'}]},
 })
 
 // --- a NetworkPolicy document a person hands netctl ----------------------------------------

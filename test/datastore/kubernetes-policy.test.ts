@@ -46,6 +46,7 @@ describe('kubernetes datastore: Kubernetes NetworkPolicies and namespace profile
       {metadata: {name: 'web', labels: {'kubernetes.io/metadata.name': 'web', role: 'frontend'}}},
       {metadata: {name: 'batch', labels: {'kubernetes.io/metadata.name': 'batch'}}},
     ])
+    api.seed('/api/v1/namespaces/x/serviceaccounts', [{metadata: {name: 'db', namespace: 'shop', labels: {team: 'data'}}}])
     api.seed(NP_PATH, [
       k8sPolicy('shop', 'db-from-frontend', {
         podSelector: {matchLabels: {app: 'db'}},
@@ -126,11 +127,15 @@ describe('kubernetes datastore: Kubernetes NetworkPolicies and namespace profile
     assert.equal(writes(), before)
   })
 
-  it('get profiles lists projectcalico-default-allow and kns.<namespace> with pcns. labels; they are read-only', async () => {
+  it('get profiles lists projectcalico-default-allow, kns.<namespace> with pcns. labels and ksa.<ns>.<sa>; they are read-only', async () => {
     const r = await netctl(['get', 'profiles', '-o', 'wide'])
     assert.equal(r.code, 0, r.stderr)
     const lines = r.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/))
-    assert.deepEqual(lines.map((l) => l[0]), ['NAME', 'projectcalico-default-allow', 'kns.batch', 'kns.shop', 'kns.web'])
+    assert.deepEqual(lines.map((l) => l[0]), ['NAME', 'projectcalico-default-allow', 'kns.batch', 'kns.shop', 'kns.web', 'ksa.shop.db'])
+    assert.match(r.stdout, /ksa\.shop\.db\s+pcsa\.projectcalico\.org\/name=db,pcsa\.team=data/)
+    const account = await netctl(['get', 'profile', 'ksa.shop.db', '-o', 'json'])
+    assert.equal(account.code, 0, account.stderr)
+    assert.deepEqual(JSON.parse(account.stdout).spec, {labelsToApply: {'pcsa.team': 'data', 'pcsa.projectcalico.org/name': 'db'}})
     assert.match(r.stdout, /kns\.web\s+pcns\.kubernetes\.io\/metadata\.name=web,pcns\.projectcalico\.org\/name=web,pcns\.role=frontend/)
     const one = await netctl(['get', 'profile', 'kns.shop', '-o', 'json'])
     assert.equal(one.code, 0, one.stderr)

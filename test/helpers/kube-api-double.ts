@@ -3,7 +3,7 @@
  * It behaves as the real API server does for: list with limit/continue and field
  * selectors, get, create, update with resourceVersion conflicts, JSON merge patch (and
  * only that content type), delete with preconditions, bearer-token authentication, and
- * Status bodies for 401/403/404/409/415/422. It serves pods, nodes, namespaces, Calico's
+ * Status bodies for 401/403/404/409/415/422. It serves pods, nodes, namespaces, service accounts, Calico's
  * custom resources and networking.k8s.io/v1 NetworkPolicies. It is not a Kubernetes: no watch, no
  * admission, no strategic merge patch, no label selectors.
  * `misbehave` makes it answer as a broken server or proxy would (a repeated continue token,
@@ -154,6 +154,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const [resource, name, extra] = rest
       if (extra !== undefined) return undefined
       if (resource === 'pods') return {type: {name: 'pods', store: 'pods', group: '', kind: 'Pod', namespaced: true, apiVersion: 'v1'}, namespace, name}
+      if (resource === 'serviceaccounts') return {type: {name: 'serviceaccounts', store: 'serviceaccounts', group: '', kind: 'ServiceAccount', namespaced: true, apiVersion: 'v1'}, namespace, name}
       if (resource === 'nodes' && namespace === undefined) return {type: {name: 'nodes', store: 'nodes', group: '', kind: 'Node', namespaced: false, apiVersion: 'v1'}, name}
       // /api/v1/namespaces[/<name>] (the namespaced form above took /namespaces/<ns>/<resource>).
       if (parts.length <= 4 && parts[2] === 'namespaces') return {type: {name: 'namespaces', store: 'namespaces', group: '', kind: 'Namespace', namespaced: false, apiVersion: 'v1'}, name: parts[3]}

@@ -9,7 +9,7 @@ import {describe, it} from 'node:test'
 import {NetctlError} from '../../src/errors.js'
 import {parseDocuments} from '../../src/resources/documents.js'
 import {
-  convertKubernetesDocument, convertUid, k8sNetworkPolicyToCalico, k8sSelectorToCalico, kubernetesNetworkPolicyWriteKind, namespaceToProfile, simplifyPorts,
+  convertKubernetesDocument, convertUid, k8sNetworkPolicyToCalico, k8sSelectorToCalico, kubernetesNetworkPolicyWriteKind, namespaceToProfile, serviceAccountToProfile, simplifyPorts,
   type KubeNetworkPolicy,
 } from '../../src/resources/k8s-networkpolicy.js'
 import {networkPolicyKind} from '../../src/resources/policy.js'
@@ -144,6 +144,15 @@ describe('k8sNetworkPolicyToCalico (Calico conversion facts)', () => {
       kind: 'Profile',
       metadata: {name: 'kns.default', resourceVersion: '7/', uid: '0c8c26a6-c6a6-44c6-adc6-ac2646b46c1c'},
       spec: {ingress: [{action: 'Allow'}], egress: [{action: 'Allow'}], labelsToApply: {'pcns.foo': 'bar', 'pcns.roger': 'rabbit', 'pcns.projectcalico.org/name': 'default'}},
+    })
+  })
+
+  it('ServiceAccountToProfile: ksa.<ns>.<sa>, pcsa.<label> and pcsa.projectcalico.org/name, no rules', () => {
+    assert.deepEqual(serviceAccountToProfile({metadata: {name: 'sa-name', namespace: 'test', resourceVersion: '9', labels: {'k1': 'v1'}}}), {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Profile',
+      metadata: {name: 'ksa.test.sa-name', resourceVersion: '/9'},
+      spec: {labelsToApply: {'pcsa.k1': 'v1', 'pcsa.projectcalico.org/name': 'sa-name'}},
     })
   })
 
