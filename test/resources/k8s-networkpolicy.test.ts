@@ -215,6 +215,33 @@ spec:
     assert.deepEqual(docs.map((d) => [d.resource.metadata.name, d.writeAs === kubernetesNetworkPolicyWriteKind]), [['knp.default.a', true], ['b', false]])
   })
 
+  it('what kubectl get -o yaml prints (a v1 List, server metadata) reads as the policies it holds', async () => {
+    const exported = `apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata:
+    annotations: {kubectl.kubernetes.io/last-applied-configuration: "{}"}
+    creationTimestamp: "2026-11-30T10:00:00Z"
+    generation: 1
+    name: web
+    namespace: shop
+    resourceVersion: "4242"
+    uid: ${UID}
+    managedFields: [{manager: kubectl, operation: Update}]
+  spec:
+    podSelector: {}
+    policyTypes: [Ingress]
+  status: {}
+`
+    const [doc] = await parseDocuments(exported, 'exported.yaml')
+    // The cluster's resourceVersion is no precondition for a lab's datastore.
+    assert.deepEqual(doc!.resource.metadata, {name: 'knp.default.web', namespace: 'shop'})
+    assert.equal(doc!.writeAs, kubernetesNetworkPolicyWriteKind)
+  })
+
   const refused = (text: string, pattern: RegExp) =>
     assert.rejects(parseDocuments(text, 'np.yaml'), (error: unknown) => {
       assert.ok(error instanceof NetctlError)
