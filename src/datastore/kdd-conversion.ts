@@ -77,6 +77,24 @@ export function v3ToCustomResource(resource: Resource): KubeObject {
   return {apiVersion: crdGroupVersion, kind: resource.kind, metadata, spec: resource.spec ?? {}}
 }
 
+// --- Kubernetes NetworkPolicies and Namespaces (read-only in Calico's view) ---------------
+
+/** /apis/networking.k8s.io/v1/[namespaces/<ns>/]networkpolicies[/<name>]: the cluster's own policies. */
+export function kubernetesNetworkPolicyPath(namespace?: string, name?: string): string {
+  const scope = namespace !== undefined ? `namespaces/${encodeURIComponent(namespace)}/` : ''
+  const base = `/apis/networking.k8s.io/v1/${scope}networkpolicies`
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`
+}
+
+/** /api/v1/namespaces[/<name>]: what Calico derives the kns.<namespace> Profiles from. */
+export const namespacePath = (name?: string): string => (name === undefined ? '/api/v1/namespaces' : `/api/v1/namespaces/${encodeURIComponent(name)}`)
+
+/** /api/v1/[namespaces/<ns>/]serviceaccounts[/<name>]: what Calico derives the ksa.<ns>.<sa> Profiles from. */
+export function serviceAccountPath(namespace?: string, name?: string): string {
+  const base = namespace === undefined ? '/api/v1/serviceaccounts' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts`
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`
+}
+
 // --- nodes -------------------------------------------------------------------------------
 
 /** v3 Node fields that live in annotations of the Kubernetes Node. */

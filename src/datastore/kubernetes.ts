@@ -9,13 +9,17 @@
 import type {RequestOptions} from 'node:https'
 
 import {NetctlError} from '../errors.js'
+import {
+  defaultAllowProfile, DEFAULT_ALLOW_PROFILE, k8sNetworkPolicyToCalico, kubernetesNetworkPolicyWriteKind, kubernetesPolicyName, namespaceToProfile, NAMESPACE_PROFILE_PREFIX,
+  SERVICE_ACCOUNT_PROFILE_PREFIX, serviceAccountToProfile, type KubeNamespace, type KubeNetworkPolicy, type KubeServiceAccount,
+} from '../resources/k8s-networkpolicy.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {NodeSpec, Resource} from '../resources/types.js'
 import {parseWorkloadEndpointName} from '../resources/workloadendpoint.js'
 import type {ConfigValues} from './config.js'
 import {alreadyExists, conflict, notFound, type Datastore, type ListOptions} from './datastore.js'
 import {
-  crdGroupVersion, customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, podToWorkloadEndpoint, v3NodeToPatch, v3ToCustomResource,
+  crdGroupVersion, customResourcePath, customResourceToV3, hasWorkloadEndpoint, kubeNodeToV3, kubernetesNetworkPolicyPath, namespacePath, podToWorkloadEndpoint, serviceAccountPath, v3NodeToPatch, v3ToCustomResource,
   type KubeObject, type Pod,
 } from './kdd-conversion.js'
 import {boundedRequest, defaultKubeLimits, type KubeLimits} from './kube-request.js'
@@ -89,7 +93,17 @@ export class KubernetesDatastore implements Datastore {
   }
 
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
+    if (kind === kubernetesNetworkPolicyWriteKind) throw kubernetesPolicyFile(name, namespace)
     if (kind.kind === 'WorkloadEndpoint') return this.getWorkloadEndpoint(kind, name, namespace ?? this.defaultNamespace)
+    if (kind.kind === 'Profile') return this.getProfile(kind, name)
+    const k8sName = kind.kind === 'NetworkPolicy' ? kubernetesPolicyName(name) : undefined
+    if (k8sName !== undefined) {
+      const ns = namespace ?? this.defaultNamespace
+      const response = await this.call('GET', kubernetesNetworkPolicyPath(ns, k8sName), {verb: 'get', kind})
+      if (response.status === 404) throw notFound(kind, name, ns)
+      this.check(response, 'get', kind, k8sPolicies)
+      return k8sNetworkPolicyToCalico(this.object(response) as unknown as KubeNetworkPolicy).policy
+    }
     const response = await this.call('GET', this.path(kind, name, namespace), {verb: 'get', kind})
     if (response.status === 404) throw notFound(kind, name, namespace)
     this.check(response, 'get', kind)
@@ -104,13 +118,19 @@ export class KubernetesDatastore implements Datastore {
       for await (const pod of this.pages<Pod>(base, query, kind)) if (hasWorkloadEndpoint(pod)) out.push(podToWorkloadEndpoint(pod))
       return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name))
     }
+    if (kind.kind === 'Profile') return this.listProfiles(kind)
     const out: Resource[] = []
     for await (const object of this.pages<KubeObject>(this.path(kind, undefined, options.namespace), {}, kind)) out.push(this.toV3(kind, object))
+    if (kind.kind === 'NetworkPolicy') {
+      // The cluster's Kubernetes NetworkPolicies, after Calico's own, as Calico lists them. A rule
+      // Calico cannot convert is dropped, as Calico drops it.
+      for await (const np of this.pages<KubeNetworkPolicy>(kubernetesNetworkPolicyPath(options.namespace), {}, kind, k8sPolicies)) out.push(k8sNetworkPolicyToCalico(np).policy)
+    }
     return out
   }
 
   async create(kind: KindInfo, resource: Resource): Promise<Resource> {
-    this.refuseDerived(kind, 'create')
+    this.refuseDerived(kind, 'create', false, resource.metadata.name, resource.metadata.namespace)
     const body = v3ToCustomResource({...resource, metadata: {...resource.metadata, resourceVersion: undefined}})
     const response = await this.call('POST', this.path(kind, undefined, resource.metadata.namespace), {verb: 'create', kind, body})
     if (response.status === 409) throw alreadyExists(kind, resource.metadata.name)
@@ -119,7 +139,7 @@ export class KubernetesDatastore implements Datastore {
   }
 
   async update(kind: KindInfo, resource: Resource): Promise<Resource> {
-    this.refuseDerived(kind, 'update', resource.kind === 'Node')
+    this.refuseDerived(kind, 'update', resource.kind === 'Node', resource.metadata.name, resource.metadata.namespace)
     const {name, resourceVersion} = resource.metadata
     if (kind.kind === 'Node') {
       // A Kubernetes Node belongs to the kubelet too: patch only Calico's annotations and labels.
@@ -137,7 +157,7 @@ export class KubernetesDatastore implements Datastore {
   }
 
   async delete(kind: KindInfo, name: string, namespace?: string, resourceVersion?: string): Promise<Resource> {
-    this.refuseDerived(kind, 'delete')
+    this.refuseDerived(kind, 'delete', false, name, namespace)
     const current = await this.get(kind, name, namespace)
     const body = resourceVersion ? {kind: 'DeleteOptions', apiVersion: 'v1', preconditions: {resourceVersion}} : undefined
     const response = await this.call('DELETE', this.path(kind, name, namespace), {verb: 'delete', kind, body})
@@ -166,7 +186,48 @@ export class KubernetesDatastore implements Datastore {
     throw notFound(kind, name, namespace)
   }
 
-  private refuseDerived(kind: KindInfo, verb: string, allowNodeUpdate = false): void {
+  // --- profiles: derived from Namespaces ---------------------------------------------------
+
+  /**
+   * Calico's KDD profile listing: projectcalico-default-allow, kns.<namespace> for every
+   * Namespace, ksa.<namespace>.<account> for every ServiceAccount.
+   */
+  private async listProfiles(kind: KindInfo): Promise<Resource[]> {
+    const out = [defaultAllowProfile()]
+    for await (const ns of this.pages<KubeNamespace>(namespacePath(), {}, kind, 'namespaces')) out.push(namespaceToProfile(ns))
+    for await (const sa of this.pages<KubeServiceAccount>(serviceAccountPath(), {}, kind, 'serviceaccounts')) out.push(serviceAccountToProfile(sa))
+    return out
+  }
+
+  private async getProfile(kind: KindInfo, name: string): Promise<Resource> {
+    if (name === DEFAULT_ALLOW_PROFILE) return defaultAllowProfile()
+    if (name.startsWith(SERVICE_ACCOUNT_PROFILE_PREFIX)) {
+      // ksa.<namespace>.<account>: a namespace name has no dots.
+      const [, namespace, account] = /^ksa\.([^.]+)\.(.+)$/.exec(name) ?? []
+      if (!namespace || !account) throw notFound(kind, name)
+      const response = await this.call('GET', serviceAccountPath(namespace, account), {verb: 'get', kind})
+      if (response.status === 404) throw notFound(kind, name)
+      this.check(response, 'get', kind, 'serviceaccounts')
+      return serviceAccountToProfile(this.object(response) as unknown as KubeServiceAccount)
+    }
+    if (!name.startsWith(NAMESPACE_PROFILE_PREFIX)) throw notFound(kind, name)
+    const response = await this.call('GET', namespacePath(name.slice(NAMESPACE_PROFILE_PREFIX.length)), {verb: 'get', kind})
+    if (response.status === 404) throw notFound(kind, name)
+    this.check(response, 'get', kind, 'namespaces')
+    return namespaceToProfile(this.object(response) as unknown as KubeNamespace)
+  }
+
+  private refuseDerived(kind: KindInfo, verb: string, allowNodeUpdate = false, name?: string, namespace?: string): void {
+    if (kind === kubernetesNetworkPolicyWriteKind) throw kubernetesPolicyFile(name ?? '', namespace)
+    if (kind.kind === 'NetworkPolicy' && name !== undefined && kubernetesPolicyName(name) !== undefined) {
+      const k8sName = kubernetesPolicyName(name)!
+      const ns = namespace ?? this.defaultNamespace
+      const kubectl = verb === 'delete' ? `kubectl delete networkpolicy ${k8sName} -n ${ns}` : `kubectl edit networkpolicy ${k8sName} -n ${ns}`
+      throw new NetctlError('unsupported', `cannot ${verb} NetworkPolicy "${ns}/${name}": it is the Kubernetes NetworkPolicy "${k8sName}", which belongs to Kubernetes (Calico only reads it)`, `change it with ${kubectl}`)
+    }
+    if (kind.kind === 'Profile') {
+      throw new NetctlError('unsupported', `cannot ${verb} a Profile in the Kubernetes datastore: Calico derives them from Namespaces (kns.<namespace>) and ServiceAccounts (ksa.<namespace>.<account>)`, 'change the Namespace or ServiceAccount with kubectl instead (kubectl label namespace|serviceaccount ...)')
+    }
     if (kind.kind === 'WorkloadEndpoint') {
       throw new NetctlError('unsupported', `cannot ${verb} a WorkloadEndpoint in the Kubernetes datastore: Calico derives them from Pods`, 'change the Pod with kubectl instead')
     }
@@ -204,9 +265,9 @@ export class KubernetesDatastore implements Datastore {
    * Follow `continue` tokens; each page is dropped once its items are handed out. A listing
    * must end: a token that comes back, too many pages or objects, or too long is an error.
    */
-  private async *pages<T>(path: string, query: Record<string, string>, kind: KindInfo): AsyncGenerator<T> {
+  private async *pages<T>(path: string, query: Record<string, string>, kind: KindInfo, resource = resourceName(kind)): AsyncGenerator<T> {
     const {listMs, maxListPages, maxListObjects} = this.limits
-    const listed = `${resourceName(kind)} (GET ${path})`
+    const listed = `${resource} (GET ${path})`
     const listing = `listing ${listed} at ${this.shownServer}`
     const giveUp = (message: string) => new NetctlError('unavailable', message, 'retry; if it persists, the API server (or a proxy in front of it) is misbehaving')
     let pages = 0
@@ -224,9 +285,9 @@ export class KubernetesDatastore implements Datastore {
       const response = await this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline})
       pages += 1
       if (response.status === 404) {
-        throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resourceName(kind)}`, 'install Calico (its CRDs) in this cluster, or check the kubeconfig context')
+        throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resource}`, resource === resourceName(kind) ? 'install Calico (its CRDs) in this cluster, or check the kubeconfig context' : 'check the kubeconfig context: the server does not look like a Kubernetes API server')
       }
-      this.check(response, 'list', kind)
+      this.check(response, 'list', kind, resource)
       const list = this.listPage<T>(response)
       objects += list.items.length
       if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
@@ -271,10 +332,9 @@ export class KubernetesDatastore implements Datastore {
     return {items: body.items as T[], continue: token || undefined}
   }
 
-  private check(response: Response, verb: string, kind: KindInfo): void {
+  private check(response: Response, verb: string, kind: KindInfo, resource = resourceName(kind)): void {
     if (response.status >= 200 && response.status < 300) return
     const status = response.body as KubeStatus | undefined
-    const resource = resourceName(kind)
     const detail = status?.message ?? `HTTP ${response.status}`
     if (response.status === 401) {
       throw new NetctlError('unavailable', `the API server at ${this.shownServer} did not accept netctl's credentials (401) when it tried to ${verb} ${resource}: ${detail}`, 'refresh the token or certificates of the kubeconfig user')
@@ -337,6 +397,18 @@ export class KubernetesDatastore implements Datastore {
     }
     return response
   }
+}
+
+const k8sPolicies = 'networkpolicies.networking.k8s.io'
+
+/** A Kubernetes NetworkPolicy file given to netctl with a Kubernetes datastore: kubectl's job. */
+const kubernetesPolicyFile = (name: string, namespace?: string) => {
+  const k8sName = kubernetesPolicyName(name) ?? name
+  return new NetctlError(
+    'unsupported',
+    `cannot write the Kubernetes NetworkPolicy "${namespace ? `${namespace}/` : ''}${k8sName}" through netctl to a Kubernetes datastore: it belongs to the cluster's Kubernetes API, and Calico only reads it (as NetworkPolicy ${name})`,
+    'apply it with kubectl instead: kubectl apply -f FILE (netctl apply -f takes it for a lab\'s datastore)',
+  )
 }
 
 const resourceName = (kind: KindInfo): string =>

@@ -2,6 +2,8 @@
 import type {LoadOptions} from 'js-yaml'
 
 import {NetctlError} from '../errors.js'
+import {convertKubernetesDocument, isKubernetesNetworkingDocument, kubernetesNetworkPolicyWriteKind} from './k8s-networkpolicy.js'
+import type {KindInfo} from './kind.js'
 import {findKind, kinds} from './registry.js'
 import {API_VERSION, type Resource} from './types.js'
 
@@ -9,6 +11,8 @@ export interface SourcedResource {
   resource: Resource
   /** "pools.yaml, document 2": where a message should point. */
   origin: string
+  /** How the write validates and stores it, when not by its kind (a converted Kubernetes NetworkPolicy). */
+  writeAs?: KindInfo
 }
 
 /**
@@ -67,7 +71,12 @@ export async function parseDocuments(text: string, source: string, budget = new 
     if (budget.resources > inputLimits.maxResources) {
       throw fail(` holds more than ${inputLimits.maxResources} resources`, `split it into files of at most ${inputLimits.maxResources} and give them one at a time`)
     }
-    for (const resource of resources) out.push({resource: checkShape(resource, origin), origin})
+    for (const resource of resources) {
+      // A Kubernetes NetworkPolicy becomes the Calico NetworkPolicy Calico derives from it.
+      if (isPlainObject(resource) && isKubernetesNetworkingDocument(resource)) {
+        out.push({resource: convertKubernetesDocument(resource, origin), origin, writeAs: kubernetesNetworkPolicyWriteKind})
+      } else out.push({resource: checkShape(resource, origin), origin})
+    }
   }
   if (out.length === 0) throw new NetctlError('usage', `${source} holds no resources`, 'give a file with at least one Calico resource')
   return out
@@ -193,12 +202,14 @@ function expandList(doc: unknown, origin: string): unknown[] {
   return [doc]
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
 function checkShape(doc: unknown, origin: string): Resource {
   const fail = (problem: string, suggestion: string) => new NetctlError('usage', `${origin}: ${problem}`, suggestion)
   if (typeof doc !== 'object' || doc === null) throw fail('is not an object', 'each document must be a mapping with apiVersion, kind, metadata and spec')
   const object = doc as Record<string, unknown>
   if (object.apiVersion !== API_VERSION) {
-    throw fail(`apiVersion is ${JSON.stringify(object.apiVersion)}`, `set apiVersion: ${API_VERSION}`)
+    throw fail(`apiVersion is ${JSON.stringify(object.apiVersion)}`, `set apiVersion: ${API_VERSION} (or networking.k8s.io/v1 for a Kubernetes NetworkPolicy)`)
   }
   const info = typeof object.kind === 'string' ? findKind(object.kind) : undefined
   if (!info || info.kind !== object.kind) {

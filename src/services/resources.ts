@@ -104,9 +104,9 @@ const planTries = 5
  */
 export async function writeResources(ds: Datastore, documents: SourcedResource[], mode: WriteMode, options: WriteOptions = {}): Promise<WriteResult[]> {
   const defaultNamespace = options.namespace ?? ds.defaultNamespace
-  const targets = documents.map(({resource: raw, origin}): Target => {
+  const targets = documents.map(({resource: raw, origin, writeAs}): Target => {
     try {
-      const info = kindInfo(raw.kind)
+      const info = writeAs ?? kindInfo(raw.kind)
       if (info === clusterInformationKind) throw clusterInformationIsReadOnly(mode === 'create' ? 'create' : 'apply or replace')
       checkDocumentNamespace(info, raw, options.namespace)
       // As libcalico-go: a create makes a new object, so it cannot name a version of one.

@@ -3,7 +3,8 @@
  * It behaves as the real API server does for: list with limit/continue and field
  * selectors, get, create, update with resourceVersion conflicts, JSON merge patch (and
  * only that content type), delete with preconditions, bearer-token authentication, and
- * Status bodies for 401/403/404/409/415/422. It is not a Kubernetes: no watch, no
+ * Status bodies for 401/403/404/409/415/422. It serves pods, nodes, namespaces, service accounts, Calico's
+ * custom resources and networking.k8s.io/v1 NetworkPolicies. It is not a Kubernetes: no watch, no
  * admission, no strategic merge patch, no label selectors.
  * `misbehave` makes it answer as a broken server or proxy would (a repeated continue token,
  * pages without end, a body trickled a byte at a time, a reply that is not a Kubernetes object).
@@ -16,6 +17,8 @@ type KubeObject = {apiVersion?: string; kind?: string; metadata: Record<string, 
 
 interface ResourceType {
   name: string
+  /** Where its objects are kept: the plural, with the group for the networking.k8s.io kinds (whose plural a Calico kind shares). */
+  store: string
   group: string
   kind: string
   namespaced: boolean
@@ -26,8 +29,10 @@ const calicoPlurals: Record<string, string> = {
   ippools: 'IPPool', bgppeers: 'BGPPeer', bgpconfigurations: 'BGPConfiguration',
   felixconfigurations: 'FelixConfiguration', clusterinformations: 'ClusterInformation',
   globalnetworkpolicies: 'GlobalNetworkPolicy', tiers: 'Tier', networkpolicies: 'NetworkPolicy', networksets: 'NetworkSet',
+  globalnetworksets: 'GlobalNetworkSet', hostendpoints: 'HostEndpoint', stagednetworkpolicies: 'StagedNetworkPolicy',
+  stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy', stagedkubernetesnetworkpolicies: 'StagedKubernetesNetworkPolicy',
 }
-const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets'])
+const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets', 'stagednetworkpolicies', 'stagedkubernetesnetworkpolicies'])
 
 export interface RecordedRequest {
   method: string
@@ -57,7 +62,11 @@ export interface KubeApiDouble {
   /** Break the protocol from now on (see Misbehaviour); `behave` ends it. */
   misbehave(misbehaviour: Misbehaviour): void
   behave(): void
-  /** Put objects straight into the store (as if another client created them). */
+  /**
+   * Put objects straight into the store (as if another client created them): 'pods', 'nodes', a
+   * Calico plural, or a collection path such as '/api/v1/namespaces' or
+   * '/apis/networking.k8s.io/v1/networkpolicies'.
+   */
   seed(resource: 'pods' | 'nodes' | string, objects: KubeObject[]): void
   /** Answer 403 to this verb on this resource ("list", "pods"). */
   deny(verb: string, resource: string): void
@@ -144,9 +153,18 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       }
       const [resource, name, extra] = rest
       if (extra !== undefined) return undefined
-      if (resource === 'pods') return {type: {name: 'pods', group: '', kind: 'Pod', namespaced: true, apiVersion: 'v1'}, namespace, name}
-      if (resource === 'nodes' && namespace === undefined) return {type: {name: 'nodes', group: '', kind: 'Node', namespaced: false, apiVersion: 'v1'}, name}
+      if (resource === 'pods') return {type: {name: 'pods', store: 'pods', group: '', kind: 'Pod', namespaced: true, apiVersion: 'v1'}, namespace, name}
+      if (resource === 'serviceaccounts') return {type: {name: 'serviceaccounts', store: 'serviceaccounts', group: '', kind: 'ServiceAccount', namespaced: true, apiVersion: 'v1'}, namespace, name}
+      if (resource === 'nodes' && namespace === undefined) return {type: {name: 'nodes', store: 'nodes', group: '', kind: 'Node', namespaced: false, apiVersion: 'v1'}, name}
+      // /api/v1/namespaces[/<name>] (the namespaced form above took /namespaces/<ns>/<resource>).
+      if (parts.length <= 4 && parts[2] === 'namespaces') return {type: {name: 'namespaces', store: 'namespaces', group: '', kind: 'Namespace', namespaced: false, apiVersion: 'v1'}, name: parts[3]}
       return undefined
+    }
+    if (parts[0] === 'apis' && parts[1] === 'networking.k8s.io' && parts[2] === 'v1') {
+      const namespace = parts[3] === 'namespaces' ? parts[4] : undefined
+      const [plural, name, extra] = namespace === undefined ? parts.slice(3) : parts.slice(5)
+      if (plural !== 'networkpolicies' || extra !== undefined) return undefined
+      return {type: {name: plural, store: 'networkpolicies.networking.k8s.io', group: 'networking.k8s.io', kind: 'NetworkPolicy', namespaced: true, apiVersion: 'networking.k8s.io/v1'}, namespace, name}
     }
     if (parts[0] === 'apis' && parts[1] === 'crd.projectcalico.org' && parts[2] === 'v1') {
       // Namespaced kinds: /apis/crd.projectcalico.org/v1/[namespaces/<ns>/]<plural>[/<name>].
@@ -156,7 +174,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (!kind || extra !== undefined) return undefined
       const namespaced = namespacedCalicoPlurals.has(plural!)
       if (!namespaced && namespace !== undefined) return undefined
-      return {type: {name: plural!, group: 'crd.projectcalico.org', kind, namespaced, apiVersion: 'crd.projectcalico.org/v1'}, namespace, name}
+      return {type: {name: plural!, store: plural!, group: 'crd.projectcalico.org', kind, namespaced, apiVersion: 'crd.projectcalico.org/v1'}, namespace, name}
     }
     return undefined
   }
@@ -192,7 +210,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope'
       return send(403, status(403, 'Forbidden', `${resourceName}${name ? ` "${name}"` : ''} is forbidden: User "netctl-test" cannot ${verb} resource "${type.name}" in API group "${type.group}" ${scope}`, {name, group: type.group, kind: type.name}))
     }
-    const objects = store.get(type.name) ?? new Map<string, KubeObject>()
+    const objects = store.get(type.store) ?? new Map<string, KubeObject>()
     const notFound = () => send(404, status(404, 'NotFound', `${resourceName} "${name}" not found`, {name, group: type.group, kind: type.name}))
     const conflictWith = (stored: KubeObject) =>
       send(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resourceName} "${stored.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`, {name: stored.metadata.name, group: type.group, kind: type.name}))
@@ -206,7 +224,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
         return send(200, {kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata: {resourceVersion: String(revision), continue: `endless-page-${++endlessPage}`}, items})
       }
       const after = token && broken?.mode !== 'repeat-continue' ? (JSON.parse(Buffer.from(token, 'base64url').toString()) as {after: string; rv: string}) : undefined
-      const all = sorted(type.name)
+      const all = sorted(type.store)
         .filter(([k]) => !after || k > after.after)
         .filter(([, o]) => namespace === undefined || o.metadata.namespace === namespace)
         .filter(([, o]) => matchesFieldSelector(o, url.searchParams.get('fieldSelector')))
@@ -230,7 +248,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       const createKey = keyOf(type.namespaced ? namespace ?? body.metadata.namespace ?? 'default' : undefined, body.metadata.name)
       if (objects.has(createKey)) return send(409, status(409, 'AlreadyExists', `${resourceName} "${body.metadata.name}" already exists`, {name: body.metadata.name, group: type.group, kind: type.name}))
       const created = stamp(body, type, namespace)
-      bucket(type.name).set(createKey, created)
+      bucket(type.store).set(createKey, created)
       return send(201, created)
     }
     const stored = key === undefined ? undefined : objects.get(key)
@@ -241,7 +259,7 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (!body.metadata.resourceVersion) return send(422, status(422, 'Invalid', `${type.kind} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`))
       if (body.metadata.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
       const updated = stamp({...body, metadata: {...body.metadata, uid: stored.metadata.uid, creationTimestamp: stored.metadata.creationTimestamp}}, type, stored.metadata.namespace)
-      bucket(type.name).set(key, updated)
+      bucket(type.store).set(key, updated)
       return send(200, updated)
     }
     if (req.method === 'PATCH' && key !== undefined) {
@@ -252,14 +270,14 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       if (!stored) return notFound()
       if (patch?.metadata?.resourceVersion && patch.metadata.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
       const patched = stamp(mergePatch(stored, patch) as KubeObject, type, stored.metadata.namespace)
-      bucket(type.name).set(key, patched)
+      bucket(type.store).set(key, patched)
       return send(200, patched)
     }
     if (req.method === 'DELETE' && key !== undefined) {
       const body = (await readBody(req)) as {preconditions?: {resourceVersion?: string}} | undefined
       if (!stored) return notFound()
       if (body?.preconditions?.resourceVersion && body.preconditions.resourceVersion !== stored.metadata.resourceVersion) return conflictWith(stored)
-      bucket(type.name).delete(key)
+      bucket(type.store).delete(key)
       revision += 1
       return send(200, stored)
     }
@@ -313,10 +331,11 @@ export async function startKubeApiDouble(): Promise<KubeApiDouble> {
       misbehaviour = undefined
     },
     seed(resource, objects) {
-      const type = resource === 'pods' ? route('/api/v1/namespaces/x/pods')!.type : resource === 'nodes' ? route('/api/v1/nodes')!.type : route(`/apis/crd.projectcalico.org/v1/${resource}`)!.type
+      const type = resource.startsWith('/') ? route(resource)!.type
+        : resource === 'pods' ? route('/api/v1/namespaces/x/pods')!.type : resource === 'nodes' ? route('/api/v1/nodes')!.type : route(`/apis/crd.projectcalico.org/v1/${resource}`)!.type
       for (const object of objects) {
         const stamped = stamp(object, type, object.metadata.namespace)
-        bucket(type.name).set(keyOf(stamped.metadata.namespace, stamped.metadata.name), stamped)
+        bucket(type.store).set(keyOf(stamped.metadata.namespace, stamped.metadata.name), stamped)
       }
     },
     deny(verb, resource) {
