@@ -54,9 +54,10 @@ export default class Validate extends NetctlCommand {
     }
     const seen = new Map<string, string>()
     let valid = 0
-    for (const {resource, origin} of documents) {
+    for (const {resource, origin, writeAs} of documents) {
       try {
-        const info = kindInfo(resource.kind)
+        // A Kubernetes NetworkPolicy is checked as the Calico policy it converts to.
+        const info = writeAs ?? kindInfo(resource.kind)
         const ready = validateDocument(info, resource)
         // apply refuses a file that writes one object twice: so does validate.
         const id = `${info.kind}\0${ready.metadata.namespace ?? ''}\0${ready.metadata.name}`
