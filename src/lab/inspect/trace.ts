@@ -126,6 +126,8 @@ interface Carried {
   outer?: {src: string; dst: string; encap: Encap}
   /** Next hop the sender resolved (L2 destination), for the underlay's switching. */
   nextHopIp?: string
+  /** Switched by a bridge only (flannel pods on one node): no routing, no TTL change. */
+  bridged?: boolean
 }
 
 const parseJson = <T>(text: string, fallback: T): T => {
@@ -304,6 +306,21 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
       carried = {}
     }
 
+    // flannel, same subnet: cni0 switches the frame between two of its ports; nothing is routed.
+    if (node && carried.bridged) {
+      const target = cluster.pods.find((p) => p.node === node.name && p.ip === to.ip)
+      carried = {}
+      if (!target) return drop(`no pod on cni0 holds ${to.ip}`)
+      hop.action = 'bridge'
+      hop.inInterface = `${wiring.podOf(hops[hops.length - 2]!.netns)?.hostIf ?? 'veth'} (cni0)`
+      hop.outInterface = target.hostIf
+      hop.mtu = (await facts.link(netns, target.hostIf))?.mtu
+      hop.why.push(`cni0 switches the frame to ${target.hostIf}, the veth of pod ${target.name} (bridge fdb)`)
+      netns = target.netns
+      iif = 'eth0'
+      continue
+    }
+
     const source = step === 0
     const answer = await facts.routeGet(netns, to.ip, source ? undefined : from.ip, source ? undefined : iif)
     const entry = await facts.routeEntry(netns, to.ip, source ? undefined : from.ip, source ? undefined : iif)
@@ -338,11 +355,19 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
         hop.nextHop = {ip: nextIp, mac: learned ?? hostMac, how: `proxy ARP on ${pod.hostIf} answers with ${hostMac ?? calicoHostMac}`}
         hop.why.push(`ARP for ${nextIp}: ${home.name}'s ${pod.hostIf} answers by proxy ARP with ${hostMac ?? calicoHostMac}${learned ? ` (neighbour table: ${learned})` : ''}`)
         iif = pod.hostIf
-      } else {
+      } else if (gateway) {
         const bridgeMac = (await facts.link(home.netns, 'cni0'))?.address
         hop.nextHop = {ip: nextIp, mac: learned ?? bridgeMac, how: `cni0 on ${home.name} holds ${nextIp}`}
         hop.why.push(`ARP for ${nextIp}: cni0 on ${home.name} (${bridgeMac ?? 'MAC unknown'}) holds it; the frame goes through ${pod.hostIf} into the bridge`)
         iif = 'cni0'
+      } else {
+        // On the pod's own subnet: the neighbour answers itself, and cni0 only switches the frame.
+        hop.nextHop = {ip: nextIp, mac: learned, how: `on-link: ${nextIp} answers ARP itself through cni0`}
+        hop.why.push(`ARP for ${nextIp}: on-link, the pod itself answers${learned ? ` (${learned})` : ''}; cni0 switches the frame`)
+        carried = {bridged: true}
+        iif = 'cni0'
+        netns = home.netns
+        continue
       }
       ttl = outTtl
       netns = home.netns
@@ -484,6 +509,16 @@ export function markObserved(hops: Hop[], from: TraceEnd, to: TraceEnd, captures
   return seenCount
 }
 
+/**
+ * The capture agrees with the prediction when every hop of a delivered packet was seen with the
+ * TTL predicted there; for a dropped one, the hops before the drop were seen and the destination never is.
+ */
+export function verdictAgrees(hops: Hop[], result: TraceResult['result']): boolean {
+  const ttlsMatch = hops.every((h) => h.observed?.ttl === undefined || h.observed.ttl === h.ttl)
+  if (result.delivered) return ttlsMatch && hops.every((h) => h.observed?.seen)
+  return ttlsMatch && hops.slice(0, -1).every((h) => h.observed?.seen)
+}
+
 /** The BPF filter for the probe, one direction only (not the replies). */
 function probeFilter(from: TraceEnd, to: TraceEnd, protocol: TraceProtocol, port: number, tunnelPorts: number[]): string {
   const inner = `src host ${from.ip} and dst host ${to.ip}` + (protocol === 'icmp' ? ' and icmp[icmptype] == icmp-echo' : protocol === 'tcp' ? ` and tcp dst port ${port}` : ` and udp dst port ${port}`)
@@ -576,8 +611,7 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
     const {probe, captures} = await captureProbe(namespaces, from, to, protocol, options.port ?? 0, tunnelPorts)
     const seen = new Map(captures.map((c) => [c.netns, parseCapture(c.lines, tunnelPorts)]))
     const count = markObserved(hops, from, to, seen)
-    const ttlAgrees = !result.delivered || hops.at(-1)?.observed?.ttl === undefined || hops.at(-1)?.observed?.ttl === result.ttl
-    trace.verified = {probe, seen: count, of: hops.length, agrees: (result.delivered ? count === hops.length : true) && ttlAgrees}
+    trace.verified = {probe, seen: count, of: hops.length, agrees: verdictAgrees(hops, result)}
   }
   return trace
 }
