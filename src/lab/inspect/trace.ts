@@ -245,7 +245,7 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
     hops.push(hop)
     const drop = (reason: string) => {
       hop.action = 'drop'
-      hop.why.push(`dropped: ${reason}`)
+      hop.why.push(reason)
       return {hops, result: {delivered: false, reason: `${hop.at}: ${reason}`}}
     }
 
@@ -301,6 +301,12 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
             ? `decapsulated: IP-in-IP from ${encap.outerSource} → ${device}`
             : `decapsulated: flannel's proxy takes UDP ${encap.port} from ${encap.outerSource} and writes the packet into ${device}`,
       )
+      if (encap.type === 'udp') {
+        // Like flanneld's, the proxy counts as a router on each side: TTL - 1 as it writes into flannel0.
+        ttl--
+        hop.ttl = ttl
+        hop.why.push(`the proxy lowers the TTL to ${ttl} as it writes the packet into ${device}`)
+      }
       iif = device
       hop.inInterface = `eth0 → ${device}`
       carried = {}
@@ -410,13 +416,13 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
       if (!remoteNode || remoteNode === node) return drop(`flannel's proxy knows no node holding ${to.ip}`)
       const encap: Encap = {type: 'udp', device: route.dev, outerSource: node.ip, outerDestination: remoteNode.ip, port: flannelUdp.port}
       hop.encapsulation = encap
-      hop.why.push(`${route.dev} hands the packet to flannel's udp proxy: outer ${node.ip} → ${remoteNode.ip} UDP ${flannelUdp.port}`)
+      hop.why.push(`${route.dev} hands the packet to flannel's udp proxy, which lowers the TTL once more (to ${outTtl - 1}): outer ${node.ip} → ${remoteNode.ip} UDP ${flannelUdp.port}`)
       carried = {outer: {src: node.ip, dst: remoteNode.ip, encap}}
     } else {
       hop.nextHop = gateway ? {ip: gateway, mac: await facts.neighbour(netns, route.dev, gateway), how: `next hop ${gateway} on ${route.dev}`} : undefined
       carried = {nextHopIp: gateway}
     }
-    ttl = outTtl
+    ttl = hop.encapsulation?.type === 'udp' ? outTtl - 1 : outTtl
     if (carried.outer) {
       // The outer packet leaves as the node's own: route it like one.
       const outer = await facts.routeGet(netns, carried.outer.dst, carried.outer.src, undefined)
@@ -511,12 +517,12 @@ export function markObserved(hops: Hop[], from: TraceEnd, to: TraceEnd, captures
 
 /**
  * The capture agrees with the prediction when every hop of a delivered packet was seen with the
- * TTL predicted there; for a dropped one, the hops before the drop were seen and the destination never is.
+ * TTL predicted there; for a dropped one, the hops up to the drop were seen and nothing reached the destination.
  */
-export function verdictAgrees(hops: Hop[], result: TraceResult['result']): boolean {
+export function verdictAgrees(hops: Hop[], result: TraceResult['result'], arrivedAtDestination: boolean): boolean {
   const ttlsMatch = hops.every((h) => h.observed?.ttl === undefined || h.observed.ttl === h.ttl)
   if (result.delivered) return ttlsMatch && hops.every((h) => h.observed?.seen)
-  return ttlsMatch && hops.slice(0, -1).every((h) => h.observed?.seen)
+  return ttlsMatch && !arrivedAtDestination && hops.slice(0, -1).every((h) => h.observed?.seen)
 }
 
 /** The BPF filter for the probe, one direction only (not the replies). */
@@ -607,11 +613,13 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
   if (verdict) trace.policy = policySummary(verdict)
   if (options.verify) {
     const tunnelPorts = [4789, 8472, flannelUdp.port]
-    const namespaces = [...new Set(hops.map((h) => h.netns))]
+    // The destination is listened to even when the prediction is a drop: a packet there would contradict it.
+    const namespaces = [...new Set([...hops.map((h) => h.netns), to.netns])]
     const {probe, captures} = await captureProbe(namespaces, from, to, protocol, options.port ?? 0, tunnelPorts)
     const seen = new Map(captures.map((c) => [c.netns, parseCapture(c.lines, tunnelPorts)]))
     const count = markObserved(hops, from, to, seen)
-    trace.verified = {probe, seen: count, of: hops.length, agrees: verdictAgrees(hops, result)}
+    const arrived = (seen.get(to.netns) ?? []).some((p) => p.src === from.ip && p.dst === to.ip && !p.encapsulation)
+    trace.verified = {probe, seen: count, of: hops.length, agrees: verdictAgrees(hops, result, arrived)}
   }
   return trace
 }
