@@ -36,7 +36,7 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
   })
 
   /** The shape every cross-node pod-to-pod trace has, and --verify seeing all of it. */
-  function assertAcrossNodes(t: TraceResult, lab: string, devices: string[]) {
+  function assertAcrossNodes(t: TraceResult, lab: string, devices: Array<string | null>) {
     assert.deepEqual(t.hops.map((h) => h.netns), [ns(lab, 'p-busybox-controlplane-0'), ns(lab, 'n-controlplane'), ns(lab, 'underlay'), ns(lab, 'n-node01'), ns(lab, 'p-busybox-node01-0')])
     assert.deepEqual(t.hops.map((h) => h.outInterface ?? null), devices)
     assert.deepEqual(t.hops.map((h) => h.ttl), [64, 64, 63, 63, 62])
