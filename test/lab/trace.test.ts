@@ -107,6 +107,28 @@ describe('lab trace: the path from recorded kernel answers', () => {
     assert.deepEqual(result, {delivered: true, ttl: 64, smallestMtu: 1500})
   })
 
+  it('across subnets without encapsulation: the underlay router routes the packet (TTL 64 → 61)', async () => {
+    const rec = load('calico-bgp-router')
+    const {hops, result} = await walk(rec)
+    assert.deepEqual(column(hops, 'action'), ['send', 'forward', 'forward', 'forward', 'deliver'])
+    assert.equal(hops[1]!.route?.via, '172.17.0.1')
+    assert.equal(hops[1]!.route?.proto, 'bird')
+    assert.deepEqual([hops[2]!.route?.dst, hops[2]!.route?.via, hops[2]!.outInterface], ['192.168.0.128/26', '172.18.0.32', 'br1'])
+    assert.equal(hops[3]!.netns, rec.cluster.nodes[2]!.netns)
+    assert.deepEqual(column(hops, 'ttl'), [64, 64, 63, 62, 61])
+    assert.deepEqual(result, {delivered: true, ttl: 61, smallestMtu: 1500})
+  })
+
+  it('VXLAN CrossSubnet: the router routes the outer packet, the inner TTL is untouched (64 → 62)', async () => {
+    const rec = load('calico-vxlan-cross-subnet')
+    const {hops, result} = await walk(rec)
+    assert.equal(hops[1]!.encapsulation?.outerDestination, rec.cluster.nodes[2]!.ip)
+    assert.deepEqual([hops[2]!.action, hops[2]!.route?.dst, hops[2]!.outInterface], ['forward', '172.18.0.0/24', 'br1'])
+    assert.deepEqual(column(hops, 'ttl'), [64, 64, 63, 63, 62])
+    assert.equal(labMode(rec.cluster), 'calico vxlan CrossSubnet, BGP (BIRD)')
+    assert.deepEqual(result, {delivered: true, ttl: 62, smallestMtu: 1450})
+  })
+
   it('a blackhole route on the way: dropped, and why (the route, its proto)', async () => {
     const rec = load('calico-bgp')
     const n1 = rec.cluster.nodes[1]!
