@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns, toJson, toYaml} from '../../cli/output.js'
 import {resolveLabName} from '../../lab/lab.js'
-import {labTrace, traceProtocols, traceRows, type TraceResult} from '../../lab/inspect/trace.js'
+import {labTrace, traceProtocols, traceReasons, traceRows, type TraceResult} from '../../lab/inspect/trace.js'
 
 export default class LabTrace extends NetctlCommand {
   static override summary = 'The path of one packet across a lab, namespace by namespace, from the kernel\'s own answers.'
@@ -43,6 +43,8 @@ function traceText(trace: TraceResult): string {
     `${trace.protocol.toUpperCase()}${trace.port ? ` port ${trace.port}` : ''} from ${end(trace.from)} to ${end(trace.to)} in lab "${trace.lab}" (${trace.mode})`,
     '',
     formatColumns(traceRows(trace)),
+    '',
+    ...traceReasons(trace),
     '',
     trace.result.delivered
       ? `delivered with ttl=${trace.result.ttl}; smallest MTU on the way: ${trace.result.smallestMtu ?? 'unknown'}`

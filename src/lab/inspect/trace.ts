@@ -204,6 +204,7 @@ class Facts {
       entry = all.sort((a, b) => prefixLength(b.dst) - prefixLength(a.dst))[0]
     }
     if (!entry) return undefined
+    // ip leaves out proto boot: a route put there by hand (or by netctl, as Felix would), i.e. static.
     return {dst: entry.dst, via: entry.gateway, dev: entry.dev, proto: entry.protocol ?? 'static', onlink: entry.flags?.includes('onlink') || undefined, type: entry.type}
   }
 
@@ -624,13 +625,27 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
   return trace
 }
 
+/** The short decision for the table; the reasons go beneath it. */
+function decisionCell(hop: Hop): string {
+  if (hop.action === 'deliver') return 'delivered'
+  if (hop.action === 'drop') return 'DROPPED'
+  if (hop.action === 'bridge') return `switched → ${hop.outInterface}`
+  const route = hop.route ? `${hop.route.dst}${hop.route.via ? ` via ${hop.route.via}` : ''} (${hop.route.proto}${hop.route.onlink ? ', onlink' : ''})` : ''
+  const wrap = hop.encapsulation ? `; encap ${hop.encapsulation.type}${hop.encapsulation.vni !== undefined ? ` vni ${hop.encapsulation.vni}` : ''}${hop.encapsulation.port ? ` udp ${hop.encapsulation.port}` : ''} → ${hop.encapsulation.outerDestination}` : ''
+  return `${hop.decapsulation ? `decap ${hop.decapsulation.type}; ` : ''}${route}${wrap}`
+}
+
 /** Terminal table rows (the seeds' vocabulary). */
 export function traceRows(trace: TraceResult): string[][] {
   const rows = [['#', 'WHERE', 'IN', 'TTL', 'OUT', 'MTU', 'DECISION', ...(trace.verified ? ['SEEN'] : [])]]
   trace.hops.forEach((hop, i) => {
-    const decision = [hop.action === 'deliver' ? 'delivered' : hop.action === 'drop' ? 'DROPPED' : hop.action, ...hop.why].join('; ')
     const seen = hop.observed ? (hop.observed.seen ? `yes${hop.observed.ttl !== undefined ? ` ttl=${hop.observed.ttl}` : ''}${hop.observed.encapsulation ? ` (${hop.observed.encapsulation})` : ''}` : 'NO') : ''
-    rows.push([String(i + 1), hop.at, hop.inInterface ?? '-', String(hop.ttl), hop.outInterface ?? '-', hop.mtu !== undefined ? String(hop.mtu) : '-', decision, ...(trace.verified ? [seen] : [])])
+    rows.push([String(i + 1), hop.at, hop.inInterface ?? '-', String(hop.ttl), hop.outInterface ?? '-', hop.mtu !== undefined ? String(hop.mtu) : '-', decisionCell(hop), ...(trace.verified ? [seen] : [])])
   })
   return rows
+}
+
+/** Why, hop by hop: the lines under the table. */
+export function traceReasons(trace: TraceResult): string[] {
+  return trace.hops.flatMap((hop, i) => [`${i + 1}. ${hop.at} (netns ${hop.netns})`, ...hop.why.map((line) => `     ${line}`)])
 }
