@@ -129,6 +129,18 @@ describe('lab trace: the path from recorded kernel answers', () => {
     assert.deepEqual(result, {delivered: true, ttl: 62, smallestMtu: 1450})
   })
 
+  it('a node sending into vxlan.calico: the source is its tunnel address, the kernel\'s choice, and later hops route from it', async () => {
+    const rec = load('calico-node-to-pod-vxlan')
+    const from = resolveEnd(rec.cluster, rec.from)
+    const to = resolveEnd(rec.cluster, rec.to)
+    const {hops, result, source} = await tracePath(rec.cluster, from, to, replay(rec.answers))
+    assert.equal(from.ip, '172.18.0.32')
+    assert.equal(source, '192.168.0.128')
+    assert.deepEqual(column(hops, 'action'), ['send', 'forward', 'forward', 'deliver'])
+    assert.deepEqual(column(hops, 'ttl'), [64, 64, 64, 63])
+    assert.deepEqual(result, {delivered: true, ttl: 63, smallestMtu: 1450})
+  })
+
   it('a blackhole route on the way: dropped, and why (the route, its proto)', async () => {
     const rec = load('calico-bgp')
     const n1 = rec.cluster.nodes[1]!
@@ -198,7 +210,7 @@ describe('lab trace --verify: what the wire showed', () => {
     assert.equal(markObserved(hops, from, to, seen), 5)
     assert.deepEqual(hops[3]!.observed, {seen: true, ttl: 63, interface: 'vxlan.calico', encapsulation: 'udp 4789 vni 4096 172.17.0.32 → 172.17.0.40 ttl 64'})
     assert.equal(verdictAgrees(hops, result, true), true)
-    assert.deepEqual(traceRows({lab: 'x', flavor: 'calico', mode: '', from, to, protocol: 'icmp', hops, result, verified: {probe: '', seen: 5, of: 5, agrees: true}})[4]!.slice(6), ['decap vxlan; 192.168.0.65 (static)', 'yes ttl=63 (udp 4789 vni 4096 172.17.0.32 → 172.17.0.40 ttl 64)'])
+    assert.deepEqual(traceRows({lab: 'x', flavor: 'calico', mode: '', from, to, source: from.ip, protocol: 'icmp', hops, result, verified: {probe: '', seen: 5, of: 5, agrees: true}})[4]!.slice(6), ['decap vxlan; 192.168.0.65 (static)', 'yes ttl=63 (udp 4789 vni 4096 172.17.0.32 → 172.17.0.40 ttl 64)'])
 
     hops[4]!.observed = {seen: true, ttl: 61}
     assert.equal(verdictAgrees(hops, result, true), false, 'a TTL other than predicted')

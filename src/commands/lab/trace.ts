@@ -40,7 +40,7 @@ export default class LabTrace extends NetctlCommand {
 function traceText(trace: TraceResult): string {
   const end = (e: TraceResult['from']) => `${e.kind} ${e.name} (${e.ip})`
   const lines = [
-    `${trace.protocol.toUpperCase()}${trace.port ? ` port ${trace.port}` : ''} from ${end(trace.from)} to ${end(trace.to)} in lab "${trace.lab}" (${trace.mode})`,
+    `${trace.protocol.toUpperCase()}${trace.port ? ` port ${trace.port}` : ''} from ${end(trace.from)}${trace.source !== trace.from.ip ? ` (sent from ${trace.source})` : ''} to ${end(trace.to)} in lab "${trace.lab}" (${trace.mode})`,
     '',
     formatColumns(traceRows(trace)),
     '',

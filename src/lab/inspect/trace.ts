@@ -84,6 +84,8 @@ export interface TraceResult {
   mode: string
   from: TraceEnd
   to: TraceEnd
+  /** The packet's source address: the kernel's choice at the sender (a node's tunnel address, say), else from.ip. */
+  source: string
   protocol: TraceProtocol
   port?: number
   hops: Hop[]
@@ -231,7 +233,7 @@ const describeRoute = (r: RouteUsed): string =>
  * Walk the packet from `from` to `to`. At most 16 namespaces: a loop in the lab's routes
  * ends the walk with a drop, not a hang.
  */
-export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEnd, ask: Ask): Promise<{hops: Hop[]; result: TraceResult['result']}> {
+export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEnd, ask: Ask): Promise<{hops: Hop[]; result: TraceResult['result']; source: string}> {
   const wiring = new Wiring(cluster)
   const facts = new Facts(ask)
   const hops: Hop[] = []
@@ -240,6 +242,8 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
   let ttl = 64
   let carried: Carried = {}
   let previousNode: LabNode | undefined
+  // The source address the kernel picks at the sender (a node sending into vxlan.calico uses its tunnel address).
+  let src = from.ip
 
   for (let step = 0; step < 16; step++) {
     const hop: Hop = {at: wiring.label(netns), netns, inInterface: iif, ttl, action: 'forward', why: []}
@@ -247,7 +251,7 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
     const drop = (reason: string) => {
       hop.action = 'drop'
       hop.why.push(reason)
-      return {hops, result: {delivered: false, reason: `${hop.at}: ${reason}`}}
+      return {hops, source: src, result: {delivered: false, reason: `${hop.at}: ${reason}`}}
     }
 
     // The underlay: a bridge per subnet, and a router between them; it carries whatever the node sent.
@@ -271,9 +275,9 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
         continue
       }
       // Routed between subnets: the outer packet's TTL drops here, the inner one's does not.
-      const src = carried.outer?.src ?? from.ip
-      const answer = await facts.routeGet(netns, wireDst, src, bridge)
-      hop.route = await facts.routeEntry(netns, wireDst, src, bridge)
+      const wireSrc = carried.outer?.src ?? src
+      const answer = await facts.routeGet(netns, wireDst, wireSrc, bridge)
+      hop.route = await facts.routeEntry(netns, wireDst, wireSrc, bridge)
       if (!answer.ok) return drop(hop.route?.type && hop.route.type !== 'unicast' ? `${hop.route.type} route ${hop.route.dst}` : `no route to ${wireDst} (${answer.error})`)
       hop.why.push(`router: ${describeRoute(hop.route!)}`)
       const next = wiring.nodeByIp(answer.route.gateway ?? wireDst)
@@ -329,18 +333,22 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
     }
 
     const source = step === 0
-    const answer = await facts.routeGet(netns, to.ip, source ? undefined : from.ip, source ? undefined : iif)
-    const entry = await facts.routeEntry(netns, to.ip, source ? undefined : from.ip, source ? undefined : iif)
+    const answer = await facts.routeGet(netns, to.ip, source ? undefined : src, source ? undefined : iif)
+    const entry = await facts.routeEntry(netns, to.ip, source ? undefined : src, source ? undefined : iif)
     hop.route = entry
     if (!answer.ok) {
       if (entry?.type && entry.type !== 'unicast') return drop(`${entry.type} route ${entry.dst}${entry.proto ? ` (proto ${entry.proto})` : ''}`)
       return drop(`no route to ${to.ip} (${answer.error})`)
     }
     const route = answer.route
+    if (source && route.prefsrc && route.prefsrc !== from.ip) {
+      src = route.prefsrc
+      hop.why.push(`source address ${src}: the kernel's choice for ${route.dev}`)
+    }
     if (route.type === 'local') {
       hop.action = 'deliver'
       hop.why.push(`${to.ip} is local: delivered${iif ? ` (arrived on ${iif})` : ''}`)
-      return {hops, result: {delivered: true, ttl, smallestMtu: smallestMtu(hops)}}
+      return {hops, source: src, result: {delivered: true, ttl, smallestMtu: smallestMtu(hops)}}
     }
     if (route.type && route.type !== 'unicast') return drop(`${route.type} route`)
     if (source) hop.action = 'send'
@@ -436,7 +444,7 @@ export async function tracePath(cluster: LabCluster, from: TraceEnd, to: TraceEn
     netns = cluster.underlayNetns
     iif = undefined
   }
-  return {hops, result: {delivered: false, reason: 'the path is longer than 16 namespaces (a routing loop?)'}}
+  return {hops, source: src, result: {delivered: false, reason: 'the path is longer than 16 namespaces (a routing loop?)'}}
 }
 
 /** The largest inner packet the path carries: each egress MTU, less the tunnel's overhead where an outer header rides along. */
@@ -609,17 +617,18 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
   const from = resolveEnd(cluster, fromValue)
   const to = resolveEnd(cluster, toValue)
   if (from.netns === to.netns) throw new NetctlError('usage', `${fromValue} and ${toValue} are the same namespace: nothing to trace`, 'trace between two pods, two nodes, or a pod and a node')
-  const {hops, result} = await tracePath(cluster, from, to, askKernel)
-  const trace: TraceResult = {lab: name, flavor: cluster.flavor, mode: labMode(cluster), from, to, protocol, ...(options.port !== undefined ? {port: options.port} : {}), hops, result}
+  const {hops, result, source} = await tracePath(cluster, from, to, askKernel)
+  const trace: TraceResult = {lab: name, flavor: cluster.flavor, mode: labMode(cluster), from, to, source, protocol, ...(options.port !== undefined ? {port: options.port} : {}), hops, result}
   if (verdict) trace.policy = policySummary(verdict)
   if (options.verify) {
     const tunnelPorts = [4789, 8472, flannelUdp.port]
     // The destination is listened to even when the prediction is a drop: a packet there would contradict it.
     const namespaces = [...new Set([...hops.map((h) => h.netns), to.netns])]
-    const {probe, captures} = await captureProbe(namespaces, from, to, protocol, options.port ?? 0, tunnelPorts)
+    const sender = {...from, ip: source}
+    const {probe, captures} = await captureProbe(namespaces, sender, to, protocol, options.port ?? 0, tunnelPorts)
     const seen = new Map(captures.map((c) => [c.netns, parseCapture(c.lines, tunnelPorts)]))
-    const count = markObserved(hops, from, to, seen)
-    const arrived = (seen.get(to.netns) ?? []).some((p) => p.src === from.ip && p.dst === to.ip && !p.encapsulation)
+    const count = markObserved(hops, sender, to, seen)
+    const arrived = (seen.get(to.netns) ?? []).some((p) => p.src === source && p.dst === to.ip && !p.encapsulation)
     trace.verified = {probe, seen: count, of: hops.length, agrees: verdictAgrees(hops, result, arrived)}
   }
   return trace
