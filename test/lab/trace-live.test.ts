@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {load} from 'js-yaml'
@@ -83,6 +85,25 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       const json = await netctl(['lab', 'trace', '--lab', lab, 'busybox-controlplane-0', 'busybox-node01-0', '-o', 'json'])
       const yaml = await netctl(['lab', 'trace', '--lab', lab, 'busybox-controlplane-0', 'busybox-node01-0', '-o', 'yaml'])
       assert.deepEqual(load(yaml.stdout), JSON.parse(json.stdout))
+    })
+
+    it('a policy denying the flow: the trace predicts the verdict with tier, policy and rule (the lab does not enforce it)', async () => {
+      const file = join(state.path, 'deny.yaml')
+      writeFileSync(file, [
+        'apiVersion: projectcalico.org/v3', 'kind: GlobalNetworkPolicy', 'metadata: {name: deny-icmp-in}',
+        'spec: {selector: "projectcalico.org/orchestrator == \'k8s\'", types: [Ingress], ingress: [{action: Deny, protocol: ICMP}]}', '',
+      ].join('\n'))
+      const applied = await netctl(['apply', '-f', file, '--lab', lab])
+      assert.equal(applied.code, 0, applied.stderr)
+      const {trace: icmp, code} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0')
+      assert.equal(code, 0)
+      assert.equal(icmp.result.delivered, true)
+      assert.deepEqual(icmp.policy?.decisions, {egress: {verdict: 'allow', profile: 'kns.default', rule: 0}, ingress: {verdict: 'deny', tier: 'default', policy: 'GlobalNetworkPolicy/deny-icmp-in', rule: 0}})
+      const {trace: tcp} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--protocol', 'tcp', '--port', '80')
+      // Calico's end of tier: a policy applied and no rule matched TCP, so the default tier drops it.
+      assert.equal(tcp.policy?.allowed, false)
+      assert.equal(tcp.policy?.decisions.ingress.tier, 'default')
+      assert.equal(tcp.policy?.decisions.ingress.rule, undefined)
     })
 
     it('a route taken away: a predicted drop (exit 1), and the probe indeed never arrives', async () => {

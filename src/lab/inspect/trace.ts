@@ -78,6 +78,15 @@ export interface Hop {
   observed?: {seen: boolean; ttl?: number; interface?: string; encapsulation?: string}
 }
 
+export interface PolicyDecision {
+  verdict: 'allow' | 'deny'
+  tier?: string
+  /** KIND/[NAMESPACE/]NAME */
+  policy?: string
+  rule?: number
+  profile?: string
+}
+
 export interface TraceResult {
   lab: string
   flavor: string
@@ -90,7 +99,8 @@ export interface TraceResult {
   port?: number
   hops: Hop[]
   result: {delivered: boolean; reason?: string; ttl?: number; smallestMtu?: number}
-  policy?: {allowed: boolean; egress: string; ingress: string; note: string}
+  /** Pod to pod: what netctl policy eval predicts (egress at the source, ingress at the destination). */
+  policy?: {allowed: boolean; egress: string; ingress: string; decisions: {egress: PolicyDecision; ingress: PolicyDecision}; note: string}
   verified?: {probe: string; seen: number; of: number; agrees: boolean}
 }
 
@@ -596,7 +606,14 @@ export function policySummary(verdict: FlowVerdict): NonNullable<TraceResult['po
     const by = d.policy ? `${d.tier ? `tier ${d.tier}, ` : ''}${d.policy.kind} ${d.policy.namespace ? `${d.policy.namespace}/` : ''}${d.policy.name}${d.ruleIndex !== undefined ? ` rule ${d.ruleIndex}` : ''}` : d.profile ? `profile ${d.profile}` : d.decidedBy
     return `${d.verdict} (${by})`
   }
-  return {allowed: verdict.allowed, egress: side(verdict.egress), ingress: side(verdict.ingress), note: 'predicted from the datastore\'s policies (netctl policy eval); the lab\'s dataplane does not enforce them'}
+  const decision = (d: FlowVerdict['egress']): PolicyDecision => ({
+    verdict: d.verdict,
+    ...(d.tier ? {tier: d.tier} : {}),
+    ...(d.policy ? {policy: `${d.policy.kind}/${d.policy.namespace ? `${d.policy.namespace}/` : ''}${d.policy.name}`} : {}),
+    ...(d.ruleIndex !== undefined ? {rule: d.ruleIndex} : {}),
+    ...(d.profile ? {profile: d.profile} : {}),
+  })
+  return {allowed: verdict.allowed, egress: side(verdict.egress), ingress: side(verdict.ingress), decisions: {egress: decision(verdict.egress), ingress: decision(verdict.ingress)}, note: 'predicted from the datastore\'s policies (netctl policy eval); the lab\'s dataplane does not enforce them'}
 }
 
 export async function labTrace(stateDir: string, name: string, fromValue: string, toValue: string, options: TraceOptions = {}): Promise<TraceResult> {
