@@ -13,7 +13,7 @@ import {
   labMode, markObserved, parseCapture, resolveEnd, smallestMtu, tracePath, traceRows, verdictAgrees, type Ask, type Hop,
 } from '../../src/lab/inspect/trace.js'
 import {isNetctlError} from '../../src/errors.js'
-import {repoRoot} from '../helpers/cli.js'
+import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 
 interface Recording {
   cluster: LabCluster
@@ -217,5 +217,24 @@ describe('lab trace --verify: what the wire showed', () => {
     hops[4]!.observed = {seen: false}
     assert.equal(verdictAgrees(hops, result, false), false, 'the destination did not see it')
     assert.equal(verdictAgrees(hops.slice(0, 3).map((h) => ({...h, observed: {seen: true}})), {delivered: false, reason: 'x'}, true), false, 'predicted a drop, but the packet arrived')
+  })
+})
+
+describe('netctl lab trace: usage', () => {
+  it('tcp and udp need a port, icmp has none: usage errors (exit 2) before any lab is read', async () => {
+    const state = tempDir()
+    try {
+      const tcp = await runCli(['lab', 'trace', 'a', 'b', '--protocol', 'tcp', '--lab', 'nolab'], {stateDir: state.path})
+      assert.equal(tcp.code, 2)
+      assert.match(tcp.stderr, /a tcp trace needs a destination port/)
+      const icmp = await runCli(['lab', 'trace', 'a', 'b', '--port', '80', '--lab', 'nolab'], {stateDir: state.path})
+      assert.equal(icmp.code, 2)
+      assert.match(icmp.stderr, /an icmp trace has no port/)
+      const none = await runCli(['lab', 'trace', 'a', 'b', '--lab', 'nolab'], {stateDir: state.path})
+      assert.equal(none.code, 1)
+      assert.match(none.stderr, /nolab/)
+    } finally {
+      state.cleanup()
+    }
   })
 })

@@ -9,6 +9,8 @@
  * tcpdumps in every namespace on the way, then marks each predicted hop seen or not.
  */
 import {spawn} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {run, type RunResult} from '../../dataplane/run.js'
@@ -616,10 +618,24 @@ export function policySummary(verdict: FlowVerdict): NonNullable<TraceResult['po
   return {allowed: verdict.allowed, egress: side(verdict.egress), ingress: side(verdict.ingress), decisions: {egress: decision(verdict.egress), ingress: decision(verdict.ingress)}, note: 'predicted from the datastore\'s policies (netctl policy eval); the lab\'s dataplane does not enforce them'}
 }
 
+/** Asking a namespace's kernel (ip -n) means entering it: CAP_SYS_ADMIN. */
+function checkCanEnter(): void {
+  const effective = BigInt('0x' + (/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'))
+  if (!((effective >> 21n) & 1n)) throw new NetctlError('unsupported', 'tracing a lab needs root: netctl asks the kernel inside each of its network namespaces', 'run it as root: sudo netctl lab trace …')
+}
+
+const onPath = (command: string): boolean => (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(join(dir, command)))
+
 export async function labTrace(stateDir: string, name: string, fromValue: string, toValue: string, options: TraceOptions = {}): Promise<TraceResult> {
-  const record = requireClusterLab(stateDir, name)
   const protocol = options.protocol ?? 'icmp'
   if (protocol !== 'icmp' && options.port === undefined) throw new NetctlError('usage', `a ${protocol} trace needs a destination port`, `add --port, e.g. --port 80`)
+  if (protocol === 'icmp' && options.port !== undefined) throw new NetctlError('usage', 'an icmp trace has no port', `leave out --port, or trace tcp or udp: --protocol tcp --port ${options.port}`)
+  const record = requireClusterLab(stateDir, name)
+  checkCanEnter()
+  if (options.verify) {
+    const missing = ['tcpdump', 'timeout', ...(protocol === 'icmp' ? ['ping'] : ['python3'])].filter((c) => !onPath(c))
+    if (missing.length) throw new NetctlError('unsupported', `--verify needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed; nothing was sent`, 'install them (apt-get install tcpdump iputils-ping python3 coreutils), or trace without --verify')
+  }
   const {cluster, verdict} = await withDatastore(stateDir, record, async (ds) => {
     const cluster = await loadCluster(ds, name, record.topology)
     const from = resolveEnd(cluster, fromValue)
