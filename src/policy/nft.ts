@@ -68,9 +68,16 @@ export function collapseCidrs(cidrs: Cidr[]): Cidr[] {
   return kept.sort((a, b) => a.family - b.family || (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefix - b.prefix))
 }
 
-/** Merge overlapping or touching port ranges (an interval set refuses overlaps). */
+const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535
+const isByte = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= 255)
+
+/**
+ * Merge overlapping or touching port ranges (an interval set refuses overlaps). Ports no packet
+ * can carry (a hostile 70000) are cut off: they never match, in the evaluator either.
+ */
 export function mergeRanges(ranges: PortRange[]): PortRange[] {
-  const sorted = [...ranges].filter((r) => r.min <= r.max).sort((a, b) => a.min - b.min)
+  const clipped = ranges.filter((r) => Number.isInteger(r.min) && Number.isInteger(r.max)).map((r) => ({min: Math.max(r.min, 0), max: Math.min(r.max, 65535)}))
+  const sorted = clipped.filter((r) => r.min <= r.max).sort((a, b) => a.min - b.min)
   const out: PortRange[] = []
   for (const r of sorted) {
     const last = out.at(-1)
@@ -118,7 +125,7 @@ class AddressIndex {
       if (p.kind !== 'WorkloadEndpoint' && p.kind !== 'HostEndpoint') continue
       if (filter && !filter(p)) continue
       for (const np of p.ports) {
-        if (np.name !== name || (ruleProtocol !== undefined && np.protocol !== ruleProtocol)) continue
+        if (np.name !== name || (ruleProtocol !== undefined && np.protocol !== ruleProtocol) || !isPort(np.port)) continue
         for (const a of p.addresses) if (a.family === family) out.add(`${nftAddress(formatIp(family, a.value))} . ${nftInteger(np.protocol, 0, 255)} . ${nftPort(np.port)}`)
       }
     }
@@ -161,7 +168,9 @@ function entityMatches(entity: CompiledEntity, rule: CompiledRule, family: 4 | 6
       if (members.length > 0) base.push(`${addr} != ${set(members.map(renderCidr))}`)
     }
   }
-  if (entity.notPorts.length > 0) base.push(`${port} != ${portSet(entity.notPorts)}`)
+  const ports = mergeRanges(entity.ports)
+  const notPorts = mergeRanges(entity.notPorts)
+  if (notPorts.length > 0) base.push(`${port} != ${portSet(notPorts)}`)
   if (family !== undefined) {
     for (const name of entity.notNamedPorts) {
       const members = index.namedPort(entity.positive, name, rule.protocol, family)
@@ -170,7 +179,7 @@ function entityMatches(entity: CompiledEntity, rule: CompiledRule, family: 4 | 6
   }
   if (entity.ports.length + entity.namedPorts.length === 0) return [base]
   const alternatives: Alternatives = []
-  if (entity.ports.length > 0) alternatives.push([...base, `${port} ${portSet(entity.ports)}`])
+  if (ports.length > 0) alternatives.push([...base, `${port} ${portSet(ports)}`])
   if (family !== undefined) {
     for (const name of entity.namedPorts) {
       const members = index.namedPort(entity.positive, name, rule.protocol, family)
@@ -209,11 +218,13 @@ function ruleMatches(rule: CompiledRule, index: AddressIndex): Alternatives {
     }
     if (rule.icmp || rule.notICMP) {
       if (family === undefined) continue
+      // A type or code no packet carries: icmp never matches, notICMP always does.
+      if (rule.icmp && !(isByte(rule.icmp.type) && isByte(rule.icmp.code))) continue
       const wanted = family === 4 ? 1 : 58
       if (rule.protocol !== undefined && rule.protocol !== wanted) continue
       const m = rule.icmp && icmpMatch(rule.icmp, family, false)
       if (m) base.push(m)
-      const n = rule.notICMP && icmpMatch(rule.notICMP, family, true)
+      const n = rule.notICMP && isByte(rule.notICMP.type) && isByte(rule.notICMP.code) && icmpMatch(rule.notICMP, family, true)
       if (n) base.push(n)
     }
     const src = entityMatches(rule.source, rule, family, 'source', index)
