@@ -101,7 +101,22 @@ const portSet = (ranges: PortRange[]) => set(mergeRanges(ranges).map((r) => (r.m
 /** What a selector selects, as addresses of one family: endpoint addresses and network-set nets (IP-set members). */
 class AddressIndex {
   private cache = new Map<PeerTest, Map<4 | 6, Cidr[]>>()
+  /** Named sets, by their elements: a selector used by many rules and endpoints is written once. */
+  readonly sets = new Map<string, {name: string; family: 4 | 6; elements: string[]}>()
   constructor(private readonly world: World) {}
+
+  /** One address: itself; more: a named set holding them (the same members share one set). */
+  ref(members: Cidr[], family: 4 | 6): string {
+    const elements = members.map(renderCidr)
+    if (elements.length === 1) return elements[0]!
+    const key = `${family} ${elements.join(',')}`
+    let found = this.sets.get(key)
+    if (!found) {
+      found = {name: nftName(`sel${family}_${this.sets.size}`), family, elements}
+      this.sets.set(key, found)
+    }
+    return `@${found.name}`
+  }
 
   of(test: PeerTest, family: 4 | 6): Cidr[] {
     let byFamily = this.cache.get(test)
@@ -161,11 +176,11 @@ function entityMatches(entity: CompiledEntity, rule: CompiledRule, family: 4 | 6
     if (entity.positive && (entity.ports.length > 0 || entity.namedPorts.length === 0)) {
       const members = index.of(entity.positive, family)
       if (members.length === 0) return []
-      base.push(`${addr} ${set(members.map(renderCidr))}`)
+      base.push(`${addr} ${index.ref(members, family)}`)
     }
     if (entity.negative) {
       const members = index.of(entity.negative, family)
-      if (members.length > 0) base.push(`${addr} != ${set(members.map(renderCidr))}`)
+      if (members.length > 0) base.push(`${addr} != ${index.ref(members, family)}`)
     }
   }
   const ports = mergeRanges(entity.ports)
@@ -334,6 +349,9 @@ export function compileNodePolicy(world: World, input: NodePolicyInput): string 
   }
   base('from-wl', 'type filter hook forward priority filter; policy accept;', [...conntrack, ...(fromDispatch.length > 0 ? [`iifname vmap { ${fromDispatch.join(', ')} }`] : [])])
   base('to-wl', 'type filter hook forward priority filter + 1; policy accept;', [...conntrack, ...(toDispatch.length > 0 ? [`oifname vmap { ${toDispatch.join(', ')} }`] : [])])
+  for (const named of index.sets.values()) {
+    out.push(`\tset ${named.name} {`, `\t\ttype ${named.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`, '\t\tflags interval', `\t\telements = { ${named.elements.join(', ')} }`, '\t}')
+  }
   const nat = natChain(input.pools ?? [], input.uplink ?? 'eth0')
   if (nat) base(nat.name, 'type nat hook postrouting priority srcnat; policy accept;', nat.lines)
   for (const chain of chains) {

@@ -25,7 +25,7 @@ const compile = (resources: Resource[], input: Partial<NodePolicyInput> = {}) =>
 
 /** The body of one chain, as lines without indentation. */
 function chain(script: string, name: string): string[] {
-  const start = script.indexOf(`\tchain ${name} {\n`)
+  const start = Math.max(script.indexOf(`\tchain ${name} {\n`), script.indexOf(`\tset ${name} {\n`))
   assert.ok(start >= 0, `no chain ${name} in\n${script}`)
   const body = script.slice(start).split('\n').slice(1)
   return body.slice(0, body.indexOf('\t}')).map((l) => l.trim())
@@ -70,6 +70,17 @@ describe('policy → nft', () => {
     nftCheck(script)
   })
 
+  it('the same members make one named set, whichever rules and endpoints use them', () => {
+    const script = compile([
+      np('default', 'one', {selector: 'all()', ingress: [{action: 'Allow', protocol: 'TCP', source: {selector: 'all()'}}]}),
+      np('default', 'two', {selector: 'all()', egress: [{action: 'Allow', destination: {selector: "has(app)"}}]}),
+    ])
+    assert.equal(script.match(/\tset /g)?.length, 1)
+    assert.deepEqual(chain(script, 'sel4_0'), ['type ipv4_addr', 'flags interval', 'elements = { 10.0.0.1, 10.0.0.2 }'])
+    assert.equal(script.match(/@sel4_0/g)?.length, 4)
+    nftCheck(script)
+  })
+
   it('allow from a selector to ports: the selected addresses as a set, ports and ranges merged', () => {
     const script = compile([
       // A NetworkPolicy's selectors are namespaced: the global set is not selected, the namespaced one is.
@@ -78,9 +89,10 @@ describe('policy → nft', () => {
       np('default', 'web', {selector: "app == 'web'", ingress: [{action: 'Allow', protocol: 'TCP', source: {selector: "app == 'db' || role == 'ext'"}, destination: {ports: [80, '1000:2000', 1500, 2001]}}]}),
     ])
     assert.deepEqual(chain(script, 'to-wl0-t0'), [
-      'meta nfproto ipv4 meta l4proto 6 ip saddr { 10.0.0.2, 192.0.2.0/24 } th dport { 80, 1000-2001 } accept comment "default/default/web/ingress/0"',
+      'meta nfproto ipv4 meta l4proto 6 ip saddr @sel4_0 th dport { 80, 1000-2001 } accept comment "default/default/web/ingress/0"',
       'drop comment "end of tier default"',
     ])
+    assert.deepEqual(chain(script, 'sel4_0'), ['type ipv4_addr', 'flags interval', 'elements = { 10.0.0.2, 192.0.2.0/24 }'])
     // b is not selected by the policy: no tier for it.
     assert.deepEqual(chain(script, 'to-wl1'), ['jump to-wl1-p0', 'drop comment "no profile allowed"'])
     nftCheck(script)
@@ -166,7 +178,7 @@ describe('policy → nft', () => {
       // (rule 0 has no IPv6 notNets, so Felix renders it for IPv4 only)
       'meta nfproto ipv6 ip6 daddr 2001:db8::/64 accept comment "default/default/nets/egress/2"',
       // notSelector in a NetworkPolicy is namespaced too: the sources are default's endpoints and sets but b.
-      'meta nfproto ipv4 ip saddr { 10.0.0.1, 203.0.113.0/24 } ip daddr 203.0.113.0/24 accept comment "default/default/nets/egress/3"',
+      'meta nfproto ipv4 ip saddr @sel4_0 ip daddr 203.0.113.0/24 accept comment "default/default/nets/egress/3"',
       'drop comment "end of tier default"',
     ])
     nftCheck(script)
