@@ -269,14 +269,37 @@ interface Chain {
 }
 
 /** The chains of one endpoint and direction: the dispatch target first. */
-function endpointChains(world: World, peer: Peer, direction: Direction, prefix: string, index: AddressIndex): Chain[] {
+interface ChainBuilder {
+  world: World
+  index: AddressIndex
+  /** Policy identities for the sharing key. */
+  ids: Map<PolicyEntry, number>
+  /** Sharing key → the top chain already made for it. */
+  made: Map<string, string>
+  count: Record<Direction, number>
+  chains: Chain[]
+}
+
+/**
+ * The chains of one endpoint and direction; returns the name of its top chain. Their text depends
+ * only on the applicable policies and the profiles (selectors and named ports are resolved over
+ * the whole world, not the endpoint), so endpoints alike share one set of chains.
+ */
+function endpointChains(b: ChainBuilder, peer: Peer, direction: Direction): string {
+  const {world, index} = b
+  const tiers = world.tiers
+    .map((tier) => ({tier, policies: tier.policies.filter((p) => !p.staged && inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))}))
+    .filter((t) => t.policies.length > 0)
+  const key = JSON.stringify([direction, tiers.map((t) => t.policies.map((p) => b.ids.get(p))), peer.profiles])
+  const known = b.made.get(key)
+  if (known) return known
+  const prefix = nftName(`${direction === 'ingress' ? 'to' : 'from'}-wl${b.count[direction]++}`)
+  b.made.set(key, prefix)
   const top: Chain = {name: prefix, lines: []}
   const chains: Chain[] = [top]
   let t = 0
-  for (const tier of world.tiers) {
-    const policies = tier.policies.filter((p) => !p.staged && inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))
-    if (policies.length === 0) continue
-    const chain: Chain = {name: nftName(`${prefix}-t${t++}`), lines: []}
+  for (const {tier, policies} of tiers) {
+    const chain: Chain = {name: `${prefix}-t${t++}`, lines: []}
     for (const policy of policies) {
       const label = `${tier.name}/${policy.namespace ? `${policy.namespace}/` : ''}${policy.name}/${direction}`
       chain.lines.push(...renderRules(rulesFor(policy, direction)!, label, index))
@@ -289,12 +312,13 @@ function endpointChains(world: World, peer: Peer, direction: Direction, prefix: 
     const profile = world.profiles.get(name)
     const rules = profile ? (direction === 'ingress' ? profile.ingressRules : profile.egressRules) : []
     if (rules.length === 0) return
-    const chain: Chain = {name: nftName(`${prefix}-p${i}`), lines: renderRules(rules, `profile/${name}/${direction}`, index)}
+    const chain: Chain = {name: `${prefix}-p${i}`, lines: renderRules(rules, `profile/${name}/${direction}`, index)}
     top.lines.push(`jump ${chain.name}`)
     chains.push(chain)
   })
   top.lines.push(`drop comment ${nftComment(peer.profiles.length === 0 ? 'no profiles' : 'no profile allowed')}`)
-  return chains
+  b.chains.push(...chains)
+  return prefix
 }
 
 const findPeer = (world: World, w: NodeWorkload): Peer | undefined => {
@@ -326,22 +350,20 @@ export function compileNodePolicy(world: World, input: NodePolicyInput): string 
   const table = `inet ${nftName(NFT_TABLE)}`
   const workloads = [...input.workloads].sort((a, b) => (a.interfaceName < b.interfaceName ? -1 : a.interfaceName > b.interfaceName ? 1 : 0))
   const chains: Chain[] = []
+  const builder: ChainBuilder = {world, index, ids: new Map(world.policies.map((p, i) => [p, i])), made: new Map(), count: {ingress: 0, egress: 0}, chains}
   const fromDispatch: string[] = []
   const toDispatch: string[] = []
-  workloads.forEach((w, i) => {
+  for (const w of workloads) {
     const ifname = nftString(w.interfaceName, 15)
     const peer = findPeer(world, w)
     if (!peer) {
       fromDispatch.push(`${ifname} : drop`)
       toDispatch.push(`${ifname} : drop`)
-      return
+      continue
     }
-    const egress = endpointChains(world, peer, 'egress', `from-wl${i}`, index)
-    const ingress = endpointChains(world, peer, 'ingress', `to-wl${i}`, index)
-    chains.push(...egress, ...ingress)
-    fromDispatch.push(`${ifname} : jump ${egress[0]!.name}`)
-    toDispatch.push(`${ifname} : jump ${ingress[0]!.name}`)
-  })
+    fromDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'egress')}`)
+    toDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'ingress')}`)
+  }
   const conntrack = ['ct state established,related accept', 'ct state invalid drop']
   const out: string[] = [`table ${table} {}`, `delete table ${table}`, `table ${table} {`]
   const base = (name: string, hook: string, lines: string[]) => {
