@@ -237,4 +237,23 @@ describe('policy → nft', () => {
     assert.deepEqual(collapseCidrs(cidrs).map((c) => `${c.network}/${c.prefix}`), [`${parseCidr('10.0.0.0/8')!.network}/8`, `${parseCidr('192.0.2.0/24')!.network}/24`, `${parseCidr('2001:db8::/32')!.network}/32`])
     assert.deepEqual(mergeRanges([{min: 5, max: 9}, {min: 1, max: 3}, {min: 4, max: 4}, {min: 20, max: 30}, {min: 25, max: 26}]), [{min: 1, max: 9}, {min: 20, max: 30}])
   })
+
+  it('a lab node\'s script (src/lab/policy.ts) takes the WorkloadEndpoint on this node with the pod\'s interface, and every pool for natOutgoing', async () => {
+    const {compileLabPolicy, natPools} = await import('../../src/lab/policy.js')
+    const here = wep('default', 'pod-a', {}, '192.168.0.1', {node: 'n1', interfaceName: 'cali1'})
+    // Same interface name on another node: not this pod's endpoint.
+    const elsewhere = wep('default', 'pod-x', {}, '192.168.0.99', {node: 'n2', interfaceName: 'cali2'})
+    const world = buildWorld({resources: [here, elsewhere, np('default', 'deny', {selector: 'all()'})]})
+    const cluster = {
+      lab: 'x', flavor: 'calico', nodes: [{name: 'n1', netns: 'nc-x.n-n1'}],
+      pods: [{name: 'pod-a', node: 'n1', hostIf: 'cali1'}, {name: 'pod-b', node: 'n1', hostIf: 'cali2'}, {name: 'pod-c', node: 'n2', hostIf: 'cali3'}],
+    } as unknown as Parameters<typeof compileLabPolicy>[1]
+    const pools = natPools([{apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: {name: 'p'}, spec: {cidr: '192.168.0.0/16', natOutgoing: true}}])
+    assert.deepEqual(pools, [{cidr: '192.168.0.0/16', natOutgoing: true, disabled: false}])
+    const script = compileLabPolicy(world, cluster, pools).get('n1')!
+    assert.match(script, /iifname vmap \{ "cali1" : jump from-wl0, "cali2" : drop \}/)
+    assert.match(script, /oifname "eth0" ip saddr 192\.168\.0\.0\/16 ip daddr != 192\.168\.0\.0\/16 masquerade/)
+    assert.doesNotMatch(script, /cali3/)
+    nftCheck(script)
+  })
 })
