@@ -31,6 +31,7 @@ import {
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {syncUdpProxies} from './udp-proxy.js'
+import {applyLabPolicy} from './policy.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
 /** A step begins (with a detail), or a step advances (done of total: namespaces programmed, BGP sessions up). */
@@ -172,8 +173,12 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
-  const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) =>
-    (await applySpecs(specs, {fresh, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+  const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
+    const changes = (await applySpecs(specs, {fresh, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    // Felix's part: each calico node's policy and natOutgoing as nft (flannel labs: none yet).
+    await applyLabPolicy(stateDir, ds, cluster)
+    return changes
+  }
   if (!cluster.bgp) {
     // flannel's udp proxies: up once flannel0 exists, before routes lead there; gone once none do, before flannel0 goes.
     const udp = cluster.backend?.type === 'udp'

@@ -26,6 +26,8 @@ export function checkObjectName(what: 'node' | 'pod', name: string): string {
  */
 export const netnsPrefix = (lab: string) => `nc-${lab}.`
 export const underlayNetns = (lab: string) => `${netnsPrefix(lab)}underlay`
+/** Somewhere outside every pool for natOutgoing to reach: a host behind the underlay's router. */
+export const outsideNetns = (lab: string) => `${netnsPrefix(lab)}outside`
 export const probeNetns = (lab: string) => `${netnsPrefix(lab)}probe`
 export const nodeNetns = (lab: string, node: string) => `${netnsPrefix(lab)}n-${node}`
 export const podNetns = (lab: string, pod: string) => `${netnsPrefix(lab)}p-${pod}`

@@ -3,14 +3,14 @@ import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod} from './calico.js'
 import type {LabCluster} from './cluster.js'
 import {planFlannelNode, planFlannelPod} from './flannel.js'
-import {planUnderlay} from './underlay.js'
+import {planOutside, planUnderlay} from './underlay.js'
 
-/** Every namespace spec of a cluster lab: the underlay, then nodes, then pods. */
+/** Every namespace spec of a cluster lab: the underlay, the outside host, then nodes, then pods. */
 export function planLab(cluster: LabCluster): NetnsSpec[] {
   if (cluster.flavor === 'flannel') {
-    return [planUnderlay(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
+    return [planUnderlay(cluster), planOutside(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
   }
-  return [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
+  return [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), planOutside(cluster), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
 }
 
 export const linkKindsOf = (specs: readonly NetnsSpec[]): LinkKind[] => [...new Set(specs.flatMap((s) => s.links.map((l) => l.kind)))]

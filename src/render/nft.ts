@@ -34,3 +34,19 @@ export function nftPort(value: unknown): string {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw refuse(target, value, 'a port is a whole number from 0 to 65535')
   return String(value)
 }
+
+/** A whole number in [min, max]: ICMP types and codes, protocol numbers. */
+export function nftInteger(value: unknown, min: number, max: number): string {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw refuse(target, value, `expected a whole number from ${min} to ${max}`)
+  return String(value)
+}
+
+/**
+ * A rule comment made from datastore names (tier/policy/rule): every character outside a small
+ * inert set becomes "_" and it is cut to nft's 128-byte limit, so a hostile name still yields a
+ * loadable, quoted comment instead of breaking the script (the comment is only a label).
+ */
+export function nftComment(value: string): string {
+  const clean = String(value).replace(/[^A-Za-z0-9 ._:/@=+,-]/g, '_').slice(0, 120)
+  return nftString(clean)
+}

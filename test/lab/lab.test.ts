@@ -29,7 +29,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
   it('reproduces seed 000: ttl=62 across nodes, 169.254.1.1 answered by ee:ee:ee:ee:ee:ee, blackhole and /32 routes', async () => {
     const up = await netctl(['lab', 'up', '--name', lab('c')])
     assert.equal(up.code, 0, up.stderr)
-    assert.match(up.stdout, /Lab "\w+" \(calico\) is up in [\d.]+ s: 2 nodes, 4 pods; 7 namespaces created/)
+    assert.match(up.stdout, /Lab "\w+" \(calico\) is up in [\d.]+ s: 2 nodes, 4 pods; 8 namespaces created/)
     const ping = await netctl(['lab', 'exec', 'busybox-controlplane-0', '--', 'ping', '-c1', '-W2', '192.168.0.65'])
     assert.equal(ping.code, 0, ping.stdout + ping.stderr)
     assert.match(ping.stdout, /64 bytes from 192\.168\.0\.65: icmp_seq=1 ttl=62/)

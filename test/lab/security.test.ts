@@ -207,12 +207,14 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       }
     }
     for (const ns of namespacesWithPrefix(`nc-${name}.`)) if (!ns.endsWith('.underlay')) spawnSync('ip', ['-n', ns, 'link', 'del', 'eth0'])
+    spawnSync('ip', ['netns', 'exec', `nc-${name}.n-controlplane`, 'nft', 'delete', 'table', 'inet', 'netctl'])
     // lab status tells the truth about it, and lab list too.
     const status = await netctl(['lab', 'status', name])
     assert.equal(status.code, 1)
     assert.match(status.stdout, /Health: \d+ problems/)
     assert.match(status.stdout, new RegExp(`namespace nc-${name}\\.n-controlplane differs from the lab's plan by \\d+ changes \\(link add`))
     assert.match(status.stdout, /BIRD is not running on every node/)
+    assert.match(status.stdout, /network policy is not programmed \(nftables table inet netctl\) on controlplane\n/)
     assert.match(status.stdout, new RegExp(`fix: netctl lab up --name ${name}`))
     const list = await netctl(['lab', 'list'])
     assert.equal(list.code, 1)

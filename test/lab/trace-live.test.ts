@@ -87,7 +87,7 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       assert.deepEqual(load(yaml.stdout), JSON.parse(json.stdout))
     })
 
-    it('a policy denying the flow: the trace predicts the verdict with tier, policy and rule (the lab does not enforce it)', async () => {
+    it('a policy denying the flow: the trace ends where the lab\'s nftables drop it, names tier, policy and rule, and the probe agrees', async () => {
       const file = join(state.path, 'deny.yaml')
       writeFileSync(file, [
         'apiVersion: projectcalico.org/v3', 'kind: GlobalNetworkPolicy', 'metadata: {name: deny-icmp-in}',
@@ -95,9 +95,12 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       ].join('\n'))
       const applied = await netctl(['apply', '-f', file, '--lab', lab])
       assert.equal(applied.code, 0, applied.stderr)
-      const {trace: icmp, code} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0')
-      assert.equal(code, 0)
-      assert.equal(icmp.result.delivered, true)
+      const {trace: icmp, code} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--verify')
+      assert.equal(code, 1)
+      assert.equal(icmp.result.delivered, false)
+      assert.match(icmp.result.reason!, /^node node01: policy ingress deny \(deny \(tier default, GlobalNetworkPolicy deny-icmp-in rule 0\)\)/)
+      assert.equal(icmp.hops.at(-1)!.at, 'node node01')
+      assert.equal(icmp.verified?.agrees, true, JSON.stringify(icmp.hops.map((h) => [h.at, h.observed])))
       assert.deepEqual(icmp.policy?.decisions, {egress: {verdict: 'allow', profile: 'kns.default', rule: 0}, ingress: {verdict: 'deny', tier: 'default', policy: 'GlobalNetworkPolicy/deny-icmp-in', rule: 0}})
       const {trace: tcp} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--protocol', 'tcp', '--port', '80')
       // Calico's end of tier: a policy applied and no rule matched TCP, so the default tier drops it.

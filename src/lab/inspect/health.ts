@@ -10,6 +10,7 @@ import {allBirdsRunning, bgpGaps} from '../bird.js'
 import {encapsulationOf} from '../calico.js'
 import type {LabCluster} from '../cluster.js'
 import {planLab, routeOwners} from '../plan.js'
+import {nodesWithoutPolicy} from '../policy.js'
 import {runningDaemons} from '../proc.js'
 
 export interface LabHealth {
@@ -52,6 +53,8 @@ export async function labHealth(stateDir: string, cluster: LabCluster, routeRefl
     if (!allBirdsRunning(stateDir, cluster)) problems.push({problem: 'BIRD is not running on every node', fix: repair})
     else for (const gap of (await bgpGaps(stateDir, cluster)).pending.slice(0, 5)) problems.push({problem: gap, fix: `${repair}; see netctl node status --lab ${cluster.lab}`})
   }
+  const unenforced = await nodesWithoutPolicy(cluster)
+  if (unenforced.length > 0) problems.push({problem: `network policy is not programmed (nftables table inet netctl) on ${unenforced.join(', ')}`, fix: repair})
   if (cluster.flavor === 'flannel' && cluster.backend?.type === 'udp') {
     const proxies = runningDaemons(stateDir, cluster.lab, 'flannel-udp-proxy')
     const down = cluster.nodes.filter((n) => !proxies.has(n.name)).map((n) => n.name)

@@ -615,7 +615,26 @@ export function policySummary(verdict: FlowVerdict): NonNullable<TraceResult['po
     ...(d.ruleIndex !== undefined ? {rule: d.ruleIndex} : {}),
     ...(d.profile ? {profile: d.profile} : {}),
   })
-  return {allowed: verdict.allowed, egress: side(verdict.egress), ingress: side(verdict.ingress), decisions: {egress: decision(verdict.egress), ingress: decision(verdict.ingress)}, note: 'predicted from the datastore\'s policies (netctl policy eval); the lab\'s dataplane does not enforce them'}
+  return {allowed: verdict.allowed, egress: side(verdict.egress), ingress: side(verdict.ingress), decisions: {egress: decision(verdict.egress), ingress: decision(verdict.ingress)}, note: 'predicted from the datastore\'s policies (netctl policy eval)'}
+}
+
+/**
+ * Where a calico lab's nftables drop a denied flow (flannel labs enforce no policy yet): egress
+ * in the source node's forward hook (the packet reached the node, it leaves no further), ingress
+ * in the destination node's (it reached that node, never the pod). The path ends there.
+ */
+export function cutAtPolicy(trace: Pick<TraceResult, 'flavor' | 'hops' | 'result' | 'policy'>): void {
+  const policy = trace.policy
+  if (trace.flavor !== 'calico' || !policy || policy.allowed || !trace.result.delivered) return
+  const direction = policy.decisions.egress.verdict === 'deny' ? 'egress' : 'ingress'
+  const nodes = trace.hops.map((h, i) => (h.at.startsWith('node ') ? i : -1)).filter((i) => i >= 0)
+  const at = direction === 'egress' ? nodes[0] : nodes.at(-1)
+  if (at === undefined) return
+  const hop = trace.hops[at]!
+  trace.hops = trace.hops.slice(0, at + 1)
+  hop.action = 'drop'
+  hop.why.push(`nftables (table inet netctl) drops it: policy ${direction} deny, ${policy[direction]}`)
+  trace.result = {delivered: false, reason: `${hop.at}: policy ${direction} deny (${policy[direction]})`, smallestMtu: trace.result.smallestMtu}
 }
 
 /** Asking a namespace's kernel (ip -n) means entering it: CAP_SYS_ADMIN. */
@@ -653,16 +672,17 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
   const {hops, result, source} = await tracePath(cluster, from, to, askKernel)
   const trace: TraceResult = {lab: name, flavor: cluster.flavor, mode: labMode(cluster), from, to, source, protocol, ...(options.port !== undefined ? {port: options.port} : {}), hops, result}
   if (verdict) trace.policy = policySummary(verdict)
+  cutAtPolicy(trace)
   if (options.verify) {
     const tunnelPorts = [4789, 8472, flannelUdp.port]
     // The destination is listened to even when the prediction is a drop: a packet there would contradict it.
-    const namespaces = [...new Set([...hops.map((h) => h.netns), to.netns])]
+    const namespaces = [...new Set([...trace.hops.map((h) => h.netns), to.netns])]
     const sender = {...from, ip: source}
     const {probe, captures} = await captureProbe(namespaces, sender, to, protocol, options.port ?? 0, tunnelPorts)
     const seen = new Map(captures.map((c) => [c.netns, parseCapture(c.lines, tunnelPorts)]))
-    const count = markObserved(hops, sender, to, seen)
+    const count = markObserved(trace.hops, sender, to, seen)
     const arrived = (seen.get(to.netns) ?? []).some((p) => p.src === source && p.dst === to.ip && !p.encapsulation)
-    trace.verified = {probe, seen: count, of: hops.length, agrees: verdictAgrees(hops, result, arrived)}
+    trace.verified = {probe, seen: count, of: trace.hops.length, agrees: verdictAgrees(trace.hops, trace.result, arrived)}
   }
   return trace
 }

@@ -1,0 +1,384 @@
+/**
+ * Felix's job on one node, as an nft script: the policy of the node's workload endpoints and
+ * natOutgoing. Pure: a world (src/policy/world.ts) in, one script out, loaded with `nft -f`.
+ *
+ * The script replaces `table inet netctl` in one transaction (declare, delete, define). Two base
+ * chains on the forward hook: `from-wl` (priority 0) sends packets coming from a workload
+ * interface (iifname) to its egress chain, `to-wl` (priority 1) sends packets leaving towards one
+ * (oifname) to its ingress chain. Being separate base chains, an `accept` in the egress chain only
+ * ends that hook's first pass and the packet still meets the destination's ingress chain (Felix
+ * gets the same with its accept mark).
+ *
+ * Per endpoint and direction (the same walk as evaluate.ts decide(), on the same compiled world):
+ * a chain that jumps to one chain per tier with an enforced policy for the endpoint, then to one
+ * per profile, then drops. In a tier chain, the applicable policies' rules in order: Allow →
+ * accept, Deny → drop, Pass → return (on to the next tier), Log → log and go on; the tier ends with
+ * drop (defaultAction Deny) or return (Pass). A profile chain: Allow → accept, Deny → drop, Pass →
+ * return (next profile). Staged policies are not rendered; a tier holding only staged ones is
+ * skipped, as Felix does.
+ *
+ * Every token from the datastore goes through src/render/nft.ts; chain names are made from
+ * indexes, never from names; comments are sanitised.
+ */
+import {formatIp, parseCidr, type Cidr} from '../resources/cidr.js'
+import {nftAddress, nftComment, nftInteger, nftName, nftPort, nftString} from '../render/nft.js'
+import type {Peer} from './endpoints.js'
+import {findEndpoint, policySelects, type Direction} from './evaluate.js'
+import type {CompiledEntity, CompiledRule, PeerTest, PortRange} from './match.js'
+import type {PolicyEntry, World} from './world.js'
+
+export const NFT_TABLE = 'netctl'
+
+export interface NodeWorkload {
+  /** The host side of the pod's veth (cali…). */
+  interfaceName: string
+  /** Its WorkloadEndpoint in the world; without one (or not found) the interface is dropped, as Felix does. */
+  name?: string
+  namespace?: string
+}
+
+export interface NatPool {
+  cidr: string
+  natOutgoing: boolean
+  disabled?: boolean
+}
+
+export interface NodePolicyInput {
+  node: string
+  workloads: NodeWorkload[]
+  /** Every IPPool: natOutgoing masquerades from the NAT pools to destinations outside all pools. */
+  pools?: NatPool[]
+  /** The node's uplink, where masqueraded traffic leaves. */
+  uplink?: string
+}
+
+const PORTED = [6, 17, 132, 136]
+
+const rulesFor = (policy: PolicyEntry, direction: Direction) => (direction === 'ingress' ? (policy.ingress ? policy.ingressRules : undefined) : policy.egress ? policy.egressRules : undefined)
+const inNormalChain = (p: PolicyEntry) => !p.doNotTrack && !p.preDNAT
+
+/** Drop prefixes contained in others (and duplicates): an nft interval set refuses overlaps. */
+export function collapseCidrs(cidrs: Cidr[]): Cidr[] {
+  const sorted = [...cidrs].sort((a, b) => a.prefix - b.prefix || (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))
+  const kept: Cidr[] = []
+  for (const c of sorted) {
+    const inside = kept.some((k) => k.family === c.family && k.prefix <= c.prefix && c.network >> BigInt(c.bits - k.prefix) === k.network >> BigInt(k.bits - k.prefix))
+    if (!inside) kept.push(c)
+  }
+  return kept.sort((a, b) => a.family - b.family || (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefix - b.prefix))
+}
+
+const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535
+const isByte = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= 255)
+
+/**
+ * Merge overlapping or touching port ranges (an interval set refuses overlaps). Ports no packet
+ * can carry (a hostile 70000) are cut off: they never match, in the evaluator either.
+ */
+export function mergeRanges(ranges: PortRange[]): PortRange[] {
+  const clipped = ranges.filter((r) => Number.isInteger(r.min) && Number.isInteger(r.max)).map((r) => ({min: Math.max(r.min, 0), max: Math.min(r.max, 65535)}))
+  const sorted = clipped.filter((r) => r.min <= r.max).sort((a, b) => a.min - b.min)
+  const out: PortRange[] = []
+  for (const r of sorted) {
+    const last = out.at(-1)
+    if (last && r.min <= last.max + 1) last.max = Math.max(last.max, r.max)
+    else out.push({...r})
+  }
+  return out
+}
+
+const hostCidr = (family: 4 | 6, value: bigint): Cidr => {
+  const bits = family === 4 ? 32 : 128
+  return {family, address: value, network: value, prefix: bits, bits}
+}
+
+const renderCidr = (c: Cidr) => nftAddress(c.prefix === c.bits ? formatIp(c.family, c.network) : `${formatIp(c.family, c.network)}/${c.prefix}`)
+const set = (items: string[]) => (items.length === 1 ? items[0]! : `{ ${items.join(', ')} }`)
+/** Concatenations need a set even for one element. */
+const concatSet = (items: string[]) => `{ ${items.join(', ')} }`
+const portSet = (ranges: PortRange[]) => set(mergeRanges(ranges).map((r) => (r.min === r.max ? nftPort(r.min) : `${nftPort(r.min)}-${nftPort(r.max)}`)))
+
+/** What a selector selects, as addresses of one family: endpoint addresses and network-set nets (IP-set members). */
+class AddressIndex {
+  private cache = new Map<PeerTest, Map<4 | 6, Cidr[]>>()
+  /** Named sets, by their elements: a selector used by many rules and endpoints is written once. */
+  readonly sets = new Map<string, {name: string; family: 4 | 6; elements: string[]}>()
+  constructor(private readonly world: World) {}
+
+  /** One address: itself; more: a named set holding them (the same members share one set). */
+  ref(members: Cidr[], family: 4 | 6): string {
+    const elements = members.map(renderCidr)
+    if (elements.length === 1) return elements[0]!
+    const key = `${family} ${elements.join(',')}`
+    let found = this.sets.get(key)
+    if (!found) {
+      found = {name: nftName(`sel${family}_${this.sets.size}`), family, elements}
+      this.sets.set(key, found)
+    }
+    return `@${found.name}`
+  }
+
+  of(test: PeerTest, family: 4 | 6): Cidr[] {
+    let byFamily = this.cache.get(test)
+    if (!byFamily) {
+      const all: Cidr[] = []
+      for (const p of this.world.peers) {
+        if (!test(p)) continue
+        for (const a of p.addresses) all.push(hostCidr(a.family, a.value))
+        all.push(...p.nets)
+      }
+      byFamily = new Map([4, 6].map((f) => [f as 4 | 6, collapseCidrs(all.filter((c) => c.family === f))]))
+      this.cache.set(test, byFamily)
+    }
+    return byFamily.get(family)!
+  }
+
+  /** Named-port IP-set members: (address, protocol, port) of endpoints with that port name. */
+  namedPort(filter: PeerTest | undefined, name: string, ruleProtocol: number | undefined, family: 4 | 6): string[] {
+    const out = new Set<string>()
+    for (const p of this.world.peers) {
+      if (p.kind !== 'WorkloadEndpoint' && p.kind !== 'HostEndpoint') continue
+      if (filter && !filter(p)) continue
+      for (const np of p.ports) {
+        if (np.name !== name || (ruleProtocol !== undefined && np.protocol !== ruleProtocol) || !isPort(np.port)) continue
+        for (const a of p.addresses) if (a.family === family) out.add(`${nftAddress(formatIp(family, a.value))} . ${nftInteger(np.protocol, 0, 255)} . ${nftPort(np.port)}`)
+      }
+    }
+    return [...out].sort()
+  }
+}
+
+/** Felix's FilterRuleToIPVersion on nets: those of the family, or null when the rule is not rendered for it. */
+function netsForFamily(nets: Cidr[], family: 4 | 6, negated: boolean): Cidr[] | null {
+  if (nets.length === 0) return []
+  const kept = nets.filter((n) => n.family === family)
+  if (negated && kept.some((n) => n.prefix === 0)) return null
+  return kept.length === 0 ? null : kept
+}
+
+/** Alternatives (OR'd) of match lists (AND'd); [] means the rule never matches. */
+type Alternatives = string[][]
+const product = (a: Alternatives, b: Alternatives): Alternatives => a.flatMap((x) => b.map((y) => [...x, ...y]))
+
+function entityMatches(entity: CompiledEntity, rule: CompiledRule, family: 4 | 6 | undefined, side: 'source' | 'destination', index: AddressIndex): Alternatives {
+  const ip = family === 6 ? 'ip6' : 'ip'
+  const addr = `${ip} ${side === 'source' ? 'saddr' : 'daddr'}`
+  const port = `th ${side === 'source' ? 'sport' : 'dport'}`
+  const base: string[] = []
+  if (entity.service) return [] // services are not in the world: the evaluator takes them as no match
+  if (family !== undefined) {
+    const nets = netsForFamily(entity.nets, family, false)
+    const notNets = netsForFamily(entity.notNets, family, true)
+    if (nets === null || notNets === null) return []
+    if (nets.length > 0) base.push(`${addr} ${set(collapseCidrs(nets).map(renderCidr))}`)
+    if (notNets.length > 0) base.push(`${addr} != ${set(collapseCidrs(notNets).map(renderCidr))}`)
+    // With named ports only, the named-port set (filtered by the selector) replaces the selector's.
+    if (entity.positive && (entity.ports.length > 0 || entity.namedPorts.length === 0)) {
+      const members = index.of(entity.positive, family)
+      if (members.length === 0) return []
+      base.push(`${addr} ${index.ref(members, family)}`)
+    }
+    if (entity.negative) {
+      const members = index.of(entity.negative, family)
+      if (members.length > 0) base.push(`${addr} != ${index.ref(members, family)}`)
+    }
+  }
+  const ports = mergeRanges(entity.ports)
+  const notPorts = mergeRanges(entity.notPorts)
+  if (notPorts.length > 0) base.push(`${port} != ${portSet(notPorts)}`)
+  if (family !== undefined) {
+    for (const name of entity.notNamedPorts) {
+      const members = index.namedPort(entity.positive, name, rule.protocol, family)
+      if (members.length > 0) base.push(`${addr} . meta l4proto . ${port} != ${concatSet(members)}`)
+    }
+  }
+  if (entity.ports.length + entity.namedPorts.length === 0) return [base]
+  const alternatives: Alternatives = []
+  if (ports.length > 0) alternatives.push([...base, `${port} ${portSet(ports)}`])
+  if (family !== undefined) {
+    for (const name of entity.namedPorts) {
+      const members = index.namedPort(entity.positive, name, rule.protocol, family)
+      if (members.length > 0) alternatives.push([...base, `${addr} . meta l4proto . ${port} ${concatSet(members)}`])
+    }
+  }
+  return alternatives
+}
+
+const hasAddressMatch = (e: CompiledEntity) => e.nets.length + e.notNets.length + e.namedPorts.length + e.notNamedPorts.length > 0 || e.positive !== undefined || e.negative !== undefined
+const hasPortMatch = (e: CompiledEntity) => e.ports.length + e.namedPorts.length + e.notPorts.length + e.notNamedPorts.length > 0
+
+function icmpMatch(icmp: {type?: number; code?: number}, family: 4 | 6, negated: boolean): string | undefined {
+  const word = family === 4 ? 'icmp' : 'icmpv6'
+  if (icmp.type === undefined && icmp.code === undefined) return undefined
+  const not = negated ? '!= ' : ''
+  if (icmp.type !== undefined && icmp.code !== undefined) return `${word} type . ${word} code ${not}{ ${nftInteger(icmp.type, 0, 255)} . ${nftInteger(icmp.code, 0, 255)} }`
+  if (icmp.type !== undefined) return `${word} type ${not}${nftInteger(icmp.type, 0, 255)}`
+  return `${word} code ${not}${nftInteger(icmp.code, 0, 255)}`
+}
+
+/** The match lists of one rule (several when it needs an OR nft cannot write in one rule). */
+function ruleMatches(rule: CompiledRule, index: AddressIndex): Alternatives {
+  const perFamily = rule.ipVersion !== undefined || rule.icmp !== undefined || rule.notICMP !== undefined || hasAddressMatch(rule.source) || hasAddressMatch(rule.destination)
+  const families: Array<4 | 6 | undefined> = perFamily ? ([4, 6] as const).filter((f) => rule.ipVersion === undefined || rule.ipVersion === f) : [undefined]
+  const out: Alternatives = []
+  for (const family of families) {
+    const base: string[] = []
+    if (family !== undefined) base.push(`meta nfproto ${family === 4 ? 'ipv4' : 'ipv6'}`)
+    if (rule.protocol !== undefined) base.push(`meta l4proto ${nftInteger(rule.protocol, 0, 255)}`)
+    if (rule.notProtocol !== undefined) base.push(`meta l4proto != ${nftInteger(rule.notProtocol, 0, 255)}`)
+    if (hasPortMatch(rule.source) || hasPortMatch(rule.destination)) {
+      // Ports only exist for TCP, UDP, SCTP and UDPLite: a flow without them never matches a port match.
+      if (rule.protocol !== undefined && !PORTED.includes(rule.protocol)) continue
+      if (rule.protocol === undefined) base.push(`meta l4proto { ${PORTED.filter((p) => p !== rule.notProtocol).join(', ')} }`)
+    }
+    if (rule.icmp || rule.notICMP) {
+      if (family === undefined) continue
+      // A type or code no packet carries: icmp never matches, notICMP always does.
+      if (rule.icmp && !(isByte(rule.icmp.type) && isByte(rule.icmp.code))) continue
+      const wanted = family === 4 ? 1 : 58
+      if (rule.protocol !== undefined && rule.protocol !== wanted) continue
+      const m = rule.icmp && icmpMatch(rule.icmp, family, false)
+      if (m) base.push(m)
+      const n = rule.notICMP && isByte(rule.notICMP.type) && isByte(rule.notICMP.code) && icmpMatch(rule.notICMP, family, true)
+      if (n) base.push(n)
+    }
+    const src = entityMatches(rule.source, rule, family, 'source', index)
+    const dst = entityMatches(rule.destination, rule, family, 'destination', index)
+    out.push(...product(product([base], src), dst))
+  }
+  return out
+}
+
+const VERDICTS: Record<string, string> = {Allow: 'accept', Deny: 'drop', Pass: 'return'}
+
+function renderRules(rules: CompiledRule[], label: string, index: AddressIndex): string[] {
+  const lines: string[] = []
+  for (const rule of rules) {
+    const comment = `comment ${nftComment(`${label}/${rule.index}`)}`
+    for (const matches of ruleMatches(rule, index)) {
+      const verdict = rule.action === 'Log' ? `log prefix ${nftString('calico-packet: ')}` : VERDICTS[rule.action]!
+      lines.push([...matches, verdict, comment].join(' '))
+    }
+  }
+  return lines
+}
+
+interface Chain {
+  name: string
+  lines: string[]
+}
+
+/** The chains of one endpoint and direction: the dispatch target first. */
+interface ChainBuilder {
+  world: World
+  index: AddressIndex
+  /** Policy identities for the sharing key. */
+  ids: Map<PolicyEntry, number>
+  /** Sharing key → the top chain already made for it. */
+  made: Map<string, string>
+  count: Record<Direction, number>
+  chains: Chain[]
+}
+
+/**
+ * The chains of one endpoint and direction; returns the name of its top chain. Their text depends
+ * only on the applicable policies and the profiles (selectors and named ports are resolved over
+ * the whole world, not the endpoint), so endpoints alike share one set of chains.
+ */
+function endpointChains(b: ChainBuilder, peer: Peer, direction: Direction): string {
+  const {world, index} = b
+  const tiers = world.tiers
+    .map((tier) => ({tier, policies: tier.policies.filter((p) => !p.staged && inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))}))
+    .filter((t) => t.policies.length > 0)
+  const key = JSON.stringify([direction, tiers.map((t) => t.policies.map((p) => b.ids.get(p))), peer.profiles])
+  const known = b.made.get(key)
+  if (known) return known
+  const prefix = nftName(`${direction === 'ingress' ? 'to' : 'from'}-wl${b.count[direction]++}`)
+  b.made.set(key, prefix)
+  const top: Chain = {name: prefix, lines: []}
+  const chains: Chain[] = [top]
+  let t = 0
+  for (const {tier, policies} of tiers) {
+    const chain: Chain = {name: `${prefix}-t${t++}`, lines: []}
+    for (const policy of policies) {
+      const label = `${tier.name}/${policy.namespace ? `${policy.namespace}/` : ''}${policy.name}/${direction}`
+      chain.lines.push(...renderRules(rulesFor(policy, direction)!, label, index))
+    }
+    chain.lines.push(`${tier.defaultAction === 'Pass' ? 'return' : 'drop'} comment ${nftComment(`end of tier ${tier.name}`)}`)
+    top.lines.push(`jump ${chain.name}`)
+    chains.push(chain)
+  }
+  peer.profiles.forEach((name, i) => {
+    const profile = world.profiles.get(name)
+    const rules = profile ? (direction === 'ingress' ? profile.ingressRules : profile.egressRules) : []
+    if (rules.length === 0) return
+    const chain: Chain = {name: `${prefix}-p${i}`, lines: renderRules(rules, `profile/${name}/${direction}`, index)}
+    top.lines.push(`jump ${chain.name}`)
+    chains.push(chain)
+  })
+  top.lines.push(`drop comment ${nftComment(peer.profiles.length === 0 ? 'no profiles' : 'no profile allowed')}`)
+  b.chains.push(...chains)
+  return prefix
+}
+
+const findPeer = (world: World, w: NodeWorkload): Peer | undefined => {
+  if (w.name === undefined) return undefined
+  try {
+    return findEndpoint(world, {kind: 'WorkloadEndpoint', name: w.name, namespace: w.namespace})
+  } catch {
+    return undefined
+  }
+}
+
+function natChain(pools: NatPool[], uplink: string): Chain | undefined {
+  const active = pools.map((p) => ({...p, parsed: parseCidr(p.cidr)})).filter((p) => p.parsed !== undefined)
+  const lines: string[] = []
+  for (const family of [4, 6] as const) {
+    const all = collapseCidrs(active.filter((p) => p.parsed!.family === family).map((p) => p.parsed!))
+    const masq = collapseCidrs(active.filter((p) => p.parsed!.family === family && p.natOutgoing && !p.disabled).map((p) => p.parsed!))
+    if (masq.length === 0) continue
+    const ip = family === 4 ? 'ip' : 'ip6'
+    // Calico's cali-nat-outgoing: from a NAT pool, to outside every pool.
+    lines.push(`oifname ${nftString(uplink, 15)} ${ip} saddr ${set(masq.map(renderCidr))} ${ip} daddr != ${set(all.map(renderCidr))} masquerade comment ${nftComment('natOutgoing')}`)
+  }
+  return lines.length === 0 ? undefined : {name: 'nat-outgoing', lines}
+}
+
+/** The whole nft script for one node (deterministic: the same world gives the same text). */
+export function compileNodePolicy(world: World, input: NodePolicyInput): string {
+  const index = new AddressIndex(world)
+  const table = `inet ${nftName(NFT_TABLE)}`
+  const workloads = [...input.workloads].sort((a, b) => (a.interfaceName < b.interfaceName ? -1 : a.interfaceName > b.interfaceName ? 1 : 0))
+  const chains: Chain[] = []
+  const builder: ChainBuilder = {world, index, ids: new Map(world.policies.map((p, i) => [p, i])), made: new Map(), count: {ingress: 0, egress: 0}, chains}
+  const fromDispatch: string[] = []
+  const toDispatch: string[] = []
+  for (const w of workloads) {
+    const ifname = nftString(w.interfaceName, 15)
+    const peer = findPeer(world, w)
+    if (!peer) {
+      fromDispatch.push(`${ifname} : drop`)
+      toDispatch.push(`${ifname} : drop`)
+      continue
+    }
+    fromDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'egress')}`)
+    toDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'ingress')}`)
+  }
+  const conntrack = ['ct state established,related accept', 'ct state invalid drop']
+  const out: string[] = [`table ${table} {}`, `delete table ${table}`, `table ${table} {`]
+  const base = (name: string, hook: string, lines: string[]) => {
+    out.push(`\tchain ${name} {`, `\t\t${hook}`, ...lines.map((l) => `\t\t${l}`), '\t}')
+  }
+  base('from-wl', 'type filter hook forward priority filter; policy accept;', [...conntrack, ...(fromDispatch.length > 0 ? [`iifname vmap { ${fromDispatch.join(', ')} }`] : [])])
+  base('to-wl', 'type filter hook forward priority filter + 1; policy accept;', [...conntrack, ...(toDispatch.length > 0 ? [`oifname vmap { ${toDispatch.join(', ')} }`] : [])])
+  for (const named of index.sets.values()) {
+    out.push(`\tset ${named.name} {`, `\t\ttype ${named.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`, '\t\tflags interval', `\t\telements = { ${named.elements.join(', ')} }`, '\t}')
+  }
+  const nat = natChain(input.pools ?? [], input.uplink ?? 'eth0')
+  if (nat) base(nat.name, 'type nat hook postrouting priority srcnat; policy accept;', nat.lines)
+  for (const chain of chains) {
+    out.push(`\tchain ${chain.name} {`, ...chain.lines.map((l) => `\t\t${l}`), '\t}')
+  }
+  out.push('}')
+  return `${out.join('\n')}\n`
+}
