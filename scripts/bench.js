@@ -53,6 +53,6 @@ for (const script of ['scripts/bench-datastores.ts', 'scripts/bench-policy.ts', 
 
 // The policy acceptance test with more seeds (root: it builds a lab): predicted = measured.
 if (process.getuid?.() === 0) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'dot', 'test/lab/policy-acceptance.test.ts'], {stdio: 'inherit', env: {...process.env, NETCTL_POLICY_SEEDS: '20'}})
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', 'test/lab/policy-acceptance.test.ts'], {stdio: 'inherit', env: {...process.env, NETCTL_POLICY_SEEDS: '20'}})
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
