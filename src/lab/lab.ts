@@ -430,7 +430,7 @@ export async function labList(stateDir: string): Promise<LabListing[]> {
     try {
       const record = readLabRecord(stateDir, name)
       if (!record) rows.push({...row, flavor: '(incomplete)', health: `no record: netctl lab down ${name}`})
-      else if (!record.topology) rows.push({...row, ...(await basicHealth(stateDir, name, record.basic as BasicLabKind))})
+      else if (!record.topology) rows.push({...row, ...(await basicHealth(name, record.basic as BasicLabKind))})
       else {
         const status = await labStatus(stateDir, name)
         const [first, ...more] = status.health.problems
@@ -447,7 +447,7 @@ export async function labList(stateDir: string): Promise<LabListing[]> {
 /** A problem cut to fit a table cell; lab status has it whole. */
 const short = (text: string): string => (text.length > 60 ? `${text.slice(0, 59)}…` : text)
 
-async function basicHealth(stateDir: string, name: string, kind: BasicLabKind): Promise<Partial<LabListing>> {
+async function basicHealth(name: string, kind: BasicLabKind): Promise<Partial<LabListing>> {
   const existing = await listNamespaces()
   const missing = planBasicLab(name, kind).specs.filter((s) => !existing.has(s.netns)).length
   return {flavor: kind, healthy: missing === 0, health: missing === 0 ? 'ok' : `${missing} namespaces are missing: netctl lab up ${kind} --name ${name}`}

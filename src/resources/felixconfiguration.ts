@@ -12,7 +12,6 @@ import {checkResource} from './metadata.js'
 import {API_VERSION, type Resource} from './types.js'
 import {boolean, integer, invalid, list, map, object, oneOf, show, string, text, type Rule} from './validate.js'
 
-const int = integer(-2147483648, 2147483647)
 const count = integer(0, 2147483647)
 const portNumber = integer(0, 65535)
 const mark = integer(0, 4294967295)

@@ -38,7 +38,7 @@ async function walk(recording: Recording) {
 }
 
 const column = <K extends keyof Hop>(hops: Hop[], key: K) => hops.map((h) => h[key])
-const key = (rec: Recording, netns: string, ...args: string[]) => `ip ${netns} ${args.join(' ')}`
+const key = (_rec: Recording, netns: string, ...args: string[]) => `ip ${netns} ${args.join(' ')}`
 
 describe('lab trace: the path from recorded kernel answers', () => {
   it('calico with BGP: proxy ARP on caliX, proto bird route to the peer, the /32 route to the cali interface, TTL 64 → 62', async () => {
