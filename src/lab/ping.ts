@@ -83,13 +83,15 @@ export function pingPairs<P extends {node: string}>(pods: readonly P[], all: boo
   })
 }
 
-export async function labPing(stateDir: string, name: string, options: {count?: number; all?: boolean} = {}): Promise<PingResult[]> {
+export async function labPing(stateDir: string, name: string, options: {count?: number; all?: boolean; onPair?: (done: number, total: number) => void} = {}): Promise<PingResult[]> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   const pairs = pingPairs(cluster.pods, options.all ?? false)
   const count = options.count ?? 2
+  let done = 0
   return inParallel(pairs, 16, async ({a, b}) => {
     const result = await run('ip', ['netns', 'exec', a.netns, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', b.ip], {allowFailure: true})
+    options.onPair?.(++done, pairs.length)
     return {from: a.name, to: b.name, toIp: b.ip, ...parsePing(result.stdout)}
   })
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
+import {progressReporter} from '../../cli/progress.js'
 import {formatColumns} from '../../cli/output.js'
 import {resolveLabName} from '../../lab/lab.js'
 import {fullMatrixLimit, labPing, labProbe, renderProbeReport, type PingResult, type ProbeReport} from '../../lab/ping.js'
@@ -37,7 +38,9 @@ answered on every attempt) or denied (✗: refused, timed out, no answer), as th
       if (report.failed > 0) process.exitCode = 1
       return report
     }
-    const results = await labPing(values.stateDir, name, {count: flags.count, all: flags.all})
+    // Hundreds of pods take a while: a bar on a terminal (pairs done), nothing without one.
+    const reporter = await progressReporter()
+    const results = await labPing(values.stateDir, name, {count: flags.count, all: flags.all, onPair: (done, total) => reporter.progress('pinging pairs', undefined, {done, total})}).finally(reporter.done)
     const lossy = results.filter((r) => r.lossPercent > 0).length
     this.log(formatColumns([
       ['FROM', 'TO', 'IP', 'LOSS', 'RTT(ms)', 'TTL'],
