@@ -39,6 +39,16 @@ describe('netctl lab graph (network namespaces, BIRD)', {skip}, () => {
     for (const netns of ['underlay', 'n-controlplane', 'n-node01', 'n-node02', 'p-busybox-node02-0']) assert.ok(graph.stdout.includes(`netns nc-${lab}.${netns}<br/>`), netns)
   })
 
+  it('--trace highlights the path a packet takes, as lab trace computes it', async () => {
+    const status = JSON.parse((await netctl(['lab', 'status', lab, '--json'])).stdout)
+    const [a, b] = [status.pods[0].name, status.pods.find((p: {node: string}) => p.node !== status.pods[0].node).name]
+    const dot = await netctl(['lab', 'graph', lab, '-o', 'dot', '--trace', a, b])
+    assert.equal(dot.code, 0, dot.stderr)
+    assert.match(dot.stdout, new RegExp(`label="lab ${lab} \\(calico\\) — path ${a} → ${b} \\(delivered, ttl=62\\)"`))
+    assert.equal((dot.stdout.match(/penwidth=4/g) ?? []).length, 4)
+    assert.equal((await netctl(['lab', 'graph', lab, '--trace', a])).code, 2)
+  })
+
   it('writes a self-contained HTML page around the SVG', async () => {
     const file = join(state.path, 'lab.html')
     const written = await netctl(['lab', 'graph', '-o', 'html', '--output-file', file])

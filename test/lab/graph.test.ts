@@ -291,3 +291,27 @@ describe('lab graph: Graphviz missing, and the command', () => {
     }
   })
 })
+
+describe('lab graph --trace', () => {
+  it('marks the traced namespaces, the links between consecutive ones, and says how the packet ends', async () => {
+    const {highlightPath} = await import('../../src/lab/inspect/graph.js')
+    const facts = factsOf(defaultTopology({podsPerNode: 1}))
+    const {cluster} = facts
+    const [source, target] = cluster.pods
+    const path = [source!.netns, cluster.nodes[0]!.netns, cluster.underlayNetns, cluster.nodes[1]!.netns, target!.netns]
+    const graph = highlightPath(buildLabGraph(facts), cluster, {namespaces: path, summary: 'path a → b (delivered, ttl=62)'})
+    assert.match(graph.title, /— path a → b \(delivered, ttl=62\)$/)
+    assert.deepEqual(graph.vertices.filter((v) => v.onPath).map((v) => v.id).sort(), ['n0', 'n1', 'p0', 'p1', 'underlay'])
+    assert.deepEqual(graph.edges.filter((e) => e.onPath).map((e) => `${e.from}-${e.to}`).sort(), ['n0-underlay', 'n1-underlay', 'p0-n0', 'p1-n1'])
+    assert.equal(graph.edges.filter((e) => e.kind === 'bgp').some((e) => e.onPath), false, 'a BGP session is not a packet path')
+    const mermaid = toMermaid(graph)
+    assert.equal((mermaid.match(/stroke:#1565c0,stroke-width:4px/g) ?? []).length, 4)
+    assert.match(mermaid, /^ {2}style p0 stroke:#1565c0,stroke-width:3px$/m)
+    // Graphviz still draws it, with the path in its colour.
+    const svg = await dotToSvg(toDot(graph))
+    assert.match(svg, /stroke="#1565c0"/)
+    // A path that stops half-way (a drop) marks only what it crossed.
+    const dropped = highlightPath(buildLabGraph(facts), cluster, {namespaces: path.slice(0, 2), summary: 'dropped'})
+    assert.deepEqual(dropped.vertices.filter((v) => v.onPath).map((v) => v.id).sort(), ['n0', 'p0'])
+  })
+})

@@ -39,6 +39,8 @@ export type SessionState = 'established' | 'down' | 'unknown'
 
 export interface GraphVertex {
   id: string
+  /** On the traced path (lab graph --trace). */
+  onPath?: boolean
   kind: 'underlay' | 'node' | 'pod' | 'peer'
   /** The first line: what it is. */
   title: string
@@ -49,6 +51,7 @@ export interface GraphVertex {
 export interface GraphEdge {
   from: string
   to: string
+  onPath?: boolean
   kind: 'link' | 'bgp'
   label: string
   state?: SessionState
@@ -206,6 +209,23 @@ export function buildLabGraph(facts: LabFacts): LabGraph {
   return {title: `lab ${cluster.lab} (${cluster.flavor})`, encapsulation, routing, vertices, edges}
 }
 
+/**
+ * Mark a traced packet's path (the namespaces it crosses, in order) on the graph: its
+ * vertices, the links between consecutive ones, and a line in the title saying how it ends.
+ */
+export function highlightPath(graph: LabGraph, cluster: LabCluster, path: {namespaces: string[]; summary: string}): LabGraph {
+  const byNetns = new Map<string, string>([[cluster.underlayNetns, 'underlay'], ...cluster.nodes.map((n, i) => [n.netns, `n${i}`] as [string, string]), ...cluster.pods.map((p, i) => [p.netns, `p${i}`] as [string, string])])
+  const ids = path.namespaces.map((ns) => byNetns.get(ns)).filter((id): id is string => id !== undefined)
+  const on = new Set(ids)
+  const steps = new Set(ids.slice(1).map((id, i) => [ids[i]!, id].sort().join(' ')))
+  return {
+    ...graph,
+    title: `${graph.title} — ${path.summary}`,
+    vertices: graph.vertices.map((v) => (on.has(v.id) ? {...v, onPath: true} : v)),
+    edges: graph.edges.map((e) => (e.kind === 'link' && steps.has([e.from, e.to].sort().join(' ')) ? {...e, onPath: true} : e)),
+  }
+}
+
 function sessionLabel(s: LabSession): string {
   const views = Object.entries(s.views)
   if (views.length === 0) return 'unknown (no answer from BIRD)'
@@ -242,6 +262,7 @@ export function escapeHtml(text: string): string {
 // Renderers (pure)
 
 const stateColor: Record<SessionState, string> = {established: '#2e7d32', down: '#c62828', unknown: '#9e9e9e'}
+const pathColor = '#1565c0'
 
 export function toMermaid(graph: LabGraph): string {
   const label = (v: GraphVertex) => [v.title, ...v.lines].map(mermaidText).join('<br/>')
@@ -255,7 +276,9 @@ export function toMermaid(graph: LabGraph): string {
   graph.edges.forEach((e) => lines.push(`  ${e.from} ${e.kind === 'bgp' ? '-.-' : '---'}|"${mermaidText(e.label)}"| ${e.to}`))
   graph.edges.forEach((e, i) => {
     if (e.kind === 'bgp') lines.push(`  linkStyle ${i} stroke:${stateColor[e.state ?? 'unknown']},stroke-width:2px`)
+    if (e.onPath) lines.push(`  linkStyle ${i} stroke:${pathColor},stroke-width:4px`)
   })
+  for (const v of graph.vertices) if (v.onPath) lines.push(`  style ${v.id} stroke:${pathColor},stroke-width:3px`)
   return lines.join('\n') + '\n'
 }
 
@@ -276,7 +299,7 @@ export function toDot(graph: LabGraph): string {
   const style: Record<GraphVertex['kind'], string> = {underlay: 'filled', node: 'filled', pod: 'rounded,filled', peer: 'filled'}
   const fill: Record<GraphVertex['kind'], string> = {underlay: '#e3f2fd', node: '#fff3e0', pod: '#f1f8e9', peer: '#eeeeee'}
   const vertexLine = (v: GraphVertex) =>
-    `${dotString(v.id)} [label=${dotLabel([v.title, ...v.lines])}, shape=${shape[v.kind]}, style=${dotString(style[v.kind])}, fillcolor=${dotString(fill[v.kind])}];`
+    `${dotString(v.id)} [label=${dotLabel([v.title, ...v.lines])}, shape=${shape[v.kind]}, style=${dotString(style[v.kind])}, fillcolor=${dotString(fill[v.kind])}${v.onPath ? `, color=${dotString(pathColor)}, penwidth=3` : ''}];`
   const lines = [
     'graph "lab" {',
     `  label=${dotString(graph.title)};`,
@@ -292,6 +315,7 @@ export function toDot(graph: LabGraph): string {
   for (const e of graph.edges) {
     const attrs = [`label=${dotString(e.label)}`]
     if (e.kind === 'bgp') attrs.push('style="dashed"', `color=${dotString(stateColor[e.state ?? 'unknown'])}`, `fontcolor=${dotString(stateColor[e.state ?? 'unknown'])}`, 'penwidth=2', 'constraint=false')
+    if (e.onPath) attrs.push(`color=${dotString(pathColor)}`, 'penwidth=4')
     lines.push(`  ${dotString(e.from)} -- ${dotString(e.to)} [${attrs.join(', ')}];`)
   }
   lines.push('}')
@@ -400,8 +424,9 @@ export async function gatherLabFacts(stateDir: string, name: string): Promise<La
 }
 
 /** The lab drawn in one format (svg and html run Graphviz), and what to warn of. */
-export async function renderLabGraph(facts: LabFacts, format: GraphFormat): Promise<{text: string; warning?: string}> {
-  const graph = buildLabGraph(facts)
+export async function renderLabGraph(facts: LabFacts, format: GraphFormat, path?: {namespaces: string[]; summary: string}): Promise<{text: string; warning?: string}> {
+  const drawn = buildLabGraph(facts)
+  const graph = path ? highlightPath(drawn, facts.cluster, path) : drawn
   if (format === 'mermaid') {
     const text = toMermaid(graph)
     return {text, warning: mermaidOverLimits(text, graph)}
