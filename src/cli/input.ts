@@ -58,14 +58,14 @@ const cannotRead = (path: string, error: unknown) =>
  * refused without ever taking the datastore's lock. One budget (bytes read, bytes expanded,
  * resources, aliases) spans the whole input, a directory's files together.
  */
-export async function readResources(path: string): Promise<SourcedResource[]> {
+export async function readResources(path: string, options: {recursive?: boolean} = {}): Promise<SourcedResource[]> {
   const budget = new InputBudget()
   if (path === '-') return parseDocuments(await readStdin(), 'stdin', budget)
   let files: string[]
   let isDirectory: boolean
   try {
     isDirectory = (await stat(path)).isDirectory()
-    files = isDirectory ? (await readdir(path)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f)) : [path]
+    files = isDirectory ? await resourceFiles(path, options.recursive === true) : [path]
   } catch (error) {
     throw cannotRead(path, error)
   }
@@ -80,6 +80,18 @@ export async function readResources(path: string): Promise<SourcedResource[]> {
     for (const document of await parseDocuments(text.toString('utf8'), file, budget)) all.push(document)
   }
   return all
+}
+
+/** A directory's .yaml, .yml and .json files, sorted; with recursive, its subdirectories' too (symlinked directories are not followed). */
+async function resourceFiles(directory: string, recursive: boolean): Promise<string[]> {
+  const files: string[] = []
+  for (const entry of (await readdir(directory, {withFileTypes: true})).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const path = join(directory, entry.name)
+    if (entry.isDirectory()) {
+      if (recursive) for (const file of await resourceFiles(path, true)) files.push(file)
+    } else if (/\.(ya?ml|json)$/.test(entry.name)) files.push(path)
+  }
+  return files
 }
 
 /** One YAML or JSON document from a file (a lab topology), read and parsed within the same bounds. */

@@ -22,6 +22,9 @@ export function writeCommand(mode: WriteMode) {
     static override flags = {
       filename: Flags.string({char: 'f', summary: 'YAML or JSON file, directory of them, or - for stdin.'}),
       namespace: Flags.string({char: 'n', summary: 'Namespace for namespaced objects that name none (default: default).'}),
+      recursive: Flags.boolean({char: 'R', summary: 'With -f DIR: the files of its subdirectories too.'}),
+      // calicoctl create's flag: an object that exists already is left alone, not an error.
+      ...(mode === 'create' ? {'skip-exists': Flags.boolean({summary: 'Skip objects that already exist (exit 0).'})} : {}),
     }
 
     async run(): Promise<{results: WriteResult[]}> {
@@ -31,9 +34,9 @@ export function writeCommand(mode: WriteMode) {
         if (!isInteractive()) throw missing('-f FILE', `netctl ${mode} -f ippool.yaml`)
         file = await ask('File with the resources (or - for stdin):')
       }
-      const documents = await readResources(file)
+      const documents = await readResources(file, {recursive: flags.recursive as boolean})
       const ds = await this.datastore(flags)
-      const write = (signal?: AbortSignal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal})
+      const write = (signal?: AbortSignal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal, skipExisting: flags['skip-exists'] as boolean | undefined})
       // A backend that writes in several transactions (etcd) stops between two of them on Ctrl-C,
       // so the message can say what was written; the file store writes once: let it die.
       const results = ds.transaction ? await write() : await this.interruptible(write)

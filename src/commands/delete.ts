@@ -6,7 +6,8 @@ import {missing as missingArgument} from '../cli/prompts.js'
 import {NetctlError} from '../errors.js'
 import {kindInfo} from '../resources/registry.js'
 import type {Resource} from '../resources/types.js'
-import {checkDocumentNamespace, checkNamespaceFlags, deleteExisting, type DeleteTarget} from '../services/resources.js'
+import type {Datastore} from '../datastore/datastore.js'
+import {checkDocumentNamespace, checkNamespaceFlags, deleteExisting, findResources, type DeleteTarget} from '../services/resources.js'
 
 /** calicoctl's identifier of an object in its errors: IPPool(name), WorkloadEndpoint(ns/name). */
 const identifier = (t: DeleteTarget) => `${t.info.kind}(${t.info.namespaced ? `${t.namespace ?? 'default'}/` : ''}${t.name})`
@@ -49,6 +50,8 @@ export default class Delete extends NetctlCommand {
       targets = names.map((name) => ({info, name, namespace: flags.namespace}))
     }
     const ds = await this.datastore(flags)
+    // As get: a WorkloadEndpoint may be named by its pod; a name that matches nothing stays, to be reported missing.
+    if (!flags.filename && targets[0]?.info.kind === 'WorkloadEndpoint') targets = await resolvePodNames(ds, targets)
     const {deleted, missing} = await deleteExisting(ds, targets)
     const kinds = [...new Set(targets.map((t) => t.info.kind))]
     const what = kinds.length === 1 ? `'${kinds[0]}' resource(s)` : 'resource(s)'
@@ -64,4 +67,14 @@ export default class Delete extends NetctlCommand {
     }
     return {deleted, missing: missing.map((t) => ({kind: t.info.kind, name: t.name, ...(t.info.namespaced ? {namespace: t.namespace ?? 'default'} : {})}))}
   }
+}
+
+async function resolvePodNames(ds: Datastore, targets: DeleteTarget[]): Promise<DeleteTarget[]> {
+  const resolved: DeleteTarget[] = []
+  for (const target of targets) {
+    const {found} = await findResources(ds, target.info, [target.name], {namespace: target.namespace})
+    if (found.length === 0) resolved.push(target)
+    for (const wep of found) resolved.push({info: target.info, name: wep.metadata.name, namespace: wep.metadata.namespace})
+  }
+  return resolved
 }

@@ -8,7 +8,9 @@ import {isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind} from '../resources/bgp.js'
 import type {ColumnContext} from '../resources/kind.js'
 import {kindInfo, kinds} from '../resources/registry.js'
-import {checkNamespaceFlags, getResources} from '../services/resources.js'
+import type {KindInfo} from '../resources/kind.js'
+import type {Resource} from '../resources/types.js'
+import {checkNamespaceFlags, findResources} from '../services/resources.js'
 
 export default class Get extends NetctlCommand {
   static override summary = 'Show resources: a table, or the objects as YAML or JSON.'
@@ -18,6 +20,8 @@ export default class Get extends NetctlCommand {
     '<%= config.bin %> get ippool default-ipv4-ippool -o yaml',
     '<%= config.bin %> get workloadendpoints -A',
     '<%= config.bin %> get weps -o custom-columns=NAME,NETWORKS',
+    '<%= config.bin %> get ippool,node',
+    "<%= config.bin %> get ippools -l 'env == \"prod\"'",
   ]
   static override enableJsonFlag = true
   static override strict = false
@@ -32,6 +36,7 @@ export default class Get extends NetctlCommand {
     // calicoctl has always taken -a for -A too; oclif gives a flag one letter, so a hidden twin.
     'all-namespaces-a': Flags.boolean({char: 'a', hidden: true, summary: 'Same as -A.'}),
     node: Flags.string({summary: 'Only workload endpoints on this node.'}),
+    selector: Flags.string({char: 'l', summary: "Only objects whose labels match this Calico selector, e.g. 'env == \"prod\" && has(tier)'."}),
   }
 
   async run(): Promise<unknown> {
@@ -44,19 +49,49 @@ export default class Get extends NetctlCommand {
       if (!isInteractive()) throw missing('the kind to get', 'netctl get ippools')
       kindArg = await choose('Which kind?', kinds.map((k) => ({value: k.plural, name: k.kind})))
     }
-    const info = kindInfo(kindArg)
-    checkNamespaceFlags(info, {namespace: flags.namespace, allNamespaces})
+    // kubectl's habit: several kinds at once, comma-separated (get ippool,node).
+    const infos = [...new Set(kindArg.split(',').filter((k) => k !== '').map((k) => kindInfo(k)))]
+    if (infos.length === 0) throw missing('the kind to get', 'netctl get ippools')
+    if (infos.length > 1 && names.length > 0) throw new NetctlError('usage', 'names can only be given with one kind', `run netctl get ${infos[0]!.aliases[0]} ${names.join(' ')}, or drop the names`)
+    for (const info of infos) checkNamespaceFlags(info, {namespace: flags.namespace, allNamespaces})
     const ds = await this.datastore(flags)
-    if (flags.node && info.kind !== 'WorkloadEndpoint') throw new NetctlError('usage', '--node only applies to workloadendpoints', `drop --node, or run netctl get workloadendpoints --node ${flags.node}`)
-    const resources = await getResources(ds, info, names, {namespace: flags.namespace, allNamespaces, node: flags.node})
-    const document = asDocument(info, resources, names.length === 1)
-    if (format.type === 'yaml') this.log(await toYaml(document))
+    if (flags.node && infos.some((info) => info.kind !== 'WorkloadEndpoint')) throw new NetctlError('usage', '--node only applies to workloadendpoints', `drop --node, or run netctl get workloadendpoints --node ${flags.node}`)
+    const selection = {namespace: flags.namespace, allNamespaces, node: flags.node, selector: flags.selector}
+    const results: Array<{info: KindInfo; resources: Resource[]}> = []
+    const missingOnes: NetctlError[] = []
+    for (const info of infos) {
+      const {found, missing: notFound} = await findResources(ds, info, names, selection)
+      results.push({info, resources: found})
+      missingOnes.push(...notFound)
+    }
+    // One name asked for and not there: the error alone, as before.
+    if (names.length === 1 && missingOnes.length === 1) throw missingOnes[0]
+    const document =
+      results.length === 1
+        ? asDocument(results[0]!.info, results[0]!.resources, names.length === 1)
+        : {apiVersion: 'v1', kind: 'List', items: results.flatMap((r) => r.resources)}
+    // Every name missing: the errors alone, no empty list or table.
+    const nothingFound = missingOnes.length > 0 && results.every((r) => r.resources.length === 0)
+    if (nothingFound) {
+      // nothing to show
+    } else if (format.type === 'yaml') this.log(await toYaml(document))
     else if (format.type === 'json') this.log(toJson(document))
     else {
-      const context: ColumnContext = {}
-      if (info.kind === 'Node' && format.type !== 'ps') context.defaultASNumber = await clusterASNumber(ds)
-      const namespaceColumn = allNamespaces || flags.namespace !== undefined
-      this.log(formatTable(info, resources, {format, namespaceColumn, context}))
+      const tables: string[] = []
+      for (const {info, resources} of results) {
+        // Several kinds: skip the empty ones, as kubectl does; one kind: its (maybe empty) table.
+        if (results.length > 1 && resources.length === 0) continue
+        const context: ColumnContext = {}
+        if (info.kind === 'Node' && format.type !== 'ps') context.defaultASNumber = await clusterASNumber(ds)
+        const namespaceColumn = allNamespaces || flags.namespace !== undefined
+        tables.push(formatTable(info, resources, {format, namespaceColumn, context}))
+      }
+      if (tables.length > 0) this.log(tables.join('\n\n'))
+    }
+    // kubectl get a b c: what exists is shown, each missing name gets its own error line, exit 1.
+    if (missingOnes.length > 0) {
+      for (const error of missingOnes.slice(0, -1)) this.logToStderr(`Error: ${error.message}`)
+      throw missingOnes.at(-1)!
     }
     return document
   }

@@ -5,6 +5,7 @@ import {mergePatch, type SourcedResource} from '../resources/documents.js'
 import {clusterInformationIsReadOnly, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
 import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
+import {parseSelector} from '../resources/selector.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
 
@@ -77,6 +78,8 @@ export interface WriteOptions {
   source?: string
   /** Stop between transactions when aborted; the error says what was written. */
   signal?: AbortSignal
+  /** create only: objects that exist already are left as they are, not an error (calicoctl --skip-exists). */
+  skipExisting?: boolean
 }
 
 /** A document resolved to its kind and the object it writes. */
@@ -146,7 +149,7 @@ async function writeTargets(ds: Datastore, targets: Target[], mode: WriteMode, o
   if (ds.transaction) {
     // One lock, one read, one write: the checks see exactly what the write replaces.
     return ds.transaction(async (tx) => {
-      const {plan} = await planWrites(tx, targets, mode)
+      const {plan} = await planWrites(tx, targets, mode, options.skipExisting)
       try {
         return await writePlan(tx, plan)
       } catch (error) {
@@ -155,7 +158,7 @@ async function writeTargets(ds: Datastore, targets: Target[], mode: WriteMode, o
     })
   }
   for (let tries = 1; ; tries++) {
-    const {plan, unchangedSince} = await planWrites(ds, targets, mode)
+    const {plan, unchangedSince} = await planWrites(ds, targets, mode, options.skipExisting)
     try {
       return await writePlan(ds, plan, {unchangedSince, signal: options.signal})
     } catch (error) {
@@ -186,7 +189,7 @@ function refuseDuplicates(targets: Target[]): void {
 }
 
 /** Check every document against what is stored; list each kind at most once. */
-async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode): Promise<{plan: Planned[]; unchangedSince: WriteBatchOptions['unchangedSince']}> {
+async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode, skipExisting = false): Promise<{plan: Planned[]; unchangedSince: WriteBatchOptions['unchangedSince']}> {
   const plan: Planned[] = []
   const listings = new Map<KindInfo, Promise<Listing>>()
   const listingOf = (info: KindInfo) => {
@@ -197,6 +200,7 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode): Pr
   for (const {info, resource, origin} of targets) {
     try {
       const existing = await findExisting(ds, info, resource)
+      if (mode === 'create' && existing && skipExisting) continue
       if (mode === 'create' && existing) throw new NetctlError('already-exists', `${info.kind} "${resource.metadata.name}" already exists`, 'use netctl apply or netctl replace to change it')
       if (mode === 'replace' && !existing) throw new NetctlError('not-found', `${info.kind} "${resource.metadata.name}" does not exist`, 'use netctl create or netctl apply to make it')
       const given = resource.metadata.resourceVersion
@@ -300,38 +304,62 @@ export interface Selection {
   allNamespaces?: boolean
   /** WorkloadEndpoints on this node only. */
   node?: string
+  /** Only objects whose labels match this Calico selector (get -l). */
+  selector?: string
 }
 
 /** A WorkloadEndpoint answers to its escaped name and to its pod's name. */
 const matchesName = (info: KindInfo, resource: Resource, name: string): boolean =>
   resource.metadata.name === name || (info.kind === 'WorkloadEndpoint' && resource.spec?.pod === name)
 
+/** What getResources found, and one not-found error per name that matched nothing. */
+export interface Found {
+  found: Resource[]
+  missing: NetctlError[]
+}
+
+/** The named objects (all when none), or not-found for the first name that matches nothing. */
 export async function getResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Resource[]> {
+  const {found, missing} = await findResources(ds, info, names, selection)
+  if (missing.length > 0) throw missing[0]
+  return found
+}
+
+/** As getResources, but a name that matches nothing is reported in `missing`, not thrown (kubectl get a b c). */
+export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
   const namespace = info.namespaced && !selection.allNamespaces ? selection.namespace ?? ds.defaultNamespace ?? 'default' : undefined
-  const onNode = (r: Resource) => !selection.node || r.spec?.node === selection.node
-  if (names.length === 0) return (await ds.list(info, {namespace, node: selection.node})).filter(onNode)
+  const labelTest = selection.selector === undefined ? undefined : parseSelector(selection.selector)
+  const selected = (r: Resource) => (!selection.node || r.spec?.node === selection.node) && (!labelTest || labelTest(r.metadata.labels ?? {}))
+  if (names.length === 0) return {found: (await ds.list(info, {namespace, node: selection.node})).filter(selected), missing: []}
   let listed: Resource[] | undefined
   const listing = async () => (listed ??= await ds.list(info, {namespace, node: selection.node}))
   const found: Resource[] = []
+  const missing: NetctlError[] = []
   for (const name of names) {
     if (namespace !== undefined || !info.namespaced) {
       try {
         const resource = await ds.get(info, name, namespace)
-        if (onNode(resource)) found.push(resource)
+        if (selected(resource)) found.push(resource)
         continue
       } catch (error) {
         // A WorkloadEndpoint may be named by its pod: look for it in the listing below.
-        if (!isNetctlError(error, 'not-found') || info.kind !== 'WorkloadEndpoint') throw error
+        if (!isNetctlError(error, 'not-found')) throw error
+        if (info.kind !== 'WorkloadEndpoint') {
+          missing.push(error as NetctlError)
+          continue
+        }
       }
     }
-    const matches = (await listing()).filter((r) => matchesName(info, r, name) && onNode(r))
-    if (matches.length === 0) {
-      const where = namespace === undefined ? (info.namespaced ? ' in any namespace' : '') : ` in namespace "${namespace}"`
-      throw new NetctlError('not-found', `${info.kind} "${name}" not found${where}`, `list what exists with: netctl get ${info.plural}${info.namespaced ? ' -A' : ''}`)
-    }
+    const matches = (await listing()).filter((r) => matchesName(info, r, name) && selected(r))
+    if (matches.length === 0) missing.push(notFound(info, name, namespace))
     for (const match of matches) found.push(match)
   }
-  return found
+  return {found, missing}
+}
+
+const notFound = (info: KindInfo, name: string, namespace: string | undefined) => {
+  const where = namespace === undefined ? (info.namespaced ? ' in any namespace' : '') : ` in namespace "${namespace}"`
+  return new NetctlError('not-found', `${info.kind} "${name}" not found${where}`, `list what exists with: netctl get ${info.plural}${info.namespaced ? ' -A' : ''}`)
 }
 
 export type DeleteTarget = {info: KindInfo; name: string; namespace?: string; resourceVersion?: string}
