@@ -78,8 +78,10 @@ export function planFlannelPod(cluster: LabCluster, pod: LabPod): NetnsSpec {
   spec.addresses.push({dev: 'eth0', cidr: `${pod.ip}/${prefixOf(subnet)}`, broadcast: true})
   // What flannel's CNI asks host-local for: a default route, and the whole network, via cni0.
   spec.routes.push({dst: 'default', via: gatewayOf(subnet), dev: 'eth0'}, {dst: String(cluster.pool.spec!.cidr), via: gatewayOf(subnet), dev: 'eth0'})
-  // The bridge plugin announces the pod's address when its interface comes up.
+  // As the bridge plugin does: announce the pod's address when eth0 comes up, and no IPv6
+  // duplicate address detection (hairpin echoes of its probes would fail it).
   spec.sysctls[sysctlKey('net', 'ipv4', 'conf', 'eth0', 'arp_notify')] = '1'
+  spec.sysctls[sysctlKey('net', 'ipv6', 'conf', 'eth0', 'accept_dad')] = '0'
   return spec
 }
 

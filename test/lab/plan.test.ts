@@ -132,9 +132,10 @@ describe('lab dataplane plans', () => {
     assert.deepEqual(node.addresses.find((a) => a.dev === 'cni0'), {dev: 'cni0', cidr: '10.244.0.1/24', broadcast: true})
     assert.deepEqual(node.routes.at(-1), {dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0'})
     const pod = planFlannelPod(cluster, cluster.pods[0]!)
-    // As flannel's CNI sets them up: the default route and the whole network via cni0, and arp_notify on.
+    // As flannel's CNI sets them up (checked against /usr/lib/cni/bridge): the default route and the
+    // whole network via cni0, arp_notify on and IPv6 duplicate address detection off.
     assert.deepEqual(pod.routes, [{dst: 'default', via: '10.244.0.1', dev: 'eth0'}, {dst: '10.244.0.0/16', via: '10.244.0.1', dev: 'eth0'}])
-    assert.deepEqual(pod.sysctls, {'net.ipv4.conf.eth0.arp_notify': '1'})
+    assert.deepEqual(pod.sysctls, {'net.ipv4.conf.eth0.arp_notify': '1', 'net.ipv6.conf.eth0.accept_dad': '0'})
   })
 })
 
