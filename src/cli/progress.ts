@@ -1,7 +1,8 @@
 /**
  * Long lab work on a terminal: each step as a line, and a bar while a step counts (namespaces
- * programmed n/N, BGP sessions Established n/N). Without a terminal only the step lines, so
- * logs stay readable. The bar is cli-progress's: redrawn in place, and left as a line when done.
+ * programmed n/N, BGP sessions Established n/N), with a detail beside it such as the time left.
+ * Without a terminal only the step lines, so logs stay readable. The bar is cli-progress's:
+ * redrawn in place, and left as a line when done.
  */
 import type {SingleBar} from 'cli-progress'
 
@@ -31,12 +32,13 @@ export async function progressReporter(stream: NodeJS.WriteStream = process.stde
       }
       if (bar?.step !== step) {
         finish()
-        const made = new SingleBar({stream, format: `› ${step} [{bar}] {value}/{total}`, hideCursor: true, clearOnComplete: false, barsize: 24}, Presets.shades_classic)
-        made.start(count.total, count.done)
+        const made = new SingleBar({stream, format: `› ${step} [{bar}] {value}/{total}{detail}`, hideCursor: true, clearOnComplete: false, barsize: 24}, Presets.shades_classic)
+        made.start(count.total, count.done, {detail: ''})
         bar = {step, bar: made}
       }
       bar.bar.setTotal(count.total)
-      bar.bar.update(count.done)
+      // The detail (e.g. the mode and time left) rides beside the bar instead of starting a new one.
+      bar.bar.update(count.done, {detail: detail ? `  ${detail}` : ''})
     },
     done: finish,
   }

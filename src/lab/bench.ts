@@ -12,7 +12,7 @@ import {loadCluster} from './cluster.js'
 import {encapChange, encapTargets, setIpPool, type Encapsulation} from '../services/ippool.js'
 import {encapsulationOf} from './calico.js'
 import type {LabCluster} from './cluster.js'
-import {reconcileLab, requireClusterLab, setFlannelBackend, withDatastore} from './lab.js'
+import {reconcileLab, requireClusterLab, setFlannelBackend, withDatastore, type Progress} from './lab.js'
 import {flannelBackends, type FlannelBackend} from './topology.js'
 import type {LabRecord} from './state.js'
 import {parsePing} from './ping.js'
@@ -103,7 +103,16 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-export async function labBench(stateDir: string, name: string, options: {modes?: boolean; seconds?: number; rounds?: number; onSwitch?: (mode: string) => void; signal?: AbortSignal} = {}): Promise<BenchResult> {
+export interface BenchOptions {
+  modes?: boolean
+  seconds?: number
+  rounds?: number
+  /** Switches as steps; measurements counted (iperf3 runs done of all) with the mode, round and seconds left. */
+  onProgress?: Progress
+  signal?: AbortSignal
+}
+
+export async function labBench(stateDir: string, name: string, options: BenchOptions = {}): Promise<BenchResult> {
   const record = requireClusterLab(stateDir, name)
   const cluster = await withDatastore(stateDir, record, (ds) => loadCluster(ds, name, record.topology))
   const a = cluster.pods[0]
@@ -119,12 +128,23 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
   // Nodes and pods take turns, round after round, and each figure is the median: the
   // machine's drift and hiccups hit both paths alike, and one bad run does not decide.
   const original = currentMode(cluster)
+  const modes = options.modes ? benchModes(record) : [original]
+  // Two iperf3 runs (nodes, then pods) per round and mode; modes the kernel lacks drop out.
+  const runs = {done: 0, total: modes.length * rounds * 2}
+  const count = (mode: string, round: number) =>
+    options.onProgress?.('measuring', `${mode}, round ${round}/${rounds}, ~${(runs.total - runs.done) * seconds} s left`, runs)
   const measure = async (mode: string) => {
     const samples: Array<{nodes: number; pods: number}> = []
     for (let i = 0; i < rounds; i++) {
       checkpoint(options.signal, `measuring ${mode}`, `the lab is back in its ${original} mode`)
-      samples.push({nodes: await iperf(...nodePath, seconds), pods: await iperf(...podPath, seconds)})
+      count(mode, i + 1)
+      const nodes = await iperf(...nodePath, seconds)
+      runs.done++
+      count(mode, i + 1)
+      samples.push({nodes, pods: await iperf(...podPath, seconds)})
+      runs.done++
     }
+    count(mode, rounds)
     result.rows.push({
       mode,
       nodes: {gbps: median(samples.map((s) => s.nodes)), rttMs: await rtt(...nodePath)},
@@ -137,17 +157,18 @@ export async function labBench(stateDir: string, name: string, options: {modes?:
     return result
   }
   const switchTo = async (mode: string) => {
-    options.onSwitch?.(mode)
+    options.onProgress?.(`switching to ${mode}`)
     await switchLabMode(stateDir, name, mode)
   }
   try {
-    for (const mode of benchModes(record)) {
+    for (const mode of modes) {
       checkpoint(options.signal, `before switching to ${mode}`, `the lab is back in its ${original} mode`)
       try {
         await switchTo(mode)
       } catch (error) {
         if (!(error instanceof NetctlError && error.kind === 'unsupported')) throw error
         result.skipped.push({mode, reason: error.message})
+        runs.total -= rounds * 2
         continue
       }
       await measure(mode)

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns} from '../../cli/output.js'
+import {progressReporter} from '../../cli/progress.js'
 import {labBench, type BenchResult} from '../../lab/bench.js'
 import {resolveLabName} from '../../lab/lab.js'
 
@@ -20,7 +21,8 @@ export default class LabBench extends NetctlCommand {
     const {args, flags} = await this.parse(LabBench)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const lab = resolveLabName(values.stateDir, args.name ?? flags.lab)
-    const result = await this.interruptible((signal) => labBench(values.stateDir, lab, {modes: flags.modes, seconds: flags.seconds, rounds: flags.rounds, signal, onSwitch: (mode) => this.logToStderr(`› switching to ${mode}`)}))
+    const reporter = await progressReporter()
+    const result = await this.interruptible((signal) => labBench(values.stateDir, lab, {modes: flags.modes, seconds: flags.seconds, rounds: flags.rounds, signal, onProgress: reporter.progress}).finally(reporter.done))
     this.log(formatColumns([
       ['MODE', 'POD GBIT/S', 'NODE GBIT/S', 'RATIO', 'POD RTT(ms)', 'NODE RTT(ms)'],
       ...result.rows.map((r) => [r.mode, r.pods.gbps.toFixed(2), r.nodes.gbps.toFixed(2), `${r.ratio.toFixed(2)}x`, r.pods.rttMs.toFixed(3), r.nodes.rttMs.toFixed(3)]),

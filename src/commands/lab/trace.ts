@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns, toJson, toYaml} from '../../cli/output.js'
+import {progressReporter} from '../../cli/progress.js'
 import {resolveLabName} from '../../lab/lab.js'
 import {labTrace, traceProtocols, traceReasons, traceRows, type TraceResult} from '../../lab/inspect/trace.js'
 
@@ -28,7 +29,8 @@ export default class LabTrace extends NetctlCommand {
     const {args, flags} = await this.parse(LabTrace)
     const {values} = await this.resolveConfig({...flags, lab: undefined})
     const name = resolveLabName(values.stateDir, flags.lab)
-    const trace = await labTrace(values.stateDir, name, args.from, args.to, {protocol: flags.protocol, port: flags.port, verify: flags.verify})
+    const reporter = flags.verify ? await progressReporter() : undefined
+    const trace = await labTrace(values.stateDir, name, args.from, args.to, {protocol: flags.protocol, port: flags.port, verify: flags.verify, onProgress: reporter?.progress}).finally(() => reporter?.done())
     if (flags.output === 'json') this.log(toJson(trace))
     else if (flags.output === 'yaml') this.log(await toYaml(trace))
     else this.log(traceText(trace))

@@ -20,7 +20,7 @@ import type {FlowVerdict} from '../../policy/index.js'
 import {calicoHostMac} from '../calico.js'
 import {loadCluster, type LabCluster, type LabNode, type LabPod} from '../cluster.js'
 import {flannelUdp} from '../flannel.js'
-import {requireClusterLab, withDatastore} from '../lab.js'
+import {requireClusterLab, withDatastore, type Progress} from '../lab.js'
 import {underlayPort} from '../names.js'
 
 export const traceProtocols = ['icmp', 'tcp', 'udp'] as const
@@ -562,17 +562,25 @@ const probeScript = (protocol: 'tcp' | 'udp', ip: string, port: number): string 
  * Start a bounded tcpdump (-c, timeout) in each namespace, wait until each listens, send one
  * probe from the source, then end every capture by its pid.
  */
-export async function captureProbe(namespaces: string[], from: TraceEnd, to: TraceEnd, protocol: TraceProtocol, port: number, tunnelPorts: number[]): Promise<{probe: string; captures: Capture[]}> {
+export async function captureProbe(namespaces: string[], from: TraceEnd, to: TraceEnd, protocol: TraceProtocol, port: number, tunnelPorts: number[], onProgress?: Progress): Promise<{probe: string; captures: Capture[]}> {
   const filter = probeFilter(from, to, protocol, port, tunnelPorts)
+  const started = {done: 0, total: namespaces.length}
+  onProgress?.('captures listening', undefined, started)
   const dumps = namespaces.map((netns) => {
     const child = spawn('ip', ['netns', 'exec', netns, 'timeout', '10', 'tcpdump', '-i', 'any', '-n', '-l', '-v', '-c', '20', filter], {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     let err = ''
+    let heard = false
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     const listening = new Promise<void>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString()
-        if (/listening on/.test(err)) resolve()
+        if (/listening on/.test(err) && !heard) {
+          heard = true
+          started.done++
+          onProgress?.('captures listening', undefined, started)
+          resolve()
+        }
       })
       child.on('close', () => resolve())
     })
@@ -585,6 +593,7 @@ export async function captureProbe(namespaces: string[], from: TraceEnd, to: Tra
       protocol === 'icmp'
         ? ['ping', '-n', '-c', '1', '-W', '1', to.ip]
         : ['python3', '-c', probeScript(protocol, to.ip, port)]
+    onProgress?.(`sending one probe from ${from.ip} to ${to.ip}`)
     await run('ip', ['netns', 'exec', from.netns, ...probe], {allowFailure: true})
     await sleep(400)
     return {probe: protocol === 'icmp' ? `ping -c1 ${to.ip}` : `${protocol} ${to.ip}:${port} (python3, one packet)`, captures: dumps.map((d) => ({netns: d.netns, lines: d.output().split('\n')}))}
@@ -601,6 +610,8 @@ export interface TraceOptions {
   protocol?: TraceProtocol
   port?: number
   verify?: boolean
+  /** --verify's steps: captures starting (n/N listening), then the probe. */
+  onProgress?: Progress
 }
 
 export function policySummary(verdict: FlowVerdict): NonNullable<TraceResult['policy']> {
@@ -678,7 +689,7 @@ export async function labTrace(stateDir: string, name: string, fromValue: string
     // The destination is listened to even when the prediction is a drop: a packet there would contradict it.
     const namespaces = [...new Set([...trace.hops.map((h) => h.netns), to.netns])]
     const sender = {...from, ip: source}
-    const {probe, captures} = await captureProbe(namespaces, sender, to, protocol, options.port ?? 0, tunnelPorts)
+    const {probe, captures} = await captureProbe(namespaces, sender, to, protocol, options.port ?? 0, tunnelPorts, options.onProgress)
     const seen = new Map(captures.map((c) => [c.netns, parseCapture(c.lines, tunnelPorts)]))
     const count = markObserved(trace.hops, sender, to, seen)
     const arrived = (seen.get(to.netns) ?? []).some((p) => p.src === source && p.dst === to.ip && !p.encapsulation)
