@@ -89,7 +89,9 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
     spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'route_localnet')] = '1'
     spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'forwarding')] = '1'
   }
-  if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole'})
+  // Without BIRD, Felix blackholes the node's own blocks, VXLAN or not, with protocol 80 (its
+  // DefaultRouteProto), so a stray address in the block is dropped rather than sent upstream.
+  if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole', proto: '80'})
   const encap = encapsulationOf(cluster)
   if (encap.vxlan !== 'Never') {
     spec.links.push({name: vxlanDevice.name, kind: 'vxlan', vxlan: {id: vxlanDevice.vni, port: vxlanDevice.port, local: node.ip, dev: 'eth0', learning: false}, mac: vtepMac(node), mtu: cluster.mtu - vxlanDevice.overhead, txqueuelen: 0})

@@ -105,7 +105,8 @@ describe('lab dataplane plans', () => {
       {dst: 'default', via: '172.17.0.1', dev: 'eth0'},
       {dst: '192.168.0.1/32', dev: cluster.pods[0]!.hostIf, scope: 'link'},
       {dst: '192.168.0.2/32', dev: cluster.pods[1]!.hostIf, scope: 'link'},
-      {dst: '192.168.0.0/26', type: 'blackhole'},
+      // Felix's blackhole for a local block (route_mgr.go), with its own protocol (80) as Felix marks it.
+      {dst: '192.168.0.0/26', type: 'blackhole', proto: '80'},
       {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'},
     ])
     assert.deepEqual(planCalicoPod(cluster, pod).routes, [{dst: '169.254.1.1/32', dev: 'eth0', scope: 'link'}, {dst: 'default', via: '169.254.1.1', dev: 'eth0'}])
