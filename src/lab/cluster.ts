@@ -15,7 +15,7 @@ import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '.
 import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
 import {ensureClusterInformation} from '../services/resources.js'
 import {checkStored, labOwnerLabel, ownerOf} from './stored.js'
-import type {Flavor, FlannelBackend, Topology} from './topology.js'
+import {poolModes, type Flavor, type FlannelBackend, type Topology} from './topology.js'
 
 export interface LabSubnet {
   cidr: string
@@ -223,7 +223,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     apiVersion: API_VERSION,
     kind: 'IPPool',
     metadata: {name: poolName},
-    spec: {cidr: poolCidr, blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'},
+    spec: {cidr: poolCidr, blockSize, ...poolModes(topology.encapsulation), natOutgoing: true, nodeSelector: 'all()'},
   }
   return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
 }

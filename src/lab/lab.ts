@@ -8,7 +8,7 @@ import {join} from 'node:path'
 
 import {applySpecs, listNamespaces, type ApplyOptions} from '../dataplane/apply.js'
 import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
-import {checkPrivileges, requireLinkKinds} from '../dataplane/preflight.js'
+import {checkPrivileges, missingLinkKinds, requireLinkKinds, type ProbeNamespace} from '../dataplane/preflight.js'
 import type {Datastore} from '../datastore/datastore.js'
 import type {IPPoolSpec, Resource} from '../resources/types.js'
 import {openDatastore} from '../datastore/open.js'
@@ -44,21 +44,25 @@ const onPath = (command: string): boolean =>
  * The kernel probe runs in a namespace of the lab's own, recorded first like everything
  * else; if the kernel is lacking and the lab is new, nothing of it is left behind.
  */
-async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
+function labProbe(stateDir: string, name: string): ProbeNamespace {
   const probe = probeNetns(name)
+  return {
+    name: probe,
+    // A probe namespace left by a killed run is replaced if it is the lab's; anyone else's stops the build.
+    create: async () => {
+      if ((await listNamespaces()).has(probe)) {
+        if (!(await ownsNamespace(stateDir, name, probe))) throw foreignNamespace(name, probe)
+        await removeOwnNamespaces(stateDir, name, [probe])
+      }
+      await createOwnNamespaces(stateDir, name, [probe])
+    },
+    remove: async () => void (await removeOwnNamespaces(stateDir, name, [probe])),
+  }
+}
+
+async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
   try {
-    await requireLinkKinds(kinds, what, {
-      name: probe,
-      // A probe namespace left by a killed run is replaced if it is the lab's; anyone else's stops the build.
-      create: async () => {
-        if ((await listNamespaces()).has(probe)) {
-          if (!(await ownsNamespace(stateDir, name, probe))) throw foreignNamespace(name, probe)
-          await removeOwnNamespaces(stateDir, name, [probe])
-        }
-        await createOwnNamespaces(stateDir, name, [probe])
-      },
-      remove: async () => void (await removeOwnNamespaces(stateDir, name, [probe])),
-    })
+    await requireLinkKinds(kinds, what, labProbe(stateDir, name))
   } catch (error) {
     if (!existed) removeLabDir(stateDir, name)
     throw error
@@ -130,7 +134,14 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
   if (topology.bgp && !onPath('bird')) {
     throw new NetctlError('unsupported', 'BGP in a calico lab needs BIRD, and bird is not installed; nothing was created', 'install BIRD 2 (apt-get install bird2), or build the lab with --bgp off')
   }
-  await checkKernel(stateDir, name, ['veth', 'bridge'], `a ${topology.flavor} lab`, Boolean(previous))
+  const askedIpip = topology.flavor === 'calico' && !previous && Boolean(topology.encapsulation?.startsWith('IPIP'))
+  await checkKernel(stateDir, name, ['veth', 'bridge', ...(askedIpip ? ['ipip' as const] : [])], `a ${topology.flavor} lab${askedIpip ? ' with IPIP' : ''}`, Boolean(previous))
+  if (topology.flavor === 'calico' && !previous && !topology.encapsulation) {
+    // Calico's default pool is IPIP (seed 000); a kernel without ipip gets VXLAN, said in one line.
+    const missing = await missingLinkKinds(['ipip'], labProbe(stateDir, name))
+    topology.encapsulation = missing.length ? 'VXLAN' : 'IPIP'
+    if (missing.length) progress('choosing the encapsulation', `this kernel has no ipip module: the pool uses VXLAN instead of Calico's default IPIP`)
+  }
 
   const record: LabRecord = {apiVersion: 'netctl/v1', kind: 'Lab', name, topology, datastore: previous?.datastore ?? options.datastore, createdAt: previous?.createdAt ?? new Date().toISOString()}
   writeLabRecord(stateDir, record)

@@ -4,10 +4,21 @@
  */
 import {NetctlError} from '../errors.js'
 import {formatCidr, isMasked, overlaps, parseCidr} from '../resources/cidr.js'
+import type {EncapMode} from '../resources/types.js'
 import {checkLabName, checkObjectName} from './names.js'
 
 export type Flavor = 'calico' | 'flannel'
 export const flavors: readonly Flavor[] = ['calico', 'flannel']
+
+/** A calico lab's pool encapsulation, in the words of the operator's Installation (ipPools[].encapsulation). */
+export const calicoEncapsulations = ['IPIP', 'VXLAN', 'IPIPCrossSubnet', 'VXLANCrossSubnet', 'None'] as const
+export type CalicoEncapsulation = (typeof calicoEncapsulations)[number]
+
+/** The IPPool modes an encapsulation stands for. */
+export function poolModes(encapsulation: CalicoEncapsulation | undefined): {ipipMode: EncapMode; vxlanMode: EncapMode} {
+  const mode = (kind: string): EncapMode => (encapsulation === kind ? 'Always' : encapsulation === `${kind}CrossSubnet` ? 'CrossSubnet' : 'Never')
+  return {ipipMode: mode('IPIP'), vxlanMode: mode('VXLAN')}
+}
 
 export interface NodeTopology {
   name: string
@@ -27,6 +38,11 @@ export interface Topology {
   routeReflectors: number
   /** flannel's backend (REFERENCE.md §4). */
   backend?: FlannelBackend
+  /**
+   * calico: the pool's encapsulation when the lab creates it; later `encap set` changes it.
+   * Unset in a request: IPIP as Calico's default pool, or VXLAN on a kernel without ipip.
+   */
+  encapsulation?: CalicoEncapsulation
 }
 
 export interface FlannelBackend {
@@ -50,7 +66,7 @@ export const defaultPool: Record<Flavor, Topology['pool']> = {
 }
 
 /** Seed 000's cluster: controlplane, node01, ...; busybox pods; the 172.17.0.0/16 underlay. */
-export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number; bgp?: boolean; routeReflectors?: number; backend?: FlannelBackend}): Topology {
+export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsPerNode?: number; bgp?: boolean; routeReflectors?: number; backend?: FlannelBackend; encapsulation?: CalicoEncapsulation}): Topology {
   const flavor = options.flavor ?? 'calico'
   const nodes = options.nodes ?? 2
   const perNode = options.podsPerNode ?? 2
@@ -66,7 +82,16 @@ export function defaultTopology(options: {flavor?: Flavor; nodes?: number; podsP
     pool: defaultPool[flavor],
     ...routing(flavor, options.bgp, options.routeReflectors, nodes),
     ...(flavor === 'flannel' ? {backend: checkFlannelBackend(options.backend ?? {type: 'host-gw'}, 1)} : {}),
+    ...encapsulationOf(flavor, options.encapsulation),
   }
+}
+
+/** Encapsulation is a calico pool's; flannel's backend is its own. */
+function encapsulationOf(flavor: Flavor, encapsulation: unknown): Pick<Topology, 'encapsulation'> {
+  if (encapsulation === undefined) return {}
+  if (flavor !== 'calico') throw new NetctlError('usage', 'encapsulation is a calico setting: flannel labs choose a backend', 'use --backend host-gw|vxlan|udp (flannel), or --flavor calico')
+  if (!calicoEncapsulations.includes(encapsulation as CalicoEncapsulation)) throw new NetctlError('usage', `encapsulation ${JSON.stringify(encapsulation)} is not one of ${calicoEncapsulations.join(', ')}`, `use one of ${calicoEncapsulations.join(', ')}`)
+  return {encapsulation: encapsulation as CalicoEncapsulation}
 }
 
 /** BGP is calico's (flannel programs routes itself); route reflectors need BGP and a node to be one. */
@@ -82,7 +107,7 @@ const fail = (field: string, problem: string, suggestion: string) => new NetctlE
 
 /** Check a topology document (parsed YAML) and fill its defaults. */
 /** The fields of a topology file (schemas/lab-topology.schema.json describes each). */
-export const topologyFields = ['apiVersion', 'kind', 'name', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend']
+export const topologyFields = ['apiVersion', 'kind', 'name', 'flavor', 'nodes', 'underlay', 'pool', 'bgp', 'routeReflectors', 'backend', 'encapsulation']
 /** The fields of each nested mapping: a typo at any level is named, never ignored. */
 const nestedFields: Record<string, readonly string[]> = {
   underlay: ['subnets', 'mtu'],
@@ -162,10 +187,17 @@ export function parseTopology(doc: unknown): Topology {
   } else if (d.backend !== undefined) throw fail('backend', 'is a flannel setting', 'calico labs choose encapsulation with netctl encap set')
   if (d.bgp !== undefined && typeof d.bgp !== 'boolean') throw fail('bgp', 'must be true or false', 'bgp: false programs routes statically')
   if (d.routeReflectors !== undefined && typeof d.routeReflectors !== 'number') throw fail('routeReflectors', 'must be a number', 'e.g. routeReflectors: 1')
+  let encapsulation: Pick<Topology, 'encapsulation'>
+  try {
+    encapsulation = encapsulationOf(flavor, d.encapsulation)
+  } catch (error) {
+    throw fail('encapsulation', (error as NetctlError).message.replace(/^encapsulation /, ''), (error as NetctlError).suggestion ?? '')
+  }
   return {
     flavor, nodes, underlay: {subnets: subnets as string[], mtu}, pool: {cidr: formatCidr(poolCidr), blockSize: pool.blockSize},
     ...routing(flavor, d.bgp as boolean | undefined, d.routeReflectors as number | undefined, nodes.length),
     ...(backend ? {backend} : {}),
+    ...encapsulation,
   }
 }
 
@@ -179,6 +211,7 @@ export interface TopologyRequest {
   bgp?: boolean
   routeReflectors?: number
   backend?: FlannelBackend
+  encapsulation?: CalicoEncapsulation
 }
 
 /**
@@ -204,10 +237,22 @@ export function resolveTopology(request: TopologyRequest, recorded?: Topology): 
       base = {...recorded, nodes: shaped.nodes}
     }
   } else {
-    return defaultTopology({flavor: request.flavor, nodes: request.nodes, podsPerNode: request.podsPerNode, bgp: request.bgp, routeReflectors: request.routeReflectors, backend: request.backend})
+    return defaultTopology({flavor: request.flavor, nodes: request.nodes, podsPerNode: request.podsPerNode, bgp: request.bgp, routeReflectors: request.routeReflectors, backend: request.backend, encapsulation: request.encapsulation})
   }
   const topology = {...base, ...routing(base.flavor, request.bgp ?? base.bgp, request.routeReflectors ?? base.routeReflectors, base.nodes.length)}
   if (request.backend) topology.backend = checkFlannelBackend(request.backend, topology.underlay.subnets.length)
+  if (recorded) {
+    // The encapsulation shapes the pool when the lab creates it; a running pool changes by its own command.
+    const asked = request.encapsulation ?? (request.file !== undefined ? topology.encapsulation : undefined)
+    if (asked !== undefined && asked !== recorded.encapsulation) {
+      const live = `${asked.startsWith('VXLAN') ? 'vxlan' : asked.startsWith('IPIP') ? 'ipip' : 'none'}${asked.endsWith('CrossSubnet') ? ' --cross-subnet' : ''}`
+      throw new NetctlError('usage', `the lab's pool exists already: lab up sets the encapsulation of a new lab only`, `switch a running lab live: netctl encap set ${live}`)
+    }
+    if (recorded.encapsulation) topology.encapsulation = recorded.encapsulation
+    else delete topology.encapsulation
+  } else if (request.encapsulation) {
+    Object.assign(topology, encapsulationOf(topology.flavor, request.encapsulation))
+  }
   return topology
 }
 

@@ -30,7 +30,7 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
 
   it('meshes 3 nodes: two Established mesh peers each, blocks as proto bird routes, pings across', async () => {
     const lab = `${tag}m`
-    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '3', '--pods-per-node', '1'])
+    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '3', '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
     assert.match(up.stdout, /BGP: 6 sessions Established and every block routed/)
     for (const node of ['controlplane', 'node01', 'node02']) {
@@ -61,7 +61,7 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
     }
     assert.notEqual(info, 'Established')
     console.log(`# node01's BIRD killed: controlplane sees it as "${info}"`)
-    const again = await netctl(['lab', 'up', '--name', lab, '--nodes', '3', '--pods-per-node', '1'])
+    const again = await netctl(['lab', 'up', '--name', lab, '--nodes', '3', '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(again.code, 0, again.stderr)
     assert.equal((await peersOf(lab, 'controlplane')).find((p) => p.peerAddress === '172.17.0.40')!.info, 'Established')
   })
@@ -90,7 +90,7 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
 
   it('builds a route-reflector lab (1 RR, 4 clients) that converges and pings all pairs', async () => {
     const lab = `${tag}r`
-    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '5', '--pods-per-node', '1', '--route-reflectors', '1'])
+    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '5', '--pods-per-node', '1', '--route-reflectors', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
     assert.match(up.stdout, /BGP: 8 sessions Established/)
     const clientRoutes = (await netctl(['lab', 'exec', 'node03', '--', 'ip', 'route'])).stdout
@@ -102,7 +102,7 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
 
   it('--bgp off keeps static routes and runs no BIRD', async () => {
     const lab = `${tag}s`
-    const up = await netctl(['lab', 'up', '--name', lab, '--bgp', 'off', '--pods-per-node', '1'])
+    const up = await netctl(['lab', 'up', '--name', lab, '--bgp', 'off', '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
     assert.doesNotMatch(up.stdout, /BGP:/)
     assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 $/m)

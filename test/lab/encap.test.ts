@@ -34,7 +34,7 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
   const routes = async () => (await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout
   before(async () => {
     state = tempDir()
-    const up = await netctl(['lab', 'up', '--name', lab, '--pods-per-node', '1'])
+    const up = await netctl(['lab', 'up', '--name', lab, '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
   })
   after(async () => {
@@ -177,7 +177,7 @@ describe('netctl lab bench', {skip}, () => {
     const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
     const name = `${tag}b`
     try {
-      assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])).code, 0)
+      assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1', '--encapsulation', 'None'])).code, 0)
       const r = await netctl(['lab', 'bench', '--modes', '--seconds', '1', '--rounds', '1', '--json'])
       assert.equal(r.code, 0, r.stderr)
       const {rows, skipped} = JSON.parse(r.stdout) as {rows: Array<{mode: string; ratio: number; pods: {gbps: number; rttMs: number}}>; skipped: Array<{mode: string; reason: string}>}

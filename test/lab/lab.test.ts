@@ -27,7 +27,7 @@ describe('netctl lab (network namespaces)', {skip}, () => {
   })
 
   it('reproduces seed 000: ttl=62 across nodes, 169.254.1.1 answered by ee:ee:ee:ee:ee:ee, blackhole and /32 routes', async () => {
-    const up = await netctl(['lab', 'up', '--name', lab('c')])
+    const up = await netctl(['lab', 'up', '--name', lab('c'), '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
     assert.match(up.stdout, /Lab "\w+" \(calico\) is up in [\d.]+ s: 2 nodes, 4 pods; 8 namespaces created/)
     const ping = await netctl(['lab', 'exec', 'busybox-controlplane-0', '--', 'ping', '-c1', '-W2', '192.168.0.65'])

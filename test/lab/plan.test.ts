@@ -8,7 +8,7 @@ import {clusterResources, planCluster, type LabNode} from '../../src/lab/cluster
 import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig, cni0Mac} from '../../src/lab/flannel.js'
 import {planLab} from '../../src/lab/plan.js'
 import {checkLabName} from '../../src/lab/names.js'
-import {defaultTopology, flannelBackends, parseTopology, topologyFields} from '../../src/lab/topology.js'
+import {defaultTopology, flannelBackends, parseTopology, poolModes, resolveTopology, topologyFields} from '../../src/lab/topology.js'
 import {NetctlError} from '../../src/errors.js'
 
 const none = {nodes: [], affinities: [], weps: []}
@@ -49,6 +49,25 @@ describe('lab topology', () => {
     const schema = JSON.parse(readFileSync(`${repoRoot}/schemas/lab-topology.schema.json`, 'utf8'))
     assert.deepEqual(Object.keys(schema.properties).sort(), [...topologyFields].sort())
     assert.deepEqual(schema.properties.backend.properties.type.enum, [...flannelBackends])
+  })
+
+  it('takes the pool encapsulation in the operator\'s words, for a new calico lab only', () => {
+    assert.deepEqual(poolModes('IPIP'), {ipipMode: 'Always', vxlanMode: 'Never'})
+    assert.deepEqual(poolModes('VXLANCrossSubnet'), {ipipMode: 'Never', vxlanMode: 'CrossSubnet'})
+    assert.deepEqual(poolModes('None'), {ipipMode: 'Never', vxlanMode: 'Never'})
+    assert.equal(parseTopology({encapsulation: 'VXLAN', nodes: [{name: 'a'}]}).encapsulation, 'VXLAN')
+    assert.equal(defaultTopology({}).encapsulation, undefined, 'unset: the build picks IPIP, or VXLAN without the ipip module')
+    const bad = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof NetctlError && e.kind === 'usage' && pattern.test(e.message))
+    bad(() => parseTopology({encapsulation: 'vxlan', nodes: [{name: 'a'}]}), /topology: encapsulation "vxlan" is not one of IPIP, VXLAN, IPIPCrossSubnet, VXLANCrossSubnet, None/)
+    bad(() => parseTopology({flavor: 'flannel', encapsulation: 'VXLAN', nodes: [{name: 'a'}]}), /topology: encapsulation is a calico setting/)
+    bad(() => resolveTopology({flavor: 'flannel', encapsulation: 'IPIP'}), /encapsulation is a calico setting/)
+    // A running lab keeps its pool: a new encapsulation is a live switch, not a rebuild.
+    const recorded = {...defaultTopology({}), encapsulation: 'VXLAN' as const}
+    assert.equal(resolveTopology({nodes: 3}, recorded).encapsulation, 'VXLAN')
+    assert.equal(resolveTopology({encapsulation: 'VXLAN'}, recorded).encapsulation, 'VXLAN')
+    assert.throws(() => resolveTopology({encapsulation: 'None'}, recorded), (e: unknown) => e instanceof NetctlError && /lab up sets the encapsulation of a new lab only/.test(e.message) && /netctl encap set none/.test(e.suggestion ?? ''))
+    // The pool a new lab writes.
+    assert.deepEqual(planCluster('demo', {...defaultTopology({}), encapsulation: 'IPIP'}, none).pool.spec, {cidr: '192.168.0.0/16', blockSize: 26, ipipMode: 'Always', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()'})
   })
 
   it('validates lab names before they reach a command line', () => {

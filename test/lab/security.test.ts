@@ -197,7 +197,7 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
 
   it('a build interrupted after it made its namespaces converges on the next lab up', async () => {
     const name = lab('b')
-    assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1'])).code, 0)
+    assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1', '--encapsulation', 'None'])).code, 0)
     // What a kill right after "creating namespaces" leaves: namespaces with only lo, and no BIRD.
     for (const line of readFileSync(join(state.path, 'labs', name, 'owned.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"pid"'))) {
       try {

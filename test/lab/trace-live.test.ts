@@ -52,7 +52,7 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
   describe('calico', () => {
     const lab = `${tag}c`
     before(async () => {
-      const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1'])
+      const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1', '--encapsulation', 'None'])
       assert.equal(up.code, 0, up.stderr)
     })
 

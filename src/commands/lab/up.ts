@@ -9,7 +9,7 @@ import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
 import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
-import {flannelBackends, flavors, resolveTopology, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
+import {calicoEncapsulations, flannelBackends, flavors, resolveTopology, type CalicoEncapsulation, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
 import {confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {
@@ -33,6 +33,7 @@ export default class LabUp extends NetctlCommand {
     'route-reflectors': Flags.integer({summary: 'calico: make the first N nodes BGP route reflectors instead of a full mesh.', min: 0}),
     backend: Flags.option({options: flannelBackends, summary: 'flannel: host-gw (default), vxlan or udp.'})(),
     'direct-routing': Flags.boolean({summary: 'flannel vxlan: host-gw routes to peers on the same subnet.'}),
+    encapsulation: Flags.option({options: calicoEncapsulations, summary: 'calico: the new lab pool\'s encapsulation (default IPIP, as Calico\'s; VXLAN on a kernel without ipip).'})(),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask before removing pods from a running lab.'}),
     full: Flags.boolean({summary: 'On a terminal, show every node and pod (large labs are summarised).'}),
   }
@@ -77,9 +78,9 @@ export default class LabUp extends NetctlCommand {
   }
 
   /** What the flags and the file ask for; the lab's own topology fills the rest. */
-  private async request(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean}): Promise<TopologyRequest> {
+  private async request(flags: {flavor?: 'calico' | 'flannel'; nodes?: number; 'pods-per-node'?: number; file?: string; bgp?: 'on' | 'off'; 'route-reflectors'?: number; backend?: FlannelBackend['type']; 'direct-routing'?: boolean; encapsulation?: CalicoEncapsulation}): Promise<TopologyRequest> {
     const backend = flags.backend || flags['direct-routing'] ? {type: flags.backend ?? 'vxlan', directRouting: flags['direct-routing']} as FlannelBackend : undefined
-    const request: TopologyRequest = {flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp: flags.bgp === undefined ? undefined : flags.bgp === 'on', routeReflectors: flags['route-reflectors'], backend}
+    const request: TopologyRequest = {flavor: flags.flavor, nodes: flags.nodes, podsPerNode: flags['pods-per-node'], bgp: flags.bgp === undefined ? undefined : flags.bgp === 'on', routeReflectors: flags['route-reflectors'], backend, encapsulation: flags.encapsulation}
     return flags.file ? {...request, file: await readDocument(flags.file)} : request
   }
 
