@@ -94,6 +94,11 @@ async function resourceFiles(directory: string, recursive: boolean): Promise<str
   return files
 }
 
+/** A text file such as a -o go-template-file template, read within the same bounds. */
+export async function readTextFile(path: string): Promise<string> {
+  return (await readFileBounded(path, inputLimits.maxBytes, () => tooLarge(`${path} is`))).toString('utf8')
+}
+
 /** One YAML or JSON document from a file (a lab topology), read and parsed within the same bounds. */
 export async function readDocument(path: string): Promise<unknown> {
   const text = (await readFileBounded(path, inputLimits.maxBytes, () => tooLarge(`${path} is`))).toString('utf8')
