@@ -182,14 +182,14 @@ function splitUnion(inner: string): string[] {
 }
 
 function parseFilter(expression: string, fail: (what: string) => NetctlError): Step {
+  if (/&&|\|\|/.test(expression)) throw fail(`&& and || in filters are not supported: [?(${expression})]`)
   const m = expression.match(/^(@[^!<>=\s]*)\s*(==|!=|<=|>=|<|>|=~)\s*(.+)$/s)
   if (!m) {
     if (/^@[^!<>=\s]*$/.test(expression)) return {type: 'filter', left: parsePath(expression, expression)}
-    if (/&&|\|\|/.test(expression)) throw fail(`&& and || in filters are not supported (kubectl has none either): [?(${expression})]`)
     throw fail(`cannot read filter [?(${expression})]`)
   }
   const [, left, op, rightText] = m
-  if (op === '=~') throw fail('=~ (regular expressions) in filters is not supported; kubectl has none either')
+  if (op === '=~') throw fail('=~ (regular expressions) in filters is not supported')
   const right = rightText!.trim()
   let operand: Operand
   if (right.startsWith('@') || right.startsWith('$')) operand = {type: 'path', steps: parsePath(right, right)}
