@@ -346,10 +346,20 @@ class Scope {
 
 const isMap = (v: Value): v is Record<string, Value> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** calicoctl's templates see Go structs (.Items, .ObjectMeta.Name); netctl's, like kubectl's, see JSON names. */
+const goNames: Record<string, string> = {ObjectMeta: 'metadata', TypeMeta: 'apiVersion and kind', Items: 'items', Spec: 'spec', Name: 'name', Namespace: 'namespace', Labels: 'labels', Kind: 'kind'}
+const goNameHint = (name: string) =>
+  templateError(`no field ${name}: netctl templates see the JSON field names, as -o json shows them (here ${goNames[name] ?? name[0]!.toLowerCase() + name.slice(1)}), not calicoctl's Go names`, `e.g. {{range .items}}{{.metadata.name}}{{"\\n"}}{{end}}`)
+
 function field(receiver: Value, name: string, shown: string): Value {
   if (receiver === NO_VALUE || receiver === undefined) return NO_VALUE
-  if (isMap(receiver)) return Object.hasOwn(receiver, name) ? receiver[name] : NO_VALUE
+  if (isMap(receiver)) {
+    if (Object.hasOwn(receiver, name)) return receiver[name]
+    if (name in goNames || (/^[A-Z]/.test(name) && Object.hasOwn(receiver, name[0]!.toLowerCase() + name.slice(1)))) throw goNameHint(name)
+    return NO_VALUE
+  }
   if (receiver === null) throw templateError(`nil pointer evaluating ${shown}`)
+  if (/^[A-Z]/.test(name)) throw goNameHint(name)
   throw templateError(`can't evaluate field ${name} in type ${goType(receiver)}`)
 }
 

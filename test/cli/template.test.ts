@@ -75,6 +75,12 @@ describe('go-template', () => {
     usage('{{lt .kind 1}}', /incompatible types for comparison/)
     usage('{{.kind .kind}}', /is not a function/)
   })
+
+  it('calicoctl\'s Go field names get a pointer to the JSON names templates see', () => {
+    assert.throws(() => go('{{range .}}{{range .Items}}{{.ObjectMeta.Name}}{{end}}{{end}}'), /no field Items: netctl templates see the JSON field names, as -o json shows them \(here items\), not calicoctl's Go names/)
+    assert.throws(() => go('{{range .items}}{{.ObjectMeta.Name}}{{end}}'), /no field ObjectMeta.*\(here metadata\)/)
+    assert.throws(() => go('{{range .items}}{{.metadata.Name}}{{end}}'), /no field Name.*\(here name\)/)
+  })
 })
 
 describe('jsonpath (kubectl)', () => {
