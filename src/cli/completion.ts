@@ -33,6 +33,8 @@ export interface CompletionContext {
 export interface CompletionSources {
   /** Kind names: with an empty prefix the plurals, else every alias. */
   kinds(prefix: string): Promise<string[]>
+  /** The columns -o custom-columns= can show for a kind. */
+  columns(kind: string): Promise<string[]>
   /** Names of the stored objects of a kind (kind as typed: an alias). */
   resourceNames(kind: string, context: CompletionContext): Promise<string[]>
   labs(context: CompletionContext): Promise<string[]>
@@ -118,7 +120,7 @@ export async function complete(commands: CompletionCommand[], words: string[], s
   return values(offers, current, current.includes(',') ? current.slice(0, current.lastIndexOf(',') + 1) : '')
 }
 
-function values(offers: string[], current: string, keep = ''): Completion {
+function values(offers: string[], current: string, keep = ''): {values: string[]; noSpace: boolean} {
   const typed = current.slice(keep.length)
   const unique = [...new Set(offers)].filter((o) => o.startsWith(typed)).map((o) => keep + o)
   // -o go-template= and friends: the value goes on, so no space after it.
@@ -135,6 +137,15 @@ async function flagValues(command: CompletionCommand, name: string, flag: Comple
   else if (name === 'pool' && command.id === 'encap:set') offers = await sources.resourceNames('ippool', context)
   // -o go-template-file=<TAB>: a file name after the =.
   if (name === 'output' && /^(go-template|jsonpath)-file=/.test(current)) return {files: true}
+  // -o custom-columns=NAME,<TAB>: the kind's columns, after those already chosen.
+  const kind = context.positional[0]
+  if (name === 'output' && command.id === 'get' && current.startsWith('custom-columns=') && kind && !kind.includes(',')) {
+    const keep = current.slice(0, current.lastIndexOf(current.includes(',') ? ',' : '=') + 1)
+    const chosen = new Set(keep.slice('custom-columns='.length).split(',').map((c) => c.toUpperCase()))
+    const columns = (await sources.columns(kind)).filter((c) => !chosen.has(c))
+    const completion = values(columns, current, keep)
+    return {values: completion.values.map((v) => prefix + v), noSpace: true}
+  }
   const completion = values(offers, current)
   return 'values' in completion ? {...completion, values: completion.values.map((v) => prefix + v)} : completion
 }

@@ -69,6 +69,10 @@ function sources(): CompletionSources {
       const {kinds} = await import('../resources/registry.js')
       return prefix === '' ? kinds.map((k) => k.plural) : kinds.flatMap((k) => [...k.aliases])
     },
+    async columns(kind) {
+      const {kindInfo} = await import('../resources/registry.js')
+      return Object.keys(kindInfo(kind).cells)
+    },
     resourceNames(kind, context) {
       return withTimeout(resourceNames(kind, context), [])
     },

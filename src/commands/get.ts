@@ -13,7 +13,7 @@ import type {Resource} from '../resources/types.js'
 import {checkNamespaceFlags, findResources} from '../services/resources.js'
 
 export default class Get extends NetctlCommand {
-  static override summary = 'Show resources: a table, or the objects as YAML or JSON.'
+  static override summary = 'Show resources: a table, the objects as YAML or JSON, or through a go-template or jsonpath.'
   static override examples = [
     '<%= config.bin %> get ippools',
     '<%= config.bin %> get ippools -o wide',

@@ -93,6 +93,8 @@ describe('shell completions', () => {
     assert.deepEqual(bash('netctl lab ping --protocol u'), ['udp'])
     assert.deepEqual(bash('netctl patch ippool pool-b -t '), ['strategic', 'merge', 'json'])
     assert.deepEqual(bash('netctl encap set '), ['ipip', 'vxlan', 'none'])
+    assert.deepEqual(bash('netctl get ippools -o custom-columns=NAME,CI'), ['NAME,CIDR'], "the kind's columns, after those chosen")
+    assert.ok(!bash('netctl get ippools -o custom-columns=NAME,').includes('NAME,NAME'))
   })
 
   it('bash completes file names for -f and after lab exec TARGET --', () => {
@@ -129,6 +131,7 @@ describe('shell completions', () => {
     assert.equal(zsh('netctl get ippool '), '|default-ipv4-ippool pool-b')
     assert.equal(zsh('netctl get -o go'), '-S |go-template= go-template-file=')
     assert.equal(zsh('netctl get --output=ya'), '|--output=yaml')
+    assert.equal(zsh('netctl get ipp -o custom-columns=C'), '-S |custom-columns=CIDR')
     assert.equal(zsh('netctl ippool set --vxlan C'), '|CrossSubnet')
     assert.equal(zsh('netctl lab status comp-v'), '|comp-veth')
     assert.equal(zsh('netctl apply -f '), '_files')
