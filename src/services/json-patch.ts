@@ -122,6 +122,7 @@ function applyOne(document: unknown, operation: JsonPatchOperation): unknown {
     case 'remove':
       return remove(document, operation.path)
     case 'replace':
+      if (operation.path === '') return structuredClone(operation.value)
       get(document, operation.path)
       return add(remove(document, operation.path), operation.path, structuredClone(operation.value))
     case 'test': {

@@ -21,6 +21,7 @@ describe('RFC 6902 JSON patch', () => {
     assert.deepEqual(await apply({foo: ['all', 'grass', 'cows', 'eat']}, '[{"op":"move","from":"/foo/1","path":"/foo/3"}]'), {foo: ['all', 'cows', 'eat', 'grass']})
     assert.deepEqual(await apply({a: {b: 1}}, '[{"op":"copy","from":"/a","path":"/c"}]'), {a: {b: 1}, c: {b: 1}})
     assert.deepEqual(await apply({baz: 'qux', foo: ['a', 2, 'c']}, '[{"op":"test","path":"/baz","value":"qux"},{"op":"test","path":"/foo/1","value":2}]'), {baz: 'qux', foo: ['a', 2, 'c']})
+    assert.deepEqual(await apply({a: 1}, '[{"op":"replace","path":"","value":{"b":2}}]'), {b: 2})
     assert.deepEqual(await apply({'/': 9, '~1': 10}, '[{"op":"test","path":"/~01","value":10},{"op":"replace","path":"/~1","value":1}]'), {'/': 1, '~1': 10})
   })
 
