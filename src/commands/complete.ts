@@ -34,6 +34,9 @@ export default class Complete extends Command {
       lines = []
     }
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`)
+    // A datastore that did not answer in time may still hold sockets open: the shell waits on
+    // this process, so end it now (stdout to a pipe or file is written synchronously).
+    process.exit(0)
   }
 
   // Never an error message on the user's prompt line.

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -121,6 +122,17 @@ describe('shell completions', () => {
     for (const words of [['get', 'nosuchkind', ''], ['nosuchcommand', ''], ['get', 'ippool', '--datastore', 'etcdv3', '--etcd-endpoints', 'http://127.0.0.1:1', '']]) {
       const result = await runCli(['__complete', '--', ...words], {stateDir: state.path})
       assert.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''], words.join(' '))
+    }
+    // An etcd that accepts and never answers: given up on after 2 s, and the process ends.
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const started = Date.now()
+      const result = await runCli(['__complete', '--', 'get', 'ippool', '--datastore', 'etcdv3', '--etcd-endpoints', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, ''], {stateDir: state.path})
+      assert.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''])
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`)
+    } finally {
+      silent.close()
     }
     // --help among the words is completed, not obeyed.
     const help = await runCli(['__complete', '--', 'get', '--help', 'ipp'], {stateDir: state.path})
