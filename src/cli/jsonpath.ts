@@ -102,12 +102,13 @@ function parsePath(text: string, whole: string): Step[] {
         i++
         continue
       }
-      const m = text.slice(i).match(/^[^.[\]\s]+/)
+      // kubectl's escaped dots: {.metadata.labels.kubernetes\.io/hostname}
+      const m = text.slice(i).match(/^(?:\\.|[^.[\]\s\\])+/)
       if (!m) {
         if (i >= text.length || text[i] === '[') continue
         throw fail(`unexpected "${text[i]}"`)
       }
-      steps.push({type: 'field', names: [m[0]]})
+      steps.push({type: 'field', names: [m[0].replace(/\\(.)/g, '$1')]})
       i += m[0].length
     } else if (c === '[') {
       const end = closingBracket(text, i)

@@ -101,6 +101,8 @@ describe('jsonpath (kubectl)', () => {
     assert.equal(jp('{..cidr}'), '10.0.0.0/16 10.1.0.0/16')
     assert.equal(jp('{.items[-1].metadata.name} {.items[0:1].metadata.name} {.items[::-1].metadata.name}'), 'b a b a')
     assert.equal(jp("{.items[0].metadata.labels['app.kubernetes.io/name']}"), 'x')
+    assert.equal(jp('{.items[0].metadata.labels.app\\.kubernetes\\.io/name}'), 'x', "kubectl's escaped dots")
+    assert.equal(jp('{.items[?(@.metadata.labels.app\\.kubernetes\\.io/name=="x")].metadata.name}'), 'a')
     assert.equal(jp("{.items[0]['kind','metadata']}"), 'IPPool {"labels":{"app.kubernetes.io/name":"x","env":"prod"},"name":"a"}')
   })
 
