@@ -52,14 +52,14 @@ const withTimeout = <T>(work: Promise<T>, fallback: T): Promise<T> =>
 
 const text = (value: string | true | undefined) => (typeof value === 'string' ? value : undefined)
 
-async function configFor(context: CompletionContext) {
+async function configFor(context: CompletionContext, options: {ignoreLab?: boolean} = {}) {
   const {resolveConfig} = await import('../datastore/config.js')
   const flags = context.flags
   return resolveConfig({
     config: text(flags.config),
     datastoreType: text(flags.datastore),
     stateDir: text(flags['state-dir']),
-    lab: text(flags.lab),
+    lab: options.ignoreLab ? undefined : text(flags.lab),
     etcdEndpoints: text(flags['etcd-endpoints']),
     kubeconfig: text(flags.kubeconfig),
     k8sContext: text(flags.context),
@@ -113,7 +113,7 @@ async function resourceNames(kind: string, context: CompletionContext): Promise<
 
 async function labTargets(context: CompletionContext): Promise<string[]> {
   // Only the state directory: --lab names the lab here, it does not switch the datastore.
-  const {values} = await configFor({...context, flags: {...context.flags, lab: true}})
+  const {values} = await configFor(context, {ignoreLab: true})
   const [{resolveLabName}, {readLabRecord}] = await Promise.all([import('../lab/lab.js'), import('../lab/state.js')])
   const lab = resolveLabName(values.stateDir, text(context.flags.lab))
   const record = readLabRecord(values.stateDir, lab)
