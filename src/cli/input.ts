@@ -58,9 +58,19 @@ const cannotRead = (path: string, error: unknown) =>
  * refused without ever taking the datastore's lock. One budget (bytes read, bytes expanded,
  * resources, aliases) spans the whole input, a directory's files together.
  */
-export async function readResources(path: string, options: {recursive?: boolean} = {}): Promise<SourcedResource[]> {
+export async function readResources(path: string, options: {recursive?: boolean; skipEmpty?: boolean} = {}): Promise<SourcedResource[]> {
   const budget = new InputBudget()
-  if (path === '-') return parseDocuments(await readStdin(), 'stdin', budget)
+  // calicoctl --skip-empty: a file (or directory) with no resources is not an error.
+  const parse = async (text: string, source: string) => {
+    try {
+      return await parseDocuments(text, source, budget)
+    } catch (error) {
+      if (!(error instanceof NetctlError) || error.message !== `${source} holds no resources`) throw error
+      if (options.skipEmpty) return []
+      throw new NetctlError('usage', error.message, 'give a file with at least one Calico resource, or pass --skip-empty to allow empty ones')
+    }
+  }
+  if (path === '-') return parse(await readStdin(), 'stdin')
   let files: string[]
   let isDirectory: boolean
   try {
@@ -69,7 +79,10 @@ export async function readResources(path: string, options: {recursive?: boolean}
   } catch (error) {
     throw cannotRead(path, error)
   }
-  if (files.length === 0) throw new NetctlError('usage', `${path} holds no .yaml, .yml or .json files`, 'pass a file, or a directory with resource files')
+  if (files.length === 0) {
+    if (options.skipEmpty) return []
+    throw new NetctlError('usage', `${path} holds no .yaml, .yml or .json files`, 'pass a file, or a directory with resource files (or --skip-empty to allow an empty one)')
+  }
   let bytesRead = 0
   const all: SourcedResource[] = []
   for (const file of files) {
@@ -77,7 +90,7 @@ export async function readResources(path: string, options: {recursive?: boolean}
     const text = await readFileBounded(file, inputLimits.maxBytes - bytesRead, onTooLarge)
     bytesRead += text.length
     // One push per resource: spreading a large array into push() overflows the stack.
-    for (const document of await parseDocuments(text.toString('utf8'), file, budget)) all.push(document)
+    for (const document of await parse(text.toString('utf8'), file)) all.push(document)
   }
   return all
 }
@@ -92,6 +105,11 @@ async function resourceFiles(directory: string, recursive: boolean): Promise<str
     } else if (/\.(ya?ml|json)$/.test(entry.name)) files.push(path)
   }
   return files
+}
+
+/** A text file such as a -o go-template-file template, read within the same bounds. */
+export async function readTextFile(path: string): Promise<string> {
+  return (await readFileBounded(path, inputLimits.maxBytes, () => tooLarge(`${path} is`))).toString('utf8')
 }
 
 /** One YAML or JSON document from a file (a lab topology), read and parsed within the same bounds. */

@@ -1,18 +1,77 @@
-/** Printers for -o ps|wide|yaml|json|custom-columns=...: strings in, strings out. */
+/** Printers for -o ps|wide|yaml|json|custom-columns=...|go-template=...|jsonpath=...: strings in, strings out. */
 import {NetctlError} from '../errors.js'
 import type {ColumnContext, KindInfo} from '../resources/kind.js'
 import {API_VERSION, type Resource} from '../resources/types.js'
 
-export type OutputFormat = {type: 'ps' | 'wide' | 'yaml' | 'json'} | {type: 'custom-columns'; columns: string[]}
+export type TemplateKind = 'go-template' | 'jsonpath'
+
+export type OutputFormat =
+  | {type: 'ps' | 'wide' | 'yaml' | 'json'}
+  | {type: 'custom-columns'; columns: string[]}
+  /** A template given inline (source 'inline') or the path of a file holding it (source 'file'). */
+  | {type: TemplateKind; source: 'inline' | 'file'; text: string}
+
+/** Every -o value, for help and shell completion. */
+export const outputFormats = ['ps', 'wide', 'yaml', 'json', 'custom-columns=', 'go-template=', 'go-template-file=', 'jsonpath=', 'jsonpath-file='] as const
+
+const allFormats = 'ps, wide, yaml, json, custom-columns=NAME,CIDR, go-template=TEMPLATE, go-template-file=FILE, jsonpath=EXPR or jsonpath-file=FILE'
 
 export function parseOutputFormat(text: string | undefined): OutputFormat {
   const value = text ?? 'ps'
   if (value === 'ps' || value === 'wide' || value === 'yaml' || value === 'json') return {type: value}
-  if (value.startsWith('custom-columns=')) {
-    const columns = value.slice('custom-columns='.length).split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)
-    if (columns.length > 0) return {type: 'custom-columns', columns}
+  const [key, ...rest] = value.split('=')
+  const argument = rest.join('=')
+  switch (key) {
+    case 'custom-columns': {
+      const columns = argument.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)
+      if (columns.length > 0) return {type: 'custom-columns', columns}
+      throw new NetctlError('usage', 'need to specify at least one column', 'e.g. -o custom-columns=NAME,CIDR')
+    }
+    case 'go-template':
+    case 'jsonpath':
+    case 'go-template-file':
+    case 'jsonpath-file': {
+      const file = key.endsWith('-file')
+      const type = key.replace(/-file$/, '') as TemplateKind
+      if (argument === '') {
+        const example = type === 'go-template' ? (file ? '-o go-template-file=pools.tmpl' : `-o go-template='{{range .items}}{{.metadata.name}}{{"\\n"}}{{end}}'`) : file ? '-o jsonpath-file=names.jsonpath' : "-o jsonpath='{.items[*].metadata.name}'"
+        throw new NetctlError('usage', `need to specify a ${file ? 'template file' : 'template'} after ${key}=`, `e.g. ${example}`)
+      }
+      return {type, source: file ? 'file' : 'inline', text: argument}
+    }
   }
-  throw new NetctlError('usage', `unknown output format "${value}"`, 'use -o ps, wide, yaml, json or custom-columns=NAME,CIDR')
+  throw new NetctlError('usage', `unknown output format "${value}"`, `use -o ${allFormats}`)
+}
+
+/**
+ * Reads a template file if the format names one, and parses the template, so that a bad template is
+ * refused before the datastore is opened. Returns the renderer: document in, text out.
+ */
+export async function templateRenderer(format: Extract<OutputFormat, {source: string}>, readFile: (path: string) => Promise<string>): Promise<(document: unknown) => string> {
+  const text = format.source === 'file' ? await readFile(format.text) : format.text
+  if (format.type === 'go-template') {
+    const {parseTemplate, renderGoTemplate} = await import('./template.js')
+    parseTemplate(text)
+    return (document) => renderGoTemplate(text, document)
+  }
+  const {parseJsonPath, renderJsonPath} = await import('./jsonpath.js')
+  parseJsonPath(text)
+  return (document) => renderJsonPath(text, document)
+}
+
+/** The metadata that only makes sense in the cluster it was read from (calicoctl get --export). */
+const clusterSpecific = ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const
+
+/**
+ * calicoctl get --export: without the cluster-specific metadata, so the output can be created in
+ * another cluster. A named object also loses its namespace, as calicoctl's does; a listing keeps
+ * them, so that get -A --export | create -f - puts each object back in its own namespace.
+ */
+export function exportResource(resource: Resource, options: {dropNamespace: boolean}): Resource {
+  const metadata: Record<string, unknown> = {...resource.metadata}
+  for (const key of clusterSpecific) delete metadata[key]
+  if (options.dropNamespace) delete metadata.namespace
+  return {...resource, metadata: metadata as Resource['metadata']}
 }
 
 /** Keys sorted at every level, as calicoctl's YAML shows them; the same order keeps JSON stable. */

@@ -23,6 +23,7 @@ export function writeCommand(mode: WriteMode) {
       filename: Flags.string({char: 'f', summary: 'YAML or JSON file, directory of them, or - for stdin.'}),
       namespace: Flags.string({char: 'n', summary: 'Namespace for namespaced objects that name none (default: default).'}),
       recursive: Flags.boolean({char: 'R', summary: 'With -f DIR: the files of its subdirectories too.'}),
+      'skip-empty': Flags.boolean({summary: 'Do not fail when the file or directory holds no resources.'}),
       // calicoctl create's flag: an object that exists already is left alone, not an error.
       ...(mode === 'create' ? {'skip-exists': Flags.boolean({summary: 'Skip objects that already exist (exit 0).'})} : {}),
     }
@@ -34,7 +35,12 @@ export function writeCommand(mode: WriteMode) {
         if (!isInteractive()) throw missing('-f FILE', `netctl ${mode} -f ippool.yaml`)
         file = await ask('File with the resources (or - for stdin):')
       }
-      const documents = await readResources(file, {recursive: flags.recursive as boolean})
+      const documents = await readResources(file, {recursive: flags.recursive as boolean, skipEmpty: flags['skip-empty'] as boolean})
+      if (documents.length === 0) {
+        // Only with --skip-empty; calicoctl's words, exit 0, and no datastore opened.
+        this.log('No resources specified')
+        return {results: []}
+      }
       const ds = await this.datastore(flags)
       const write = (signal?: AbortSignal) => writeResources(ds, documents, mode, {namespace: flags.namespace as string | undefined, source: file, signal, skipExisting: flags['skip-exists'] as boolean | undefined})
       // A backend that writes in several transactions (etcd) stops between two of them on Ctrl-C,

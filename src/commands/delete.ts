@@ -26,6 +26,7 @@ export default class Delete extends NetctlCommand {
     filename: Flags.string({char: 'f', summary: 'Delete the objects this file names.'}),
     namespace: Flags.string({char: 'n', summary: 'Namespace of namespaced kinds (default: default).'}),
     'skip-not-exists': Flags.boolean({char: 's', summary: 'Skip over objects that do not exist (exit 0).'}),
+    'skip-empty': Flags.boolean({summary: 'With -f: do not fail when the file or directory holds no resources.'}),
   }
 
   async run(): Promise<{deleted: Resource[]; missing: Array<{kind: string; name: string; namespace?: string}>}> {
@@ -34,7 +35,12 @@ export default class Delete extends NetctlCommand {
     let targets: DeleteTarget[]
     if (flags.filename) {
       if (kindArg) throw new NetctlError('usage', 'give either -f FILE or KIND NAME, not both', 'netctl delete -f pools.yaml, or netctl delete ippool NAME')
-      targets = (await readResources(flags.filename)).map(({resource, origin}) => {
+      const documents = await readResources(flags.filename, {skipEmpty: flags['skip-empty']})
+      if (documents.length === 0) {
+        this.log('No resources specified')
+        return {deleted: [], missing: []}
+      }
+      targets = documents.map(({resource, origin}) => {
         const info = kindInfo(resource.kind)
         try {
           checkDocumentNamespace(info, resource, flags.namespace)

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../cli/base-command.js'
-import {asDocument, formatTable, parseOutputFormat, toJson, toYaml} from '../cli/output.js'
+import {asDocument, exportResource, formatTable, outputFormats, parseOutputFormat, templateRenderer, toJson, toYaml} from '../cli/output.js'
 import {choose, isInteractive, missing} from '../cli/prompts.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
@@ -13,7 +13,7 @@ import type {Resource} from '../resources/types.js'
 import {checkNamespaceFlags, findResources} from '../services/resources.js'
 
 export default class Get extends NetctlCommand {
-  static override summary = 'Show resources: a table, or the objects as YAML or JSON.'
+  static override summary = 'Show resources: a table, the objects as YAML or JSON, or through a go-template or jsonpath.'
   static override examples = [
     '<%= config.bin %> get ippools',
     '<%= config.bin %> get ippools -o wide',
@@ -22,6 +22,9 @@ export default class Get extends NetctlCommand {
     '<%= config.bin %> get weps -o custom-columns=NAME,NETWORKS',
     '<%= config.bin %> get ippool,node',
     "<%= config.bin %> get ippools -l 'env == \"prod\"'",
+    `<%= config.bin %> get ippools -o go-template='{{range .items}}{{.metadata.name}}{{"\\t"}}{{.spec.cidr}}{{"\\n"}}{{end}}'`,
+    `<%= config.bin %> get ippools -o jsonpath='{range .items[*]}{.metadata.name}{"\\t"}{.spec.cidr}{"\\n"}{end}'`,
+    '<%= config.bin %> get ippool default-ipv4-ippool -o yaml --export',
   ]
   static override enableJsonFlag = true
   static override strict = false
@@ -30,7 +33,13 @@ export default class Get extends NetctlCommand {
     name: Args.string({ignoreStdin: true, description: 'Names of the objects to show (all when none).'}),
   }
   static override flags = {
-    output: Flags.string({char: 'o', summary: 'Output format: ps, wide, yaml (or yml), json or custom-columns=A,B.', default: 'ps'}),
+    output: Flags.string({
+      char: 'o',
+      summary: 'Output format: ps, wide, yaml (or yml), json, custom-columns=A,B, go-template=T, go-template-file=F, jsonpath=E or jsonpath-file=F.',
+      description: `Templates see what -o json shows: the object when one name is given, else a List with items. go-template: {{.metadata.name}}, {{range .items}}...{{end}}, {{index .metadata.labels "k"}}, if/else, with, variables, pipelines, {{- -}}, and the functions and, or, not, len, index, printf, print, println, eq, ne, lt, le, gt, ge, join. jsonpath (kubectl's): {.items[*].metadata.name}, {range .items[*]}...{end}, [?(@.spec.disabled==true)], .., unions and slices. Values: ${outputFormats.join(', ')}`,
+      default: 'ps',
+    }),
+    export: Flags.boolean({summary: 'Leave out cluster-specific metadata (uid, resourceVersion, creationTimestamp; a named object\'s namespace), to create it elsewhere.'}),
     namespace: Flags.string({char: 'n', summary: 'Namespace of namespaced kinds (default: default).'}),
     'all-namespaces': Flags.boolean({char: 'A', summary: 'List namespaced kinds across all namespaces.'}),
     // calicoctl has always taken -a for -A too; oclif gives a flag one letter, so a hidden twin.
@@ -43,6 +52,8 @@ export default class Get extends NetctlCommand {
     const {argv, flags} = await this.parse(Get)
     // calicoctl takes -o yml for -o yaml.
     const format = parseOutputFormat(flags.output === 'yml' ? 'yaml' : flags.output)
+    // A template is read and parsed before the datastore is opened: a bad one fails fast, exit 2.
+    const render = 'source' in format ? await templateRenderer(format, async (path) => (await import('../cli/input.js')).readTextFile(path)) : undefined
     const allNamespaces = flags['all-namespaces'] || flags['all-namespaces-a']
     let [kindArg, ...names] = argv as string[]
     if (!kindArg) {
@@ -61,7 +72,7 @@ export default class Get extends NetctlCommand {
     const missingOnes: NetctlError[] = []
     for (const info of infos) {
       const {found, missing: notFound} = await findResources(ds, info, names, selection)
-      results.push({info, resources: found})
+      results.push({info, resources: flags.export ? found.map((r) => exportResource(r, {dropNamespace: names.length > 0})) : found})
       missingOnes.push(...notFound)
     }
     // One name asked for and not there: the error alone, as before.
@@ -74,6 +85,10 @@ export default class Get extends NetctlCommand {
     const nothingFound = missingOnes.length > 0 && results.every((r) => r.resources.length === 0)
     if (nothingFound) {
       // nothing to show
+    } else if (render) {
+      // Exactly what the template makes, no newline added (as calicoctl and kubectl).
+      const text = render(document)
+      if (!this.jsonEnabled()) process.stdout.write(text)
     } else if (format.type === 'yaml') this.log(await toYaml(document))
     else if (format.type === 'json') this.log(toJson(document))
     else {

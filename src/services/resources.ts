@@ -2,6 +2,7 @@
 import {BatchWriteError, conflict, interrupted, opName, type Datastore, type Listing, type WriteBatchOptions, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
+import {applyJsonPatch, type JsonPatchOperation} from './json-patch.js'
 import {clusterInformationIsReadOnly, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
 import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
@@ -447,22 +448,78 @@ export async function retryOnConflict<T>(attempt: (tries: number) => Promise<T>,
   }
 }
 
-export async function patchResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: Record<string, unknown>): Promise<Resource> {
-  for (const field of ['apiVersion', 'kind'] as const) {
-    if (field in patch) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
-  }
+/**
+ * merge: RFC 7386. strategic: what calicoctl does for every -t (a Kubernetes strategic merge over
+ * Calico's v3 types, which name no merge keys, so lists are replaced whole: RFC 7386's result); its
+ * directives ($patch, $retainKeys, ...) are refused. json: RFC 6902 operations.
+ */
+export type ResourcePatch = {type: 'merge' | 'strategic'; document: Record<string, unknown>} | {type: 'json'; operations: JsonPatchOperation[]}
+
+/** An error that must not be retried past, even if it is a conflict (a failed JSON patch test). */
+class Final {
+  constructor(readonly error: unknown) {}
+}
+
+export async function patchResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: ResourcePatch | Record<string, unknown>): Promise<Resource> {
+  const typed: ResourcePatch = 'type' in patch && ('document' in patch || 'operations' in patch) ? (patch as ResourcePatch) : {type: 'merge', document: patch as Record<string, unknown>}
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
-  const meta = patch.metadata as Record<string, unknown> | undefined
-  if (meta && ('name' in meta || 'namespace' in meta)) throw new NetctlError('usage', 'a patch cannot rename an object or move it to another namespace', 'create the new object and delete the old one')
-  // A resourceVersion in the patch is a precondition, as in Kubernetes: never retried past.
-  const pinned = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined
-  const {value} = await retryOnConflict(async () => {
-    const current = await ds.get(info, name, namespace)
-    const patched = mergePatch(current, patch)
-    const ready = await prepare(ds, info, patched, current)
-    return ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}})
-  }, pinned ? 1 : undefined)
-  return value
+  let pinned: string | undefined
+  if (typed.type !== 'json') {
+    const document = typed.document
+    for (const field of ['apiVersion', 'kind'] as const) {
+      if (field in document) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
+    }
+    if (typed.type === 'strategic') refuseDirectives(document, '')
+    const meta = document.metadata as Record<string, unknown> | undefined
+    if (meta && ('name' in meta || 'namespace' in meta)) throw new NetctlError('usage', 'a patch cannot rename an object or move it to another namespace', 'create the new object and delete the old one')
+    // A resourceVersion in the patch is a precondition, as in Kubernetes: never retried past.
+    pinned = typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined
+  }
+  try {
+    const {value} = await retryOnConflict(async () => {
+      const current = await ds.get(info, name, namespace)
+      let patched: Resource
+      if (typed.type === 'json') {
+        try {
+          patched = applyJsonPatch(current, typed.operations, {object: describeObject(info, current), suggestion: `see the object with: netctl get ${info.plural} ${name}${info.namespaced ? ` -n ${current.metadata.namespace ?? 'default'}` : ''} -o json`})
+        } catch (error) {
+          throw new Final(error)
+        }
+        checkIdentityKept(info, current, patched)
+        // The JSON patch may pin the version it was written against, with test or replace.
+        pinned = patched.metadata?.resourceVersion !== current.metadata.resourceVersion ? patched.metadata?.resourceVersion : undefined
+      } else patched = mergePatch(current, typed.document)
+      const ready = await prepare(ds, info, patched, current)
+      const update = ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}})
+      // A version the JSON patch pinned is a precondition too: a conflict on it is final.
+      return typed.type === 'json' && pinned ? update.catch((error: unknown) => Promise.reject(new Final(error))) : update
+    }, pinned ? 1 : undefined)
+    return value
+  } catch (error) {
+    throw error instanceof Final ? error.error : error
+  }
+}
+
+function refuseDirectives(value: unknown, path: string): void {
+  if (typeof value !== 'object' || value === null) return
+  for (const [key, child] of Object.entries(value)) {
+    if (key.startsWith('$')) {
+      throw new NetctlError('usage', `strategic merge directive ${key}${path ? ` at ${path}` : ''} is not supported`, 'Calico\'s resources name no merge keys, so -t strategic is a merge patch: lists are replaced whole and null removes a field; for list edits use -t json')
+    }
+    refuseDirectives(child, `${path}/${key}`)
+  }
+}
+
+function checkIdentityKept(info: KindInfo, current: Resource, patched: Resource): void {
+  if (typeof patched !== 'object' || patched === null || Array.isArray(patched) || typeof patched.metadata !== 'object' || patched.metadata === null) {
+    throw new NetctlError('invalid', `the JSON patch leaves ${describeObject(info, current)} without metadata`, 'patch fields under /metadata or /spec, not the whole object')
+  }
+  for (const field of ['apiVersion', 'kind'] as const) {
+    if (patched[field] !== current[field]) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
+  }
+  if (patched.metadata.name !== current.metadata.name || (patched.metadata.namespace ?? undefined) !== (current.metadata.namespace ?? undefined)) {
+    throw new NetctlError('usage', 'a patch cannot rename an object or move it to another namespace', 'create the new object and delete the old one')
+  }
 }
 
 export interface LabelChange {

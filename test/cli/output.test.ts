@@ -31,7 +31,7 @@ describe('tables of the other kinds', () => {
 
   it('accepts the formats calicoctl accepts and no others', () => {
     assert.deepEqual(parseOutputFormat('custom-columns=name, cidr'), {type: 'custom-columns', columns: ['NAME', 'CIDR']})
-    assert.throws(() => parseOutputFormat('custom-columns='), /unknown output format/)
+    assert.throws(() => parseOutputFormat('custom-columns='), /need to specify at least one column/)
     assert.throws(() => parseOutputFormat('table'), /unknown output format "table"/)
   })
 })
