@@ -3,6 +3,7 @@ import {BatchWriteError, conflict, interrupted, opName, type Datastore, type Lis
 import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
 import {clusterInformationIsReadOnly, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
+import {ipamObjectIsReadOnly, ipamOwnedKinds} from '../resources/ipam.js'
 import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
 import {parseSelector} from '../resources/selector.js'
@@ -111,6 +112,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
     try {
       const info = writeAs ?? kindInfo(raw.kind)
       if (info === clusterInformationKind) throw clusterInformationIsReadOnly(mode === 'create' ? 'create' : 'apply or replace')
+      if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, mode === 'create' ? 'create' : 'apply or replace')
       checkDocumentNamespace(info, raw, options.namespace)
       // As libcalico-go: a create makes a new object, so it cannot name a version of one.
       if (mode === 'create' && raw.metadata.resourceVersion) {
@@ -379,6 +381,8 @@ export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Pr
 
 async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
   if (targets.some((t) => t.info === clusterInformationKind)) throw clusterInformationIsReadOnly('delete')
+  const ipamOwned = targets.find((t) => ipamOwnedKinds.includes(t.info))
+  if (ipamOwned) throw ipamObjectIsReadOnly(ipamOwned.info.kind, 'delete')
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
@@ -452,6 +456,7 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
     if (field in patch) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
   }
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
+  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'patch')
   const meta = patch.metadata as Record<string, unknown> | undefined
   if (meta && ('name' in meta || 'namespace' in meta)) throw new NetctlError('usage', 'a patch cannot rename an object or move it to another namespace', 'create the new object and delete the old one')
   // A resourceVersion in the patch is a precondition, as in Kubernetes: never retried past.
@@ -485,6 +490,7 @@ export interface LabelOutcome {
  */
 export async function labelResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, change: LabelChange): Promise<{resource: Resource; outcomes: LabelOutcome[]}> {
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('label')
+  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'label')
   const scopedNamespace = info.namespaced ? namespace ?? ds.defaultNamespace ?? 'default' : undefined
   const {value} = await retryOnConflict(async () => {
     const current = await ds.get(info, name, scopedNamespace)
