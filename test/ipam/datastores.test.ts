@@ -19,25 +19,7 @@ import {ipamBlockKind, ipamConfigKind, ipamHandleKind, type IPAMBlock} from '../
 import {tempDir} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
-import {handleOf, seedCluster} from './seed.js'
-
-export const usageTable = [
-  '+----------+---------------+-----------+------------+--------------+--------------+',
-  '| GROUPING | CIDR          | IPS TOTAL | IPS IN USE | IPS RESERVED | IPS FREE     |',
-  '+----------+---------------+-----------+------------+--------------+--------------+',
-  '| IP Pool  | 10.244.0.0/16 |     65536 |     3 (0%) |       0 (0%) | 65533 (100%) |',
-  '+----------+---------------+-----------+------------+--------------+--------------+',
-].join('\n')
-
-export const blocksTable = [
-  '+----------+----------------+-----------+------------+--------------+--------------+',
-  '| GROUPING | CIDR           | IPS TOTAL | IPS IN USE | IPS RESERVED | IPS FREE     |',
-  '+----------+----------------+-----------+------------+--------------+--------------+',
-  '| IP Pool  | 10.244.0.0/16  |     65536 |     3 (0%) |       0 (0%) | 65533 (100%) |',
-  '| Block    | 10.244.0.0/26  |        64 |     2 (3%) |       0 (0%) |     62 (97%) |',
-  '| Block    | 10.244.0.64/26 |        64 |     1 (2%) |       0 (0%) |     63 (98%) |',
-  '+----------+----------------+-----------+------------+--------------+--------------+',
-].join('\n')
+import {blocksTable, handleOf, seedCluster, usageTable} from './seed.js'
 
 const problemsOf = (lines: string[]) => Number(/^Check complete; found (\d+) problems\.$/.exec(lines.at(-1)!)?.[1])
 

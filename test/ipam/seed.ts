@@ -66,3 +66,22 @@ export async function seedCluster(ds: Datastore, kube?: KubeApiDouble): Promise<
   await ds.create(clusterInformationKind, newClusterInformation())
   for (const p of seedPods) await ds.create(workloadEndpointKind, wepOf(p.pod, p.node, ipOf(p.pod)))
 }
+
+/** What ipam show prints for this cluster. */
+export const usageTable = [
+  '+----------+---------------+-----------+------------+--------------+--------------+',
+  '| GROUPING | CIDR          | IPS TOTAL | IPS IN USE | IPS RESERVED | IPS FREE     |',
+  '+----------+---------------+-----------+------------+--------------+--------------+',
+  '| IP Pool  | 10.244.0.0/16 |     65536 |     3 (0%) |       0 (0%) | 65533 (100%) |',
+  '+----------+---------------+-----------+------------+--------------+--------------+',
+].join('\n')
+
+export const blocksTable = [
+  '+----------+----------------+-----------+------------+--------------+--------------+',
+  '| GROUPING | CIDR           | IPS TOTAL | IPS IN USE | IPS RESERVED | IPS FREE     |',
+  '+----------+----------------+-----------+------------+--------------+--------------+',
+  '| IP Pool  | 10.244.0.0/16  |     65536 |     3 (0%) |       0 (0%) | 65533 (100%) |',
+  '| Block    | 10.244.0.0/26  |        64 |     2 (3%) |       0 (0%) |     62 (97%) |',
+  '| Block    | 10.244.0.64/26 |        64 |     1 (2%) |       0 (0%) |     63 (98%) |',
+  '+----------+----------------+-----------+------------+--------------+--------------+',
+].join('\n')
