@@ -48,6 +48,11 @@ export async function syncLabIpam(ds: Datastore, lab: string, have: LabIpam, blo
   await syncBySpec(ds, ipamHandleKind, have.handles, handles.map((h) => ({...h, metadata: {...h.metadata, labels}})))
 }
 
+/** Write a planned cluster's IPAM (after a change of encapsulation: the tunnel addresses). */
+export async function writeClusterIpam(ds: Datastore, lab: string, nodes: readonly string[], ipam: {blocks: IPAMBlockSpec[]; handles: IPAMHandle[]}): Promise<void> {
+  await syncLabIpam(ds, lab, await readLabIpam(ds, lab, new Set(nodes)), ipam.blocks, ipam.handles)
+}
+
 async function syncBySpec(ds: Datastore, kind: KindInfo, have: Resource[], want: Resource[]): Promise<void> {
   const haveByName = new Map(have.map((r) => [r.metadata.name, r]))
   const wanted = new Set(want.map((r) => r.metadata.name))
