@@ -96,3 +96,32 @@ export function releaseOrdinal(spec: IPAMBlockSpec, ordinal: number): IPAMBlockS
   if (!allocations.delete(ordinal)) return undefined
   return withAllocations(spec, allocations)
 }
+
+/** calicoctl's validateBlock: allocations, attributes and free ordinals agree. */
+export function blockProblem(block: IPAMBlock): string | undefined {
+  const b = block.spec!
+  const size = addressCount(b.cidr)
+  const seenAttributes = new Set<number>()
+  const seenOrdinals = new Set<number>()
+  for (let o = 0; o < size; o++) {
+    const index = b.allocations[o]
+    if (index === null || index === undefined) continue
+    if (index < 0 || index >= b.attributes.length) return `allocation ${o} indexes a nonexistent attribute ${index}`
+    seenAttributes.add(index)
+    seenOrdinals.add(o)
+  }
+  for (let i = 0; i < b.attributes.length; i++) {
+    if (!seenAttributes.has(i)) return `attribute index ${i} exists but is not indexed by an allocation`
+    const releasedAt = b.attributes[i]!.releasedAt
+    if (releasedAt && Date.parse(releasedAt) > Date.now()) return `attribute index ${i} has releasedAt in the future, suggesting clock skew`
+  }
+  for (const [i, o] of b.unallocated.entries()) {
+    if (o < 0 || o >= b.allocations.length) return `ordinal ${o} appears in the Unallocated array but is out of the block`
+    if (b.unallocated.slice(0, i).includes(o)) return `ordinal ${o} appears more than once in Unallocated array`
+    if (seenOrdinals.has(o)) return `ordinal ${o} is allocated but appears in Unallocated`
+  }
+  if (b.unallocated.length + seenOrdinals.size !== size) {
+    return `expected ${size} addresses in this block, but Unallocated (${b.unallocated.length}) + Allocated (${seenOrdinals.size}) = ${b.unallocated.length + seenOrdinals.size}`
+  }
+  return undefined
+}

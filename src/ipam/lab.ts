@@ -5,12 +5,12 @@
  * keeps no labels, so ownership follows from the data itself, as it does for Calico.
  */
 import type {Datastore} from '../datastore/datastore.js'
-import {isNetctlError} from '../errors.js'
+import {isNetctlError, NetctlError} from '../errors.js'
 import {blockAffinityKind} from '../resources/blockaffinity.js'
 import {ipamBlockKind, ipamHandleKind, type IPAMBlock, type IPAMBlockSpec, type IPAMHandle} from '../resources/ipam.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
-import {allocationsOf, blockHost, blockResource} from './block.js'
+import {allocationsOf, blockHost, blockProblem, blockResource} from './block.js'
 
 const labLabel = 'netctl.io/lab'
 
@@ -27,6 +27,17 @@ export interface LabIpam {
 export async function readLabIpam(ds: Datastore, lab: string, nodes: ReadonlySet<string>): Promise<LabIpam> {
   const [blocks, handles] = (await Promise.all([ds.list(ipamBlockKind), ds.list(ipamHandleKind)])) as [IPAMBlock[], IPAMHandle[]]
   const ours = blocks.filter((b) => nodes.has(blockHost(b.spec ?? {affinity: undefined}) ?? '') || b.metadata.labels?.[labLabel] === lab)
+  // Others may write a lab's datastore: what the lab allocates from is checked like input.
+  for (const block of ours) {
+    try {
+      ipamBlockKind.validate!(block, {others: []})
+      const problem = blockProblem(block)
+      if (problem) throw new NetctlError('invalid', problem)
+    } catch (error) {
+      if (!isNetctlError(error)) throw error
+      throw new NetctlError('invalid', `${ds.location} holds an invalid IPAMBlock "${block.metadata.name}" (${error.message}); the lab was not changed`, 'see what holds it with netctl ipam check; a block that IPAM cannot read must be repaired or removed by hand (etcdctl, kubectl)')
+    }
+  }
   const referenced = new Set(ours.flatMap((b) => [...allocationsOf(b.spec!).values()].map((a) => a.handle_id)))
   return {
     blocks: ours,

@@ -13,7 +13,9 @@ import {ipPoolKind} from '../resources/ippool.js'
 import {nodeKind} from '../resources/node.js'
 import {API_VERSION, type IPPool, type NodeSpec, type Resource, type WorkloadEndpointSpec} from '../resources/types.js'
 import {workloadEndpointKind} from '../resources/workloadendpoint.js'
-import {allocationsOf, blockHost, ipToOrdinal, ordinalToIp, withAllocations} from './block.js'
+import {allocationsOf, blockHost, blockProblem, ipToOrdinal, ordinalToIp, withAllocations} from './block.js'
+
+export {blockProblem} from './block.js'
 import {boxTable, goG, withPercentage} from './format.js'
 
 const listBlocks = async (ds: Datastore): Promise<IPAMBlock[]> => (await ds.list(ipamBlockKind)) as IPAMBlock[]
@@ -446,35 +448,6 @@ const inGoOrder = (a: Allocation): Allocation => {
     if (a[key] !== undefined) out[key] = a[key]
   }
   return out as unknown as Allocation
-}
-
-/** calicoctl's validateBlock: allocations, attributes and free ordinals agree. */
-export function blockProblem(block: IPAMBlock): string | undefined {
-  const b = block.spec!
-  const size = addressCount(b.cidr)
-  const seenAttributes = new Set<number>()
-  const seenOrdinals = new Set<number>()
-  for (let o = 0; o < size; o++) {
-    const index = b.allocations[o]
-    if (index === null || index === undefined) continue
-    if (index < 0 || index >= b.attributes.length) return `allocation ${o} indexes a nonexistent attribute ${index}`
-    seenAttributes.add(index)
-    seenOrdinals.add(o)
-  }
-  for (let i = 0; i < b.attributes.length; i++) {
-    if (!seenAttributes.has(i)) return `attribute index ${i} exists but is not indexed by an allocation`
-    const releasedAt = b.attributes[i]!.releasedAt
-    if (releasedAt && Date.parse(releasedAt) > Date.now()) return `attribute index ${i} has releasedAt in the future, suggesting clock skew`
-  }
-  for (const [i, o] of b.unallocated.entries()) {
-    if (o < 0 || o >= b.allocations.length) return `ordinal ${o} appears in the Unallocated array but is out of the block`
-    if (b.unallocated.slice(0, i).includes(o)) return `ordinal ${o} appears more than once in Unallocated array`
-    if (seenOrdinals.has(o)) return `ordinal ${o} is allocated but appears in Unallocated`
-  }
-  if (b.unallocated.length + seenOrdinals.size !== size) {
-    return `expected ${size} addresses in this block, but Unallocated (${b.unallocated.length}) + Allocated (${seenOrdinals.size}) = ${b.unallocated.length + seenOrdinals.size}`
-  }
-  return undefined
 }
 
 // --- ipam release -------------------------------------------------------------------------------

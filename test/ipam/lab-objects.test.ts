@@ -69,6 +69,15 @@ describe('lab IPAM in the file datastore', () => {
   })
   after(() => dir?.cleanup())
   labIpamOn(() => ds)
+
+  it('refuses to allocate from a block someone broke, and changes nothing', async () => {
+    const block = (await ds.list(ipamBlockKind)).find((b) => b.metadata.name === '192-168-0-64-26')!
+    const broken = await ds.update(ipamBlockKind, {...block, spec: {...block.spec, unallocated: [4, 5, 6]}})
+    const handles = (await ds.list(ipamHandleKind)).length
+    await assert.rejects(podIps(ds, 4), /holds an invalid IPAMBlock "192-168-0-64-26" \(expected 64 addresses in this block, but Unallocated \(3\) \+ Allocated \(3\) = 6\); the lab was not changed/)
+    assert.equal((await ds.get(ipamBlockKind, '192-168-0-64-26')).metadata.resourceVersion, broken.metadata.resourceVersion)
+    assert.equal((await ds.list(ipamHandleKind)).length, handles)
+  })
 })
 
 describe('lab IPAM in etcd (no labels in Calico\'s IPAM keys: ownership follows the lab\'s nodes)', () => {
