@@ -282,7 +282,8 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     // What calico-node does with its first Node: the cluster gets its ClusterInformation.
     await ensureClusterInformation(store)
     if (topology.bgp) await ensureBgpConfiguration(store, lab, topology.routeReflectors)
-    await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
+    // Calico's etcd keys keep an affinity without labels: unlabelled stays unlabelled (no rewrite every reconcile).
+    await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (have, want) => (have.metadata.labels ? want : {...want, metadata: {...want.metadata, labels: have.metadata.labels}}))
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
     if (cluster.ipam && existing.ipam) await syncLabIpam(store, lab, existing.ipam, cluster.ipam.blocks, cluster.ipam.handles)
     const poolOwner = existing.pool && ownerOf(existing.pool) !== lab ? ownerOf(existing.pool) ?? 'someone else' : undefined

@@ -93,6 +93,14 @@ describe('lab IPAM in etcd (no labels in Calico\'s IPAM keys: ownership follows 
   })
   labIpamOn(() => ds)
 
+  it('a reconcile that changes nothing writes nothing, block affinities (kept without labels) included', async () => {
+    const revision = async () => (await ds.listWithRevision(ipPoolKind)).revision
+    await podIps(ds, 3)
+    const before = await revision()
+    await podIps(ds, 3)
+    assert.equal(await revision(), before)
+  })
+
   it('removeClusterObjects (lab down) leaves none of the lab\'s IPAM behind', async () => {
     assert.ok(etcd.etcdctl(['get', '/calico/ipam/v2/', '--prefix', '--keys-only']).stdout.includes('/calico/ipam/v2/host/node01/ipv4/block/192.168.0.64-26'))
     await removeClusterObjects(ds, lab)
