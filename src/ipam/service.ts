@@ -149,7 +149,7 @@ export async function getIpamConfig(ds: Datastore): Promise<{config: IPAMConfigS
     return {config: {strictAffinity: false, autoAllocateBlocks: false, maxBlocksPerHost: 0, ipCooldownSeconds: 0, ...stored.spec}, stored}
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
-    return {config: {strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0, ipCooldownSeconds: 0}}
+    return {config: {strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0, kubeVirtVMAddressPersistence: 'Enabled', ipCooldownSeconds: 0}}
   }
 }
 
@@ -167,7 +167,7 @@ export async function showConfiguration(ds: Datastore): Promise<string> {
 }
 
 /** calicoctl ipam configure: parse as Go's strconv does, then SetIPAMConfig's checks. */
-export async function configureIpam(ds: Datastore, options: {strictAffinity?: string; maxBlocksPerHost?: string}): Promise<string[]> {
+export async function configureIpam(ds: Datastore, options: {strictAffinity?: string; maxBlocksPerHost?: string; kubeVirtIpPersistence?: string; ipCooldownSeconds?: number}): Promise<string[]> {
   let strictAffinity: boolean | undefined
   if (options.strictAffinity !== undefined && options.strictAffinity !== '') {
     const value = {1: true, t: true, T: true, TRUE: true, true: true, True: true, 0: false, f: false, F: false, FALSE: false, false: false, False: false}[options.strictAffinity]
@@ -181,13 +181,24 @@ export async function configureIpam(ds: Datastore, options: {strictAffinity?: st
     }
     maxBlocks = Number(options.maxBlocksPerHost)
   }
-  if (strictAffinity === undefined && maxBlocks === undefined) {
-    throw new NetctlError('usage', 'at least one configuration option must be specified', 'give --strictaffinity=true|false and/or --max-blocks-per-host N')
+  let persistence: string | undefined
+  if (options.kubeVirtIpPersistence !== undefined && options.kubeVirtIpPersistence !== '') {
+    if (options.kubeVirtIpPersistence !== 'Enabled' && options.kubeVirtIpPersistence !== 'Disabled') {
+      throw new NetctlError('usage', 'invalid value for --kubevirt-ip-persistence. Use Enabled or Disabled', 'write --kubevirt-ip-persistence Enabled or Disabled')
+    }
+    persistence = options.kubeVirtIpPersistence
+  }
+  // calicoctl's flag defaults to -1: "not given".
+  const cooldown = options.ipCooldownSeconds !== undefined && options.ipCooldownSeconds >= 0 ? options.ipCooldownSeconds : undefined
+  if (strictAffinity === undefined && maxBlocks === undefined && persistence === undefined && cooldown === undefined) {
+    throw new NetctlError('usage', 'at least one configuration option must be specified', 'give --strictaffinity=true|false, --max-blocks-per-host N, --kubevirt-ip-persistence or --ip-cooldown-seconds')
   }
   const {config, stored} = await getIpamConfig(ds)
   const spec: IPAMConfigSpec = {...config}
   if (strictAffinity !== undefined) spec.strictAffinity = strictAffinity
   if (maxBlocks !== undefined) spec.maxBlocksPerHost = maxBlocks
+  if (persistence !== undefined) spec.kubeVirtVMAddressPersistence = persistence
+  if (cooldown !== undefined) spec.ipCooldownSeconds = cooldown
   const resource: IPAMConfig = {apiVersion: API_VERSION, kind: 'IPAMConfig', metadata: {name: ipamConfigName}, spec}
   if (JSON.stringify(spec) !== JSON.stringify(config) || !stored) {
     // libcalico-go SetIPAMConfig's own words first, then the field checks every IPAMConfig passes.
@@ -200,6 +211,8 @@ export async function configureIpam(ds: Datastore, options: {strictAffinity?: st
   const lines: string[] = []
   if (strictAffinity !== undefined) lines.push(`Successfully set StrictAffinity to: ${strictAffinity}`)
   if (maxBlocks !== undefined) lines.push(`Successfully set MaxBlocksPerHost to: ${maxBlocks}`)
+  if (persistence !== undefined) lines.push(`Successfully set KubeVirtVMAddressPersistence to: ${persistence}`)
+  if (cooldown !== undefined) lines.push(`Successfully set IPCooldownSeconds to: ${cooldown}`)
   return lines
 }
 

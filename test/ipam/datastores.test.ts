@@ -101,6 +101,11 @@ function ipamOn(open: () => Datastore) {
     const stored = await ds.get(ipamConfigKind, 'default')
     assert.deepEqual({strict: stored.spec?.strictAffinity, auto: stored.spec?.autoAllocateBlocks, max: stored.spec?.maxBlocksPerHost}, {strict: true, auto: true, max: 4})
     assert.deepEqual(await ipam.configureIpam(ds, {strictAffinity: 'false', maxBlocksPerHost: '0'}), ['Successfully set StrictAffinity to: false', 'Successfully set MaxBlocksPerHost to: 0'])
+    await assert.rejects(ipam.configureIpam(ds, {kubeVirtIpPersistence: 'on'}), /invalid value for --kubevirt-ip-persistence. Use Enabled or Disabled/)
+    await assert.rejects(ipam.configureIpam(ds, {ipCooldownSeconds: -1}), /at least one configuration option must be specified/)
+    assert.deepEqual(await ipam.configureIpam(ds, {kubeVirtIpPersistence: 'Disabled', ipCooldownSeconds: 30}), ['Successfully set KubeVirtVMAddressPersistence to: Disabled', 'Successfully set IPCooldownSeconds to: 30'])
+    assert.match(await ipam.showConfiguration(ds), /\| KubeVirtVMAddressPersistence \| "Disabled" \|\n\| IPCooldownSeconds +\| 30 +\|/)
+    await ipam.configureIpam(ds, {kubeVirtIpPersistence: 'Enabled', ipCooldownSeconds: 0})
   })
 
   it('ipam release --ip frees one address; a free one is "not assigned"', async () => {
@@ -186,8 +191,10 @@ describe('ipam on etcd (Calico\'s /calico/ipam/v2 keys)', () => {
   ipamOn(() => ds)
 
   it('writes the IPAMConfig as model.IPAMConfig at /calico/ipam/v2/config', async () => {
+    await ds.delete(ipamConfigKind, 'default')
+    // As libcalico-go: the defaults (KubeVirt persistence Enabled) are written along with the change.
     await ipam.configureIpam(ds, {strictAffinity: 'true'})
-    assert.deepEqual(JSON.parse(etcd.etcdctl(['get', '/calico/ipam/v2/config', '--print-value-only']).stdout), {strict_affinity: true, auto_allocate_blocks: true})
+    assert.deepEqual(JSON.parse(etcd.etcdctl(['get', '/calico/ipam/v2/config', '--print-value-only']).stdout), {strict_affinity: true, auto_allocate_blocks: true, kubeVirtVMAddressPersistence: 'Enabled'})
   })
 })
 
@@ -217,4 +224,34 @@ describe('ipam on Kubernetes (crd.projectcalico.org IPAM CRDs, the API double)',
   })
 
   ipamOn(() => ds)
+})
+
+describe('ipam show --show-borrowed', () => {
+  it('lists addresses a node took from another node\'s block, and counts those with no node', async () => {
+    const dir = tempDir()
+    try {
+      const ds = new FileDatastore(dir.path)
+      await seedCluster(ds)
+      const block = (await ds.list(ipamBlockKind)).find((b) => b.spec?.cidr === '10.244.0.0/26') as IPAMBlock
+      const allocations = allocationsOf(block.spec!)
+      allocations.set(10, {handle_id: 'k8s-pod-network.borrowed', secondary: {namespace: 'web', node: 'node-b', pod: 'api-0'}})
+      allocations.set(11, {handle_id: 'vxlan-tunnel-addr-node-b', secondary: {node: 'node-b', type: 'vxlanTunnelAddress'}})
+      allocations.set(12, {handle_id: 'old'})
+      await ds.update(ipamBlockKind, {...block, spec: withAllocations(block.spec!, allocations)})
+      assert.equal(await ipam.showBorrowed(ds), [
+        '+-------------+----------------+---------------+-------------+--------------------+--------------+',
+        '| IP          | BORROWING-NODE | BLOCK         | BLOCK OWNER | TYPE               | ALLOCATED-TO |',
+        '+-------------+----------------+---------------+-------------+--------------------+--------------+',
+        '| 10.244.0.10 | node-b         | 10.244.0.0/26 | node-a      | pod                | web/api-0    |',
+        '| 10.244.0.11 | node-b         | 10.244.0.0/26 | node-a      | vxlanTunnelAddress |              |',
+        '+-------------+----------------+---------------+-------------+--------------------+--------------+',
+        '',
+        'Note: found 1 IP allocations without an explicit node association. Unable to determine if they are borrowed.',
+      ].join('\n'))
+      const checked = await ipam.checkIpam(ds, {version: 'test'})
+      assert.equal(checked.report.allocations['10.244.0.10']![0]!.borrowed, true)
+    } finally {
+      dir.cleanup()
+    }
+  })
 })
