@@ -18,7 +18,20 @@ import {allocationsOf, blockHost, blockProblem, ipToOrdinal, ordinalToIp, withAl
 export {blockProblem} from './block.js'
 import {boxTable, goG, withPercentage} from './format.js'
 
-const listBlocks = async (ds: Datastore): Promise<IPAMBlock[]> => (await ds.list(ipamBlockKind)) as IPAMBlock[]
+/** The blocks, each with the arrays IPAM reads (calicoctl would fail to decode one without them). */
+async function listBlocks(ds: Datastore): Promise<IPAMBlock[]> {
+  const blocks = (await ds.list(ipamBlockKind)) as IPAMBlock[]
+  for (const block of blocks) {
+    const spec = block.spec as Partial<IPAMBlock['spec']> | undefined
+    const cidr = typeof spec?.cidr === 'string' ? parseCidr(spec.cidr) : undefined
+    const fault = !cidr ? 'has no valid spec.cidr'
+      : !Array.isArray(spec!.allocations) || spec!.allocations.length !== addressCount(spec!.cidr!) ? `has no spec.allocations list of ${addressCount(spec!.cidr!)} entries`
+      : !Array.isArray(spec!.unallocated) ? 'has no spec.unallocated list'
+      : !Array.isArray(spec!.attributes) ? 'has no spec.attributes list' : undefined
+    if (fault) throw new NetctlError('unavailable', `IPAMBlock "${block.metadata.name}" in ${ds.location} ${fault}: IPAM cannot read it`, 'inspect it with netctl get ipamblock NAME -o yaml; repair or remove it with the datastore\'s own tool (etcdctl, kubectl)')
+  }
+  return blocks
+}
 const byCidr = (a: {cidr: string}, b: {cidr: string}) => {
   const x = parseCidr(a.cidr)!
   const y = parseCidr(b.cidr)!

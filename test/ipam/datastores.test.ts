@@ -255,3 +255,18 @@ describe('ipam show --show-borrowed', () => {
     }
   })
 })
+
+describe('ipam on a block IPAM cannot read', () => {
+  it('names the block instead of failing somewhere inside', async () => {
+    const dir = tempDir()
+    try {
+      const ds = new FileDatastore(dir.path)
+      await seedCluster(ds)
+      const block = (await ds.list(ipamBlockKind))[0]!
+      await ds.update(ipamBlockKind, {...block, spec: {...block.spec, allocations: 'none'}})
+      await assert.rejects(ipam.showBlockUtilization(ds, true), /IPAMBlock "10-244-0-0-26" in file datastore .* has no spec.allocations list of 64 entries: IPAM cannot read it/)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
