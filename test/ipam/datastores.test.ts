@@ -71,8 +71,12 @@ function ipamOn(open: () => Datastore) {
     allocations.set(9, {handle_id: 'k8s-pod-network.leaked', secondary: {namespace: 'default', node: 'node-b', pod: 'gone'}})
     await ds.update(ipamBlockKind, {...block, spec: withAllocations(block.spec!, allocations)})
     await ds.create(ipamHandleKind, {apiVersion: 'projectcalico.org/v3', kind: 'IPAMHandle', metadata: {name: 'k8s-pod-network.leaked'}, spec: {handleID: 'k8s-pod-network.leaked', block: {'10.244.0.64/26': 1}, deleted: false}})
+    // And a handle whose addresses are all gone.
+    await ds.create(ipamHandleKind, {apiVersion: 'projectcalico.org/v3', kind: 'IPAMHandle', metadata: {name: 'k8s-pod-network.orphan'}, spec: {handleID: 'k8s-pod-network.orphan', block: {'10.244.0.0/26': 1}, deleted: false}})
     const checked = await ipam.checkIpam(ds, {version: 'test', showProblemIps: true})
-    assert.equal(checked.problems, 1)
+    assert.equal(checked.problems, 2)
+    assert.ok(checked.lines.includes('Found 1 handles with no matching IPs (and 4 handles with matches).'), checked.lines.join('\n'))
+    assert.deepEqual(checked.report.leakedHandles?.map((h) => h.ID), ['k8s-pod-network.orphan'])
     assert.ok(checked.lines.includes('  10.244.0.73 leaked; attrs Main:k8s-pod-network.leaked Extra:namespace=default,node=node-b,pod=gone'), checked.lines.join('\n'))
     assert.ok(checked.lines.includes('Found 1 IPs that are allocated in IPAM but not actually in use.'))
     assert.equal(checked.report.allocations['10.244.0.73']![0]!.inUse, false)
@@ -83,9 +87,13 @@ function ipamOn(open: () => Datastore) {
       'WARNING: Data store is not locked. Ignoring due to --force option',
       'Releasing 1 old IPs...',
       'Released 1 IPs successfully',
-      "Report didn't contain any handles to clean up.",
+      'Deleting 1 handles...',
+      "Key: '.' = Deleted OK; 'x' = skip, handle missing/changed.",
+      '.',
+      'Released 1 handles; 0 skipped; 0 errors.',
       'You may now unlock the data store.',
     ])
+    assert.ok(!(await ds.list(ipamHandleKind)).some((h) => h.spec?.handleID === 'k8s-pod-network.orphan'), 'the leaked handle is gone')
     assert.ok(!(await ds.list(ipamHandleKind)).some((h) => h.spec?.handleID === 'k8s-pod-network.leaked'), 'the emptied handle is gone')
     assert.equal((await ipam.checkIpam(ds, {version: 'test'})).problems, 0)
     assert.equal(await ipam.showBlockUtilization(ds, true), blocksTable)
