@@ -11,6 +11,7 @@ import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
 import type {ConfigValues} from './config.js'
 import {alreadyExists, BatchWriteError, conflict, interrupted, notFound, opName, type Datastore, type ListOptions, type Listing, type WriteBatchOptions, type WriteOp} from './datastore.js'
+import {decodeIpamValue, encodeIpamValue, ipamEtcdKey, ipamEtcdKeyByName, ipamEtcdPrefix, isListedByName} from './etcd-ipam.js'
 import {redactEndpoints} from './redact.js'
 
 type Etcd3 = import('etcd3').Etcd3
@@ -90,7 +91,13 @@ export class EtcdDatastore implements Datastore {
   }
 
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
-    const response = await this.call(() => this.client.kv.range({key: Buffer.from(etcdKey(kind, name, namespace))}))
+    // Calico keys IPAM blocks and affinities by CIDR (and node), which their names do not give back.
+    if (isListedByName(kind)) {
+      const found = (await this.list(kind)).find((r) => r.metadata.name === name)
+      if (!found) throw notFound(kind, name, namespace)
+      return found
+    }
+    const response = await this.call(() => this.client.kv.range({key: Buffer.from(ipamEtcdKeyByName(kind, name) ?? etcdKey(kind, name, namespace))}))
     const kv = response.kvs[0]
     if (!kv) throw notFound(kind, name, namespace)
     return this.decode(kind, kv)
@@ -101,7 +108,7 @@ export class EtcdDatastore implements Datastore {
   }
 
   async listWithRevision(kind: KindInfo, options: ListOptions = {}): Promise<Listing> {
-    const prefix = Buffer.from(kind.namespaced && options.namespace !== undefined ? `${calicoKeyPrefix}${kind.plural}/${options.namespace}/` : `${calicoKeyPrefix}${kind.plural}/`)
+    const prefix = Buffer.from(ipamEtcdPrefix(kind) ?? (kind.namespaced && options.namespace !== undefined ? `${calicoKeyPrefix}${kind.plural}/${options.namespace}/` : `${calicoKeyPrefix}${kind.plural}/`))
     const end = prefixEnd(prefix)
     const range = (key: Buffer, revision?: string) => this.call(() => this.client.kv.range({key, range_end: end, limit: etcdPageSize, revision}))
     const items: Resource[] = []
@@ -152,7 +159,7 @@ export class EtcdDatastore implements Datastore {
   async writeBatch(ops: WriteOp[], options: WriteBatchOptions = {}): Promise<Resource[]> {
     const written: Resource[] = []
     const guards = (options.unchangedSince ?? []).map(({kind, revision}) => {
-      const key = Buffer.from(`${calicoKeyPrefix}${kind.plural}/`)
+      const key = Buffer.from(ipamEtcdPrefix(kind) ?? `${calicoKeyPrefix}${kind.plural}/`)
       return {kind, key, end: prefixEnd(key), revision: BigInt(revision)}
     })
     let maxOps = etcdOpsPerTxn - guards.length
@@ -223,13 +230,13 @@ export class EtcdDatastore implements Datastore {
 
   private txnOp(op: WriteOp): TxnOp {
     const {name, namespace} = opName(op)
-    const key = Buffer.from(etcdKey(op.kind, name, namespace))
+    const key = Buffer.from(ipamEtcdKey(op.kind, op.type === 'delete' ? op.current : op.resource) ?? etcdKey(op.kind, name, namespace))
     const changedOrGone = (expected: string) => (now: KeyValue | undefined) =>
       !now ? notFound(op.kind, name, namespace) : now.mod_revision !== expected ? conflict(op.kind, name, namespace, expected, now.mod_revision) : undefined
     switch (op.type) {
       case 'create': {
         const stored = withIdentity(op.resource, {uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
-        const value = Buffer.from(encode(stored))
+        const value = Buffer.from(encodeIpamValue(stored) ?? encode(stored))
         return {
           key, value,
           compare: {key, target: 'Create', result: 'Equal', create_revision: 0},
@@ -241,7 +248,7 @@ export class EtcdDatastore implements Datastore {
       case 'update': {
         const expected = op.current.metadata.resourceVersion!
         const stored = withIdentity(op.resource, {uid: op.current.metadata.uid, creationTimestamp: op.current.metadata.creationTimestamp})
-        const value = Buffer.from(encode(stored))
+        const value = Buffer.from(encodeIpamValue(stored) ?? encode(stored))
         return {
           key, value,
           compare: {key, target: 'Mod', result: 'Equal', mod_revision: expected},
@@ -296,12 +303,19 @@ export class EtcdDatastore implements Datastore {
     const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}…` : JSON.stringify(text)
     let value: unknown
     try {
-      value = JSON.parse(text)
+      // Calico once stored block affinities with no value at all.
+      value = text === '' && ipamEtcdPrefix(kind) ? {} : JSON.parse(text)
     } catch {
       throw this.badValue(kind, kv, `${shown}, which is not JSON`)
     }
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
     if (!isObject(value)) throw this.badValue(kind, kv, `${shown}, which is not a JSON object`)
+    if (ipamEtcdPrefix(kind)) {
+      const decoded = decodeIpamValue(kind, kv.key.toString('utf8'), value)
+      if (typeof decoded === 'string') throw this.badValue(kind, kv, decoded)
+      decoded.metadata.resourceVersion = kv.mod_revision
+      return decoded
+    }
     const {metadata} = value
     if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
       throw this.badValue(kind, kv, 'a JSON object without metadata.name')

@@ -15,6 +15,7 @@ import {planNodeUplink} from './underlay.js'
 import {sysctlKey} from '../render/sysctl.js'
 import {NetctlError} from '../errors.js'
 import {ownerOf} from './stored.js'
+import {writeClusterIpam} from '../ipam/lab.js'
 
 export const calicoHostMac = 'ee:ee:ee:ee:ee:ee'
 export const calicoGateway = '169.254.1.1'
@@ -148,6 +149,8 @@ export async function recordTunnelAddresses(ds: Datastore, cluster: LabCluster):
       spec.bgp = bgp
       if (JSON.stringify(spec) !== JSON.stringify(current.spec)) await store.update(nodeKind, {...current, spec})
     }
+    // The tunnel addresses are IPAM allocations too (handle <ipip|vxlan>-tunnel-addr-<node>).
+    if (cluster.ipam) await writeClusterIpam(store, cluster.lab, cluster.nodes.map((n) => n.name), cluster.ipam)
   }
   await (ds.transaction ? ds.transaction(write) : write(ds))
 }

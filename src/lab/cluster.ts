@@ -14,6 +14,9 @@ import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
 import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
 import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
 import {ensureClusterInformation} from '../services/resources.js'
+import {allocateAddresses, labContainerID, podHandleID} from '../ipam/allocator.js'
+import {isLabAffinity, readLabIpam, removeLabIpam, syncLabIpam, type LabIpam} from '../ipam/lab.js'
+import type {IPAMBlockSpec, IPAMHandle} from '../resources/ipam.js'
 import {checkStored, labOwnerLabel, ownerOf} from './stored.js'
 import {poolModes, type Flavor, type FlannelBackend, type Topology} from './topology.js'
 
@@ -57,6 +60,8 @@ export interface LabCluster {
   nodes: LabNode[]
   pods: LabPod[]
   pool: IPPool
+  /** Calico IPAM's blocks and handles for the pods (calico labs). */
+  ipam?: {blocks: IPAMBlockSpec[]; handles: IPAMHandle[]}
 }
 
 const poolName = 'default-ipv4-ippool'
@@ -89,12 +94,16 @@ interface Existing {
   pool?: IPPool
   /** Everyone else's objects of those kinds: never changed, and their blocks never handed out again. */
   foreign?: Resource[]
+  ipam?: LabIpam
 }
 
 async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
   const where = `the datastore (${ds.location})`
-  const ours = (r: Resource) => ownerOf(r) === lab
+  const ourNodes = new Set((await ds.list(nodeKind)).filter((n) => ownerOf(n) === lab).map((n) => n.metadata.name))
+  // etcd keeps Calico's affinities without labels: there the node tells whose they are.
+  const ours = (r: Resource) => (r.kind === 'BlockAffinity' ? isLabAffinity(r, lab, ourNodes) : ownerOf(r) === lab)
   const foreign: Resource[] = []
+  const ipam = readLabIpam(ds, lab, ourNodes)
   // What the lab programs from is validated; others' objects are only kept clear of.
   const [nodes, affinities, weps] = await Promise.all(
     [nodeKind, blockAffinityKind, workloadEndpointKind].map(async (kind) => {
@@ -109,7 +118,7 @@ async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
   }
-  return {nodes: nodes!, affinities: affinities!, weps: weps!, pool, foreign}
+  return {nodes: nodes!, affinities: affinities!, weps: weps!, pool, foreign, ipam: await ipam}
 }
 
 /**
@@ -148,7 +157,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
   }
 
   // Blocks: keep affinities of nodes that stay; hand out the lowest free blocks to the rest.
-  const takenBlocks = new Set<string>((existing.foreign ?? []).filter((r) => r.kind === 'BlockAffinity').map((a) => String(a.spec?.cidr)))
+  const takenBlocks = new Set<string>([...(existing.foreign ?? []).filter((r) => r.kind === 'BlockAffinity').map((a) => String(a.spec?.cidr)), ...(existing.ipam?.foreignBlocks ?? [])])
   for (const a of existing.affinities) {
     const node = nodes.find((n) => n.name === a.spec?.node)
     const cidr = String(a.spec?.cidr)
@@ -169,55 +178,34 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     throw new NetctlError('usage', `the pool ${poolCidr} has no free /${blockSize} block left`, 'use a larger pool or fewer nodes')
   }
 
+  // Pod addresses through Calico IPAM (src/ipam): kept from the blocks, else from the WorkloadEndpoints of labs built before.
   const wepByPod = new Map(existing.weps.map((w) => [String(w.spec?.pod), w]))
-  const pods: LabPod[] = []
-  for (const node of nodes) {
-    if (node.blocks.length === 0) node.blocks.push(freeBlock())
-    // calico gives a block's first address to the node's tunnel; flannel's .0 is the network, .1 cni0's.
-    const firstUsable = topology.flavor === 'calico' ? 1 : 2
-    const lastUsable = (cidr: string) => (topology.flavor === 'calico' ? hostCount(cidr) - 1 : hostCount(cidr) - 2)
-    const used = new Set<string>()
-    const wanted = topology.nodes[node.index]!.pods
-    const keep = new Map<string, string>()
-    for (const pod of wanted) {
-      const ip = ipOf((wepByPod.get(pod)?.spec as {ipNetworks?: string[]} | undefined)?.ipNetworks?.[0])
-      if (wepByPod.get(pod)?.spec?.node === node.name && ip && node.blocks.some((b) => addressIn(ip, b)) && !used.has(ip)) {
-        keep.set(pod, ip)
-        used.add(ip)
-      }
-    }
-    let blockIndex = 0
-    let offset = firstUsable
-    const nextIp = (): string => {
-      for (;;) {
-        if (blockIndex >= node.blocks.length) {
-          if (topology.flavor === 'flannel') throw new NetctlError('usage', `node ${node.name} has more pods than its /${blockSize} holds`, 'use fewer pods per node')
-          node.blocks.push(freeBlock())
-        }
-        const block = node.blocks[blockIndex]!
-        if (offset > lastUsable(block)) {
-          blockIndex++
-          offset = blockIndex === 0 ? firstUsable : 0
-          continue
-        }
-        const ip = addressAt(block, offset++)
-        if (!used.has(ip)) {
-          used.add(ip)
-          return ip
-        }
-      }
-    }
-    for (const pod of wanted) {
-      pods.push({
-        name: pod,
-        namespace: podNamespace,
-        node: node.name,
-        ip: keep.get(pod) ?? nextIp(),
-        hostIf: topology.flavor === 'calico' ? calicoInterfaceName(podNamespace, pod) : flannelVethName(podNamespace, pod),
-        netns: podNetns(lab, pod),
-      })
-    }
-  }
+  const calico = topology.flavor === 'calico'
+  const on = (mode: string | undefined) => Boolean(mode) && mode !== 'Never'
+  const tunnel = !calico ? undefined : on(existing.pool?.spec?.vxlanMode) ? 'vxlan' as const : on(existing.pool?.spec?.ipipMode) ? 'ipip' as const : undefined
+  const requests = nodes.flatMap((node) => topology.nodes[node.index]!.pods.map((pod) => {
+    const wep = wepByPod.get(pod)
+    const previousIp = wep?.spec?.node === node.name ? ipOf((wep.spec as {ipNetworks?: string[]}).ipNetworks?.[0]) : undefined
+    return {pod, namespace: podNamespace, node: node.name, handleID: podHandleID(labContainerID(lab, podNamespace, pod)), previousIp}
+  }))
+  const allocated = allocateAddresses({
+    nodes: nodes.map((n) => ({name: n.name, blocks: n.blocks, tunnel})),
+    pods: requests,
+    blocks: existing.ipam?.blocks ?? [],
+    claimBlock: () => freeBlock(),
+    // calico gives a block's first address to the node's tunnel; flannel's .0 is the network, .1 cni0's, the last the broadcast.
+    reserved: (i, size) => new Set(calico ? (i === 0 ? [0] : []) : [0, 1, size - 1]),
+    maxBlocksPerNode: calico ? undefined : 1,
+    timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  })
+  const pods: LabPod[] = requests.map((r) => ({
+    name: r.pod,
+    namespace: r.namespace,
+    node: r.node,
+    ip: allocated.addresses.get(r.handleID)!,
+    hostIf: calico ? calicoInterfaceName(podNamespace, r.pod) : flannelVethName(podNamespace, r.pod),
+    netns: podNetns(lab, r.pod),
+  }))
 
   const poolResource: IPPool = existing.pool ?? {
     apiVersion: API_VERSION,
@@ -225,7 +213,8 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     metadata: {name: poolName},
     spec: {cidr: poolCidr, blockSize, ...poolModes(topology.encapsulation), natOutgoing: true, nodeSelector: 'all()'},
   }
-  return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource}
+  const ipam = calico ? {blocks: allocated.blocks, handles: allocated.handles} : undefined
+  return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource, ipam}
 }
 
 function addressIn(ip: string, cidr: string): boolean {
@@ -293,8 +282,10 @@ export async function syncCluster(ds: Datastore, lab: string, topology: Topology
     // What calico-node does with its first Node: the cluster gets its ClusterInformation.
     await ensureClusterInformation(store)
     if (topology.bgp) await ensureBgpConfiguration(store, lab, topology.routeReflectors)
-    await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (_have, want) => want)
+    // Calico's etcd keys keep an affinity without labels: unlabelled stays unlabelled (no rewrite every reconcile).
+    await syncKind(store, blockAffinityKind, existing.affinities, wanted.affinities, (have, want) => (have.metadata.labels ? want : {...want, metadata: {...want.metadata, labels: have.metadata.labels}}))
     await syncKind(store, workloadEndpointKind, existing.weps, wanted.weps, (_have, want) => want)
+    if (cluster.ipam && existing.ipam) await syncLabIpam(store, lab, existing.ipam, cluster.ipam.blocks, cluster.ipam.handles)
     const poolOwner = existing.pool && ownerOf(existing.pool) !== lab ? ownerOf(existing.pool) ?? 'someone else' : undefined
     return {cluster, sharing: {poolOwner, others: existing.foreign?.length ?? 0}}
   }
@@ -348,7 +339,7 @@ async function syncKind(ds: Datastore, kind: typeof nodeKind, have: Resource[], 
 
 /** Delete every object the lab wrote (and only those): what `lab down` leaves of a lab in a shared etcd is nothing. */
 export async function removeClusterObjects(ds: Datastore, lab: string): Promise<number> {
-  let removed = 0
+  let removed = await removeLabIpam(ds, lab, new Set((await ds.list(nodeKind)).filter((n) => ownerOf(n) === lab).map((n) => n.metadata.name)))
   for (const kind of [workloadEndpointKind, blockAffinityKind, nodeKind, bgpPeerKind, bgpConfigurationKind, ipPoolKind]) {
     for (const r of await ds.list(kind)) {
       if (ownerOf(r) !== lab) continue

@@ -2,6 +2,7 @@
 import {NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from './bgp.js'
 import {blockAffinityKind} from './blockaffinity.js'
+import {ipamBlockKind, ipamConfigKind, ipamHandleKind} from './ipam.js'
 import {ipPoolKind} from './ippool.js'
 import {clusterInformationKind, felixConfigurationKind} from './felixconfiguration.js'
 import type {KindInfo} from './kind.js'
@@ -22,6 +23,9 @@ export const kinds: readonly KindInfo[] = [
   workloadEndpointKind,
   clusterInformationKind,
   blockAffinityKind,
+  ipamBlockKind,
+  ipamHandleKind,
+  ipamConfigKind,
   networkPolicyKind,
   globalNetworkPolicyKind,
   stagedNetworkPolicyKind,

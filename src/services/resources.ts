@@ -4,6 +4,7 @@ import {isNetctlError, NetctlError} from '../errors.js'
 import {mergePatch, type SourcedResource} from '../resources/documents.js'
 import {applyJsonPatch, type JsonPatchOperation} from './json-patch.js'
 import {clusterInformationIsReadOnly, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
+import {ipamObjectIsReadOnly, ipamOwnedKinds} from '../resources/ipam.js'
 import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
 import {parseSelector} from '../resources/selector.js'
@@ -112,6 +113,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
     try {
       const info = writeAs ?? kindInfo(raw.kind)
       if (info === clusterInformationKind) throw clusterInformationIsReadOnly(mode === 'create' ? 'create' : 'apply or replace')
+      if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, mode === 'create' ? 'create' : 'apply or replace')
       checkDocumentNamespace(info, raw, options.namespace)
       // As libcalico-go: a create makes a new object, so it cannot name a version of one.
       if (mode === 'create' && raw.metadata.resourceVersion) {
@@ -380,6 +382,8 @@ export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Pr
 
 async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
   if (targets.some((t) => t.info === clusterInformationKind)) throw clusterInformationIsReadOnly('delete')
+  const ipamOwned = targets.find((t) => ipamOwnedKinds.includes(t.info))
+  if (ipamOwned) throw ipamObjectIsReadOnly(ipamOwned.info.kind, 'delete')
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
@@ -463,6 +467,7 @@ class Final {
 export async function patchResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: ResourcePatch | Record<string, unknown>): Promise<Resource> {
   const typed: ResourcePatch = 'type' in patch && ('document' in patch || 'operations' in patch) ? (patch as ResourcePatch) : {type: 'merge', document: patch as Record<string, unknown>}
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
+  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'patch')
   let pinned: string | undefined
   if (typed.type !== 'json') {
     const document = typed.document
@@ -542,6 +547,7 @@ export interface LabelOutcome {
  */
 export async function labelResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, change: LabelChange): Promise<{resource: Resource; outcomes: LabelOutcome[]}> {
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('label')
+  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'label')
   const scopedNamespace = info.namespaced ? namespace ?? ds.defaultNamespace ?? 'default' : undefined
   const {value} = await retryOnConflict(async () => {
     const current = await ds.get(info, name, scopedNamespace)

@@ -111,7 +111,9 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       assert.match(up.stderr, /› sharing the datastore \(leaves 3 Nodes, WorkloadEndpoints and BlockAffinities of others alone\)/)
       // The foreign block was not handed out again, and nothing foreign was deleted.
       assert.doesNotMatch(up.stdout, /192\.168\.0\.0\/26/)
-      for (const k of [key('nodes', 'prod-node'), key('blockaffinities', 'prod-node-192-168-0-0-26'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')]) {
+      // Calico keeps block affinities with IPAM, under /calico/ipam/v2/host/<node>/.
+      const foreignAffinity = '/calico/ipam/v2/host/prod-node/ipv4/block/192.168.0.0-26'
+      for (const k of [key('nodes', 'prod-node'), foreignAffinity, key('workloadendpoints', 'default/prod--node-k8s-web-eth0')]) {
         assert.equal(etcd.etcdctl(['get', '--print-value-only', k]).stdout.trim() !== '', true, `${k} was deleted`)
       }
       const before = etcd.etcdctl(['get', '--print-value-only', key('nodes', 'node01')]).stdout
@@ -137,7 +139,8 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
       assert.equal((await netctl(['lab', 'down', first])).code, 0)
       const left = etcd.etcdctl(['get', '--prefix', '--keys-only', '/calico/resources/v3/projectcalico.org/']).stdout.split('\n').filter(Boolean).sort()
       // ClusterInformation is the cluster's, not a lab's (created with the first Node, as calico-node does).
-      assert.deepEqual(left, [key('blockaffinities', 'prod-node-192-168-0-0-26'), key('clusterinformations', 'default'), key('nodes', 'prod-node'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')].sort())
+      assert.deepEqual(left, [key('clusterinformations', 'default'), key('nodes', 'prod-node'), key('workloadendpoints', 'default/prod--node-k8s-web-eth0')].sort())
+      assert.deepEqual(etcd.etcdctl(['get', '--prefix', '--keys-only', '/calico/ipam/v2/']).stdout.split('\n').filter(Boolean), [foreignAffinity], 'the labs\' blocks, affinities and handles went with them')
     } finally {
       await netctl(['lab', 'down', lab('ea')])
       await etcd.stop()
