@@ -8,6 +8,7 @@ import {resolveConfig, type ConfigFlags, type ResolvedConfig} from '../datastore
 import {datastoreTypes, type Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {NetctlError} from '../errors.js'
+import {toJson} from './output.js'
 
 const GLOBAL = 'GLOBAL'
 
@@ -84,6 +85,11 @@ export abstract class NetctlCommand extends Command {
     } finally {
       trap.dispose()
     }
+  }
+
+  /** --json prints what -o json prints, byte for byte: keys sorted, two-space indent, no colours. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${toJson(json)}\n`)
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {
