@@ -25,10 +25,12 @@ export interface ConfigValues {
   etcdCertFile?: string
   etcdKeyFile?: string
   kubeconfig?: string
+  /** Where kubeconfig came from ("env KUBECONFIG" is a list of files, a flag or file names one). */
+  kubeconfigSource?: string
   k8sContext?: string
 }
 
-export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir'>
+export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir' | 'kubeconfigSource'>
 
 export interface ConfigSetting {
   value: string
@@ -115,6 +117,7 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv =
   }
   const values = Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.value])) as unknown as ConfigValues
   values.fileDatastoreDir = values.lab ? labDirectory(values.stateDir, values.lab) : values.stateDir
+  if (settings.kubeconfig) values.kubeconfigSource = settings.kubeconfig.source
   return {values, settings, file}
 }
 
