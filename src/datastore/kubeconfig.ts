@@ -116,3 +116,61 @@ function readable(path: string): boolean {
     return false
   }
 }
+
+/** One row of `config get-contexts`: kubectl's columns, for netctl's contexts and the kubeconfig's. */
+export interface ContextRow {
+  current: boolean
+  name: string
+  cluster: string
+  authInfo: string
+  namespace: string
+  /** netctl's own (default, lab/NAME) or the kubeconfig's. */
+  from: 'netctl' | 'kubeconfig'
+}
+
+interface ContextSettings {
+  values: import('./config.js').ConfigValues
+  settings: import('./config.js').ResolvedConfig['settings']
+}
+
+/** The kubeconfig of these settings, or undefined when there is none anywhere (not an error for listing). */
+async function optionalKubeconfig(resolved: ContextSettings, required: boolean): Promise<KubeConfig | undefined> {
+  const setting = {kubeconfig: resolved.values.kubeconfig, source: resolved.values.kubeconfigSource}
+  try {
+    return await loadKubeconfig(setting)
+  } catch (error) {
+    if (!required && error instanceof NetctlError && error.message.startsWith('no kubeconfig found')) return undefined
+    throw error
+  }
+}
+
+/** The name of the context plain netctl uses with these settings: the kubeconfig context on the Kubernetes datastore, else lab/NAME or default. */
+export async function contextInUse(resolved: ContextSettings, kc?: KubeConfig): Promise<string> {
+  const {values} = resolved
+  if (values.datastoreType !== 'kubernetes') return values.lab ? `lab/${values.lab}` : 'default'
+  if (values.k8sContext) return values.k8sContext
+  const config = kc ?? (await optionalKubeconfig(resolved, true))!
+  if (!config.currentContext) throw new NetctlError('usage', 'the kubeconfig sets no current-context', 'pass --context NAME, or set one with: netctl config use-context NAME')
+  return config.currentContext
+}
+
+/** netctl's contexts (default, then the labs), then the kubeconfig's; `current` on the one in use. */
+export async function listContexts(resolved: ContextSettings, labs: string[]): Promise<ContextRow[]> {
+  const kube = resolved.values.datastoreType === 'kubernetes'
+  const kc = await optionalKubeconfig(resolved, kube)
+  const inUse = await contextInUse(resolved, kc)
+  // What `default` means: the datastore that flags, environment and config file choose, else the embedded one.
+  const chosen = resolved.settings.datastoreType
+  const defaultType = chosen && /^(flag|env|file) /.test(chosen.source) && !/^flag --(context|kubeconfig)$/.test(chosen.source) ? chosen.value : 'file'
+  const rows: ContextRow[] = [
+    {current: !kube && inUse === 'default', name: 'default', cluster: `(netctl: ${defaultType} datastore)`, authInfo: '', namespace: '', from: 'netctl'},
+    ...labs.map((lab): ContextRow => ({current: !kube && inUse === `lab/${lab}`, name: `lab/${lab}`, cluster: `(netctl: lab ${lab})`, authInfo: '', namespace: '', from: 'netctl'})),
+  ]
+  for (const context of kc?.contexts ?? []) {
+    rows.push({
+      current: kube && inUse === context.name, name: context.name, cluster: context.cluster,
+      authInfo: context.user === anonymous ? '' : context.user, namespace: context.namespace ?? '', from: 'kubeconfig',
+    })
+  }
+  return rows
+}
