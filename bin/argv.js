@@ -35,3 +35,31 @@ export function moveLeadingFlags(argv) {
   const dashes = rest.indexOf('--')
   return dashes === -1 ? [...rest, ...leading] : [...rest.slice(0, dashes), ...leading, ...rest.slice(dashes)]
 }
+
+/**
+ * `kubectl netctl ARGS`: kubectl runs kubectl-netctl with ARGS and its own environment. kubectl's
+ * --kubeconfig and --context are netctl's too (they mean the Kubernetes datastore); kubectl's
+ * -n/--namespace becomes the Kubernetes datastore's default namespace (NETCTL_K8S_NAMESPACE), and
+ * stays a flag for the commands that have -n. The datastore is Kubernetes: kubectl's cluster.
+ * `commandHasNamespace(words)` says whether the command those words name takes -n.
+ */
+export function kubectlPluginArgs(argv, env, commandHasNamespace) {
+  const dashes = argv.indexOf('--')
+  const own = dashes === -1 ? argv : argv.slice(0, dashes)
+  const after = dashes === -1 ? [] : argv.slice(dashes)
+  const args = []
+  let namespace
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]
+    if ((arg === '-n' || arg === '--namespace') && i + 1 < own.length) namespace = own[++i]
+    else if (arg.startsWith('--namespace=')) namespace = arg.slice('--namespace='.length)
+    else if (/^-n[^-]/.test(arg)) namespace = arg.slice(2).replace(/^=/, '')
+    else args.push(arg)
+  }
+  const words = moveLeadingFlags(args).filter((a, i, all) => !a.startsWith('-') && all.slice(0, i).every((b) => !b.startsWith('-')))
+  if (namespace !== undefined && commandHasNamespace(words)) args.push('-n', namespace)
+  const pluginEnv = {...env, DATASTORE_TYPE: 'kubernetes'}
+  delete pluginEnv.CALICO_DATASTORE_TYPE
+  if (namespace !== undefined) pluginEnv.NETCTL_K8S_NAMESPACE = namespace
+  return {args: [...args, ...after], env: pluginEnv}
+}

@@ -28,6 +28,8 @@ export interface ConfigValues {
   /** Where kubeconfig came from ("env KUBECONFIG" is a list of files, a flag or file names one). */
   kubeconfigSource?: string
   k8sContext?: string
+  /** The Kubernetes datastore's default namespace, over the context's (kubectl -n, through the kubectl plugin). */
+  k8sNamespace?: string
 }
 
 export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir' | 'kubeconfigSource'>
@@ -71,6 +73,7 @@ const fields: Record<ConfigField, FieldSpec> = {
   etcdKeyFile: {env: calicoEnv('ETCD_KEY_FILE'), file: 'etcdKeyFile'},
   kubeconfig: {flag: '--kubeconfig', env: calicoEnv('KUBECONFIG'), file: 'kubeconfig'},
   k8sContext: {flag: '--context', env: calicoEnv('K8S_CURRENT_CONTEXT'), file: 'k8sCurrentContext'},
+  k8sNamespace: {env: ['NETCTL_K8S_NAMESPACE']},
 }
 
 export const defaultStateDir = (env: NodeJS.ProcessEnv): string =>

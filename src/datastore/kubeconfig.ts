@@ -20,6 +20,10 @@ export interface KubeconfigSource {
   kubeconfig?: string
   /** Where it came from: "flag --kubeconfig", "env KUBECONFIG", "file …". */
   source?: string
+  /** The context to use instead of the current one (--context). */
+  context?: string
+  /** The namespace to use instead of the context's (kubectl -n). */
+  namespace?: string
 }
 
 const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token'
@@ -57,7 +61,7 @@ export async function loadKubeconfig(setting: KubeconfigSource, env: NodeJS.Proc
   const kc = new KubeConfig()
   if (inCluster) {
     kc.loadFromCluster()
-    return kubectlCompatible(kc)
+    return withOverrides(kubectlCompatible(kc), setting)
   }
   const loaded = files.map((file) => {
     const one = new KubeConfig()
@@ -80,7 +84,25 @@ export async function loadKubeconfig(setting: KubeconfigSource, env: NodeJS.Proc
     contexts: firstByName(loaded.map((k) => k.contexts)),
     currentContext: loaded.map((k) => k.currentContext).find(Boolean) ?? '',
   })
-  return kubectlCompatible(kc)
+  return withOverrides(kubectlCompatible(kc), setting)
+}
+
+/** --context and -n over the kubeconfig's current context and its namespace, as kubectl applies them. */
+function withOverrides(kc: KubeConfig, {context, namespace}: KubeconfigSource): KubeConfig {
+  if (context) {
+    if (!kc.getContextObject(context)) {
+      throw new NetctlError('usage', `the kubeconfig has no context "${context}"`, `use one of: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`)
+    }
+    kc.setCurrentContext(context)
+  }
+  if (namespace) {
+    const current = kc.getCurrentContext()
+    kc.loadFromOptions({
+      clusters: kc.clusters, users: kc.users, currentContext: current,
+      contexts: kc.contexts.map((c) => (c.name === current ? {...c, namespace} : c)),
+    })
+  }
+  return kc
 }
 
 /** A user entry for contexts that name none. */
