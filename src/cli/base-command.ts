@@ -99,6 +99,11 @@ export abstract class NetctlCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
+    if (error.name === 'Cancelled') {
+      // A No or a Ctrl-C at a prompt: one line, nothing else (the prompts module's Cancelled).
+      process.stderr.write(`${error.message}\n`)
+      this.exit((error as Error & {interrupted?: boolean}).interrupted ? 130 : 0)
+    }
     const problem = asNetctlError(error)
     if (this.jsonEnabled()) {
       this.logJson({error: {kind: problem.kind, message: problem.message, suggestion: problem.suggestion}})

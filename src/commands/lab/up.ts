@@ -10,7 +10,7 @@ import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../la
 import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
 import {flannelBackends, flavors, resolveTopology, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
-import {confirm, isInteractive} from '../../cli/prompts.js'
+import {cancelled, confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {
   static override summary = 'Build a lab (or reconcile a running one to its topology).'
@@ -94,7 +94,7 @@ export default class LabUp extends NetctlCommand {
     if (parts.length === 0) return
     this.logToStderr(`Changing lab "${name}": ${parts.join(', ')}.`)
     if (change.podsRemoved.length > 0 && !yes && isInteractive() && !(await confirm(`Remove ${change.podsRemoved.length} pods from lab "${name}"?`))) {
-      throw new NetctlError('usage', 'cancelled; the lab was not changed')
+      throw cancelled()
     }
   }
 }
