@@ -4,7 +4,7 @@ import {NetctlCommand} from '../cli/base-command.js'
 import {parsePatch} from '../resources/documents.js'
 import {kindInfo} from '../resources/registry.js'
 import type {Resource} from '../resources/types.js'
-import {patchResource} from '../services/resources.js'
+import {patchResourceChange} from '../services/resources.js'
 
 export default class Patch extends NetctlCommand {
   static override summary = 'Change fields of one object with a JSON merge patch.'
@@ -24,7 +24,11 @@ export default class Patch extends NetctlCommand {
     const info = kindInfo(args.kind)
     const patch = await parsePatch(flags.patch)
     const ds = await this.datastore(flags)
-    const patched = await patchResource(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
+    const {resource: patched, changed} = await patchResourceChange(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
+    if (!changed) {
+      this.log(`${info.kind} "${args.name}" unchanged: the patch changes nothing`)
+      return patched
+    }
     this.log(`Successfully patched 1 '${info.kind}' resource`)
     await this.reconcileLabAfterWrite(flags)
     return patched

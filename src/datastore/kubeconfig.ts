@@ -34,7 +34,7 @@ export function kubeconfigFiles(setting: KubeconfigSource, env: NodeJS.ProcessEn
   if (kubeconfig) {
     // Only an environment variable is a list (kubectl's KUBECONFIG); a flag or config file names one file.
     if (!source.startsWith('env ')) {
-      if (!existsSync(kubeconfig)) throw new NetctlError('usage', `the kubeconfig ${kubeconfig} (from ${source}) does not exist`, 'point --kubeconfig or KUBECONFIG at an existing kubeconfig file')
+      if (!existsSync(kubeconfig)) throw new NetctlError('usage', `cannot load the kubeconfig ${kubeconfig} (from ${source}): it does not exist`, 'point --kubeconfig or KUBECONFIG at an existing kubeconfig file')
       return {files: [kubeconfig], inCluster: false}
     }
     const listed = kubeconfig.split(delimiter).filter(Boolean)

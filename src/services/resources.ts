@@ -13,7 +13,22 @@ export type WriteMode = 'create' | 'apply' | 'replace'
 
 export interface WriteResult {
   resource: Resource
-  action: 'created' | 'updated'
+  /** unchanged: the object was stored exactly so already, and nothing was written (its resourceVersion stays). */
+  action: 'created' | 'updated' | 'unchanged'
+}
+
+/** JSON with keys sorted at every level: equal content, equal text. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v))
+
+/**
+ * Whether writing `next` over `stored` would store the same object: same spec, labels and
+ * annotations. Such a write is skipped, as the Kubernetes API server skips it, so the
+ * resourceVersion stays and watchers see no event.
+ */
+export function changesNothing(next: Resource, stored: Resource): boolean {
+  const content = (r: Resource) => canonical({spec: r.spec ?? {}, labels: r.metadata.labels ?? {}, annotations: r.metadata.annotations ?? {}})
+  return content(next) === content(stored)
 }
 
 /**
@@ -91,6 +106,8 @@ interface Target {
 
 interface Planned extends Target {
   existing?: Resource
+  /** Stored exactly so already: not written. */
+  unchanged?: boolean
 }
 
 const describeObject = (info: KindInfo, resource: Resource) =>
@@ -150,17 +167,19 @@ async function writeTargets(ds: Datastore, targets: Target[], mode: WriteMode, o
     // One lock, one read, one write: the checks see exactly what the write replaces.
     return ds.transaction(async (tx) => {
       const {plan} = await planWrites(tx, targets, mode, options.skipExisting)
+      const changing = plan.filter((p) => !p.unchanged)
       try {
-        return await writePlan(tx, plan)
+        return withUnchanged(plan, await writePlan(tx, changing))
       } catch (error) {
-        throw error instanceof BatchWriteError ? nothingWritten(error, plan) : error
+        throw error instanceof BatchWriteError ? nothingWritten(error, changing) : error
       }
     })
   }
   for (let tries = 1; ; tries++) {
-    const {plan, unchangedSince} = await planWrites(ds, targets, mode, options.skipExisting)
+    const {plan: all, unchangedSince} = await planWrites(ds, targets, mode, options.skipExisting)
+    const plan = all.filter((p) => !p.unchanged)
     try {
-      return await writePlan(ds, plan, {unchangedSince, signal: options.signal})
+      return withUnchanged(all, await writePlan(ds, plan, {unchangedSince, signal: options.signal}))
     } catch (error) {
       if (!(error instanceof BatchWriteError)) throw error
       if (error.written.length > 0 || error.uncertain > 0) throw partlyWritten(error, plan, mode, options)
@@ -212,7 +231,8 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode, ski
         checkedAgainstOthers.add(info)
         return [...(await listingOf(info)).items, ...pending]
       }
-      plan.push({info, resource: await prepare(ds, info, resource, existing, others), existing, origin})
+      const ready = await prepare(ds, info, resource, existing, others)
+      plan.push({info, resource: ready, existing, origin, unchanged: existing !== undefined && changesNothing(ready, existing)})
     } catch (error) {
       throw withOrigin(error, origin)
     }
@@ -231,6 +251,12 @@ async function writePlan(ds: Datastore, plan: Planned[], options: WriteBatchOpti
   )
   const written = await writeOps(ds, ops, options)
   return written.map((resource, i) => ({resource, action: plan[i]!.existing ? 'updated' : 'created'}))
+}
+
+/** The results in the order of the plan: the written ones and, where they were, the unchanged ones. */
+function withUnchanged(plan: Planned[], written: WriteResult[]): WriteResult[] {
+  let next = 0
+  return plan.map((p) => (p.unchanged ? {resource: p.existing!, action: 'unchanged' as const} : written[next++]!))
 }
 
 /** The backend's batch write, or op by op with the same exact account of a failure. */
@@ -448,6 +474,11 @@ export async function retryOnConflict<T>(attempt: (tries: number) => Promise<T>,
 }
 
 export async function patchResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: Record<string, unknown>): Promise<Resource> {
+  return (await patchResourceChange(ds, info, name, namespace, patch)).resource
+}
+
+/** patchResource, and whether the patch changed the object (a patch with no effect writes nothing). */
+export async function patchResourceChange(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: Record<string, unknown>): Promise<{resource: Resource; changed: boolean}> {
   for (const field of ['apiVersion', 'kind'] as const) {
     if (field in patch) throw new NetctlError('usage', `a patch cannot change ${field}`, 'patch metadata or spec only')
   }
@@ -460,7 +491,8 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
     const current = await ds.get(info, name, namespace)
     const patched = mergePatch(current, patch)
     const ready = await prepare(ds, info, patched, current)
-    return ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}})
+    if (changesNothing(ready, current) && (!pinned || pinned === current.metadata.resourceVersion)) return {resource: current, changed: false}
+    return {resource: await ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}}), changed: true}
   }, pinned ? 1 : undefined)
   return value
 }

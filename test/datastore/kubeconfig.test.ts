@@ -90,7 +90,7 @@ describe('kubeconfig as kubectl reads it', () => {
     assert.match(listed.stderr, /^Error: no kubeconfig found: none of the files in KUBECONFIG exists \(.*a\.yaml, .*b\.yaml\)\n/)
     const flag = await netctl(['get', 'ippools', '--kubeconfig', file('nope.yaml')], {})
     assert.equal(flag.code, 2)
-    assert.match(flag.stderr, /^Error: the kubeconfig .*nope\.yaml \(from flag --kubeconfig\) does not exist\n/)
+    assert.match(flag.stderr, /^Error: cannot load the kubeconfig .*nope\.yaml \(from flag --kubeconfig\): it does not exist\n/)
   })
 
   it('~/.kube/config when KUBECONFIG is not set; a KUBECONFIG list merged as kubectl merges it', async () => {

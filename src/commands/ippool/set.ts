@@ -51,6 +51,10 @@ export default class IppoolSet extends NetctlCommand {
       if (!(await confirm('Apply this change?'))) throw cancelled()
     }
     const update = await setIpPool(ds, name, change)
+    if (!update.changed) {
+      this.log(`IPPool "${name}" unchanged: it is already as asked`)
+      return update
+    }
     this.log(await poolChangeTable([update]))
     const retried = update.tries > 1 ? ` (re-applied ${update.tries - 1} time(s) after concurrent changes)` : ''
     this.log(`Successfully updated IPPool "${name}"${retried}`)
