@@ -110,6 +110,11 @@ describe('contexts', () => {
         assert.match(get.stdout, /cluster-pool/)
         // --lab still picks a lab for one command.
         assert.equal((await netctl(['get', 'ippools', '--lab', 'demo'], env)).code, 0)
+        // A new lab does not inherit the context's Kubernetes datastore (a missing topology file stops it before any work).
+        const up = await netctl(['lab', 'up', '-f', join(dir.path, 'no-such-topology.yaml')], env)
+        assert.equal(up.code, 2)
+        assert.doesNotMatch(up.stderr, /not in a Kubernetes API/)
+        assert.match(up.stderr, /no-such-topology\.yaml/)
       } finally {
         assert.equal((await netctl(['config', 'use-context', 'default'])).code, 0)
       }

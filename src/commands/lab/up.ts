@@ -40,8 +40,8 @@ export default class LabUp extends NetctlCommand {
   async run(): Promise<LabSummary | BasicLabSummary> {
     const {args, flags} = await this.parse(LabUp)
     const {values, settings} = await this.resolveConfig({...flags, lab: undefined})
-    // A new lab does not inherit the current lab's datastore: only flags, env or a config file choose it.
-    const datastoreType = settings.datastoreType?.source.startsWith('lab ') ? 'file' : values.datastoreType
+    // A new lab does not inherit the current context's datastore (a lab's, a kubeconfig context's): only flags, env or a config file choose it.
+    const datastoreType = /^(lab|context) /.test(settings.datastoreType?.source ?? '') ? 'file' : values.datastoreType
     if (args.kind) {
       const summary = await basicLabUp(values.stateDir, args.kind as BasicLabKind, flags.name ?? args.kind)
       this.log(`Lab "${summary.name}" (${summary.kind}) is up in ${summary.seconds.toFixed(2)} s: ${summary.description}.`)
