@@ -9,6 +9,7 @@ import {datastoreTypes, type Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {NetctlError} from '../errors.js'
 import {toJson} from './output.js'
+import {Cancelled} from './prompts.js'
 
 const GLOBAL = 'GLOBAL'
 
@@ -99,10 +100,10 @@ export abstract class NetctlCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
-    if (error.name === 'Cancelled') {
-      // A No or a Ctrl-C at a prompt: one line, nothing else (the prompts module's Cancelled).
+    if (error instanceof Cancelled) {
+      // A No or a Ctrl-C at a prompt: one line, nothing else.
       process.stderr.write(`${error.message}\n`)
-      this.exit((error as Error & {interrupted?: boolean}).interrupted ? 130 : 0)
+      this.exit(error.interrupted ? 130 : 0)
     }
     const problem = asNetctlError(error)
     if (this.jsonEnabled()) {
