@@ -20,7 +20,14 @@ const hook: Hook<'command_not_found'> = async function (options) {
     }
     words.shift()
   }
-  process.stderr.write(unknownCommand(config, words))
+  // Only flags and no command (`netctl --lab demo`): bin/argv.js moved nothing, as there was nowhere to.
+  const argvModule = new URL('../../bin/argv.js', import.meta.url).href
+  const {leadingBooleanFlags, leadingValueFlags} = (await import(argvModule)) as {leadingBooleanFlags: Set<string>; leadingValueFlags: Set<string>}
+  const first = words[0]?.split('=')[0] ?? ''
+  if (leadingBooleanFlags.has(first) || leadingValueFlags.has(first)) {
+    const flags = [...words, ...(options.argv ?? [])].join(' ')
+    process.stderr.write(`Error: no command after the flags "${flags}"\n  add one (${config.bin} ${flags} get ippools); ${config.bin} --help lists the commands\n`)
+  } else process.stderr.write(unknownCommand(config, words))
   this.exit(2)
 }
 

@@ -113,6 +113,9 @@ describe('global flags before the command', () => {
     const r = await runCli(['--frob', 'get', 'ippools'])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /^Error: unknown flag "--frob" before the command\n/)
+    const onlyFlags = await runCli(['--lab', 'demo'])
+    assert.equal(onlyFlags.code, 2)
+    assert.match(onlyFlags.stderr, /^Error: no command after the flags "--lab demo"\n/)
   })
 
   it('the flags moved from before the command take a value exactly where the commands\' flags do', async () => {
