@@ -8,6 +8,8 @@ import {resolveConfig, type ConfigFlags, type ResolvedConfig} from '../datastore
 import {datastoreTypes, type Datastore} from '../datastore/datastore.js'
 import {openDatastore} from '../datastore/open.js'
 import {NetctlError} from '../errors.js'
+import {toJson} from './output.js'
+import {Cancelled} from './prompts.js'
 
 const GLOBAL = 'GLOBAL'
 
@@ -86,6 +88,11 @@ export abstract class NetctlCommand extends Command {
     }
   }
 
+  /** --json prints what -o json prints, byte for byte: keys sorted, two-space indent, no colours. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${toJson(json)}\n`)
+  }
+
   protected override async finally(error: Error | undefined): Promise<unknown> {
     await Promise.allSettled(this.datastores.map((ds) => ds.close()))
     return super.finally(error)
@@ -93,6 +100,11 @@ export abstract class NetctlCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
+    if (error instanceof Cancelled) {
+      // A No or a Ctrl-C at a prompt: one line, nothing else.
+      process.stderr.write(`${error.message}\n`)
+      this.exit(error.interrupted ? 130 : 0)
+    }
     const problem = asNetctlError(error)
     if (this.jsonEnabled()) {
       this.logJson({error: {kind: problem.kind, message: problem.message, suggestion: problem.suggestion}})

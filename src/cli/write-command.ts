@@ -48,7 +48,13 @@ export function writeCommand(mode: WriteMode) {
       const results = ds.transaction ? await write() : await this.interruptible(write)
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
-      this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}`)
+      const unchanged = results.filter((r) => r.action === 'unchanged').length
+      if (unchanged > 0 && unchanged === results.length) {
+        // Everything was stored so already: nothing written, nothing for a lab to redo.
+        this.log(`Nothing to ${mode}: ${results.length} ${what} unchanged (already as given)`)
+        return {results}
+      }
+      this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}${unchanged > 0 ? ` (${unchanged} unchanged)` : ''}`)
       await this.reconcileLabAfterWrite(flags)
       return {results}
     }

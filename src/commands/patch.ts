@@ -6,7 +6,7 @@ import {parsePatch} from '../resources/documents.js'
 import {kindInfo} from '../resources/registry.js'
 import type {Resource} from '../resources/types.js'
 import {parseJsonPatch} from '../services/json-patch.js'
-import {patchResource, type ResourcePatch} from '../services/resources.js'
+import {patchResourceChange, type ResourcePatch} from '../services/resources.js'
 
 export const patchTypes = ['strategic', 'merge', 'json'] as const
 
@@ -46,7 +46,11 @@ export default class Patch extends NetctlCommand {
     const info = kindInfo(args.kind)
     const patch: ResourcePatch = flags.type === 'json' ? {type: 'json', operations: await parseJsonPatch(flags.patch)} : {type: flags.type, document: await parseMergePatch(flags.patch)}
     const ds = await this.datastore(flags)
-    const patched = await patchResource(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
+    const {resource: patched, changed} = await patchResourceChange(ds, info, args.name, info.namespaced ? flags.namespace ?? 'default' : undefined, patch)
+    if (!changed) {
+      this.log(`${info.kind} "${args.name}" unchanged: the patch changes nothing`)
+      return patched
+    }
     this.log(`Successfully patched 1 '${info.kind}' resource`)
     await this.reconcileLabAfterWrite(flags)
     return patched

@@ -25,10 +25,14 @@ export interface ConfigValues {
   etcdCertFile?: string
   etcdKeyFile?: string
   kubeconfig?: string
+  /** Where kubeconfig came from ("env KUBECONFIG" is a list of files, a flag or file names one). */
+  kubeconfigSource?: string
   k8sContext?: string
+  /** The Kubernetes datastore's default namespace, over the context's (kubectl -n, through the kubectl plugin). */
+  k8sNamespace?: string
 }
 
-export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir'>
+export type ConfigField = Exclude<keyof ConfigValues, 'fileDatastoreDir' | 'kubeconfigSource'>
 
 export interface ConfigSetting {
   value: string
@@ -69,6 +73,7 @@ const fields: Record<ConfigField, FieldSpec> = {
   etcdKeyFile: {env: calicoEnv('ETCD_KEY_FILE'), file: 'etcdKeyFile'},
   kubeconfig: {flag: '--kubeconfig', env: calicoEnv('KUBECONFIG'), file: 'kubeconfig'},
   k8sContext: {flag: '--context', env: calicoEnv('K8S_CURRENT_CONTEXT'), file: 'k8sCurrentContext'},
+  k8sNamespace: {env: ['NETCTL_K8S_NAMESPACE']},
 }
 
 export const defaultStateDir = (env: NodeJS.ProcessEnv): string =>
@@ -108,13 +113,14 @@ export async function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv =
   settings.datastoreType ??= {value: 'file', source: 'default'}
   settings.stateDir ??= {value: defaultStateDir(env), source: 'default'}
 
-  selectLab(settings)
+  selectContext(settings)
   const type = settings.datastoreType.value
   if (!datastoreTypes.includes(type as DatastoreType)) {
     throw new NetctlError('usage', `unknown datastore type "${type}" (from ${settings.datastoreType.source})`, `use one of: ${datastoreTypes.join(', ')}`)
   }
   const values = Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.value])) as unknown as ConfigValues
   values.fileDatastoreDir = values.lab ? labDirectory(values.stateDir, values.lab) : values.stateDir
+  if (settings.kubeconfig) values.kubeconfigSource = settings.kubeconfig.source
   return {values, settings, file}
 }
 
@@ -126,14 +132,39 @@ export const currentContextPath = ['current-context']
 export const labPath = (lab: string, ...file: string[]) => ['labs', lab, ...file]
 
 /**
- * A lab is the datastore when --lab names it, or when nothing else chose one and the
- * current context (set by `lab up` or `config use-context`) is that lab.
+ * What a context names, the rule in one place:
+ * - netctl's current context (set by `lab up` and `config use-context`) is `default` (the settings
+ *   as flags, environment and config file give them), `lab/NAME` (that lab's datastore) or the name
+ *   of a kubeconfig context (the Kubernetes datastore in that context). It applies only when
+ *   nothing chose a datastore (--datastore, DATASTORE_TYPE, the config file, --lab).
+ * - --context always names a kubeconfig context, as in kubectl: with no datastore chosen it means
+ *   the Kubernetes datastore (so does --kubeconfig); with --lab or another datastore it is an error.
  */
-function selectLab(settings: Partial<Record<ConfigField, ConfigSetting>>): void {
+function selectContext(settings: Partial<Record<ConfigField, ConfigSetting>>): void {
   const stateDir = settings.stateDir!.value
+  const contextFlag = settings.k8sContext?.source.startsWith('flag') ? settings.k8sContext.value : undefined
+  const kubeconfigFlag = settings.kubeconfig?.source.startsWith('flag')
+  if (contextFlag !== undefined) {
+    if (contextFlag.startsWith('lab/')) {
+      throw new NetctlError('usage', `--context names a kubeconfig context, and "${contextFlag}" is netctl's context of lab "${contextFlag.slice(4)}"`, `use --lab ${contextFlag.slice(4)} (or netctl config use-context ${contextFlag})`)
+    }
+    if (settings.lab) throw new NetctlError('usage', `--context (a kubeconfig context) and --lab name two different datastores`, `drop one of them (the lab came from ${settings.lab.source})`)
+  }
   if (!settings.lab && settings.datastoreType!.source === 'default') {
-    const context = readContext(stateDir)
-    if (context?.startsWith('lab/')) settings.lab = {value: context.slice(4), source: `context ${context}`}
+    if (contextFlag !== undefined || kubeconfigFlag) {
+      settings.datastoreType = {value: 'kubernetes', source: contextFlag !== undefined ? 'flag --context' : 'flag --kubeconfig'}
+    } else {
+      const context = readContext(stateDir)
+      if (context?.startsWith('lab/')) settings.lab = {value: context.slice(4), source: `context ${context}`}
+      else if (context && context !== 'default') {
+        settings.datastoreType = {value: 'kubernetes', source: `context ${context}`}
+        settings.k8sContext ??= {value: context, source: `context ${context}`}
+      }
+    }
+  }
+  const type = settings.datastoreType!
+  if (contextFlag !== undefined && type.value !== 'kubernetes') {
+    throw new NetctlError('usage', `--context names a kubeconfig context, which only the kubernetes datastore uses (the datastore is ${type.value}, from ${type.source})`, 'drop --context, or add --datastore kubernetes')
   }
   const lab = settings.lab?.value
   if (!lab) return

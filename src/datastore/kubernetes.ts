@@ -69,20 +69,8 @@ export class KubernetesDatastore implements Datastore {
 
   /** `limits` overrides defaultKubeLimits (tests use small ones). */
   static async open(config: ConfigValues, limits: Partial<KubeLimits> = {}): Promise<KubernetesDatastore> {
-    const {KubeConfig} = await import('@kubernetes/client-node')
-    const kc = new KubeConfig()
-    try {
-      if (config.kubeconfig) kc.loadFromFile(config.kubeconfig)
-      else kc.loadFromDefault()
-    } catch (error) {
-      throw new NetctlError('usage', `cannot load the kubeconfig ${config.kubeconfig ?? '(default)'}: ${(error as Error).message}`, 'point KUBECONFIG or --kubeconfig at a valid kubeconfig file')
-    }
-    if (config.k8sContext) {
-      if (!kc.getContextObject(config.k8sContext)) {
-        throw new NetctlError('usage', `the kubeconfig has no context "${config.k8sContext}"`, `use one of: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`)
-      }
-      kc.setCurrentContext(config.k8sContext)
-    }
+    const {loadKubeconfig} = await import('./kubeconfig.js')
+    const kc = await loadKubeconfig({kubeconfig: config.kubeconfig, source: config.kubeconfigSource, context: config.k8sContext, namespace: config.k8sNamespace})
     const cluster = kc.getCurrentCluster()
     if (!cluster?.server) throw new NetctlError('usage', 'the kubeconfig names no cluster server for the current context', 'check current-context and its cluster in the kubeconfig')
     const provider = kc.getCurrentUser()?.authProvider?.name as string | undefined

@@ -4,7 +4,7 @@ import {NetctlError} from '../errors.js'
 import {parseCidr} from '../resources/cidr.js'
 import {ipPoolKind} from '../resources/ippool.js'
 import type {EncapMode, IPPool, IPPoolSpec} from '../resources/types.js'
-import {prepare, retryOnConflict} from './resources.js'
+import {changesNothing, prepare, retryOnConflict} from './resources.js'
 
 export type PoolChange = Partial<Pick<IPPoolSpec, 'ipipMode' | 'vxlanMode' | 'natOutgoing' | 'disabled'>>
 
@@ -13,6 +13,8 @@ export interface PoolUpdate {
   after: IPPool
   /** How many read-change-write cycles it took (more than 1 when another writer raced us). */
   tries: number
+  /** false when the pool was already so: nothing was written (its resourceVersion stays). */
+  changed: boolean
 }
 
 export const isEmptyChange = (change: PoolChange): boolean => Object.values(change).every((v) => v === undefined)
@@ -22,14 +24,16 @@ export async function setIpPool(ds: Datastore, name: string, change: PoolChange)
     throw new NetctlError('usage', 'nothing to change', 'give at least one of --ipip, --vxlan, --nat-outgoing, --disabled')
   }
   let before: IPPool | undefined
+  let written = true
   const {value: after, tries} = await retryOnConflict(async () => {
     const current = (await ds.get(ipPoolKind, name)) as IPPool
     before ??= current
     const changed = {...current, spec: {...current.spec!, ...definedOnly(change)}}
     const ready = await prepare(ds, ipPoolKind, changed, current)
-    return (await ds.update(ipPoolKind, ready)) as IPPool
+    written = !changesNothing(ready, current)
+    return written ? ((await ds.update(ipPoolKind, ready)) as IPPool) : current
   })
-  return {before: before!, after, tries}
+  return {before: before!, after, tries, changed: written}
 }
 
 const definedOnly = (change: PoolChange): PoolChange =>

@@ -15,7 +15,22 @@ export type WriteMode = 'create' | 'apply' | 'replace'
 
 export interface WriteResult {
   resource: Resource
-  action: 'created' | 'updated'
+  /** unchanged: the object was stored exactly so already, and nothing was written (its resourceVersion stays). */
+  action: 'created' | 'updated' | 'unchanged'
+}
+
+/** JSON with keys sorted at every level: equal content, equal text. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v))
+
+/**
+ * Whether writing `next` over `stored` would store the same object: same spec, labels and
+ * annotations. Such a write is skipped, as the Kubernetes API server skips it, so the
+ * resourceVersion stays and watchers see no event.
+ */
+export function changesNothing(next: Resource, stored: Resource): boolean {
+  const content = (r: Resource) => canonical({spec: r.spec ?? {}, labels: r.metadata.labels ?? {}, annotations: r.metadata.annotations ?? {}})
+  return content(next) === content(stored)
 }
 
 /**
@@ -93,6 +108,8 @@ interface Target {
 
 interface Planned extends Target {
   existing?: Resource
+  /** Stored exactly so already: not written. */
+  unchanged?: boolean
 }
 
 const describeObject = (info: KindInfo, resource: Resource) =>
@@ -153,17 +170,19 @@ async function writeTargets(ds: Datastore, targets: Target[], mode: WriteMode, o
     // One lock, one read, one write: the checks see exactly what the write replaces.
     return ds.transaction(async (tx) => {
       const {plan} = await planWrites(tx, targets, mode, options.skipExisting)
+      const changing = plan.filter((p) => !p.unchanged)
       try {
-        return await writePlan(tx, plan)
+        return withUnchanged(plan, await writePlan(tx, changing))
       } catch (error) {
-        throw error instanceof BatchWriteError ? nothingWritten(error, plan) : error
+        throw error instanceof BatchWriteError ? nothingWritten(error, changing) : error
       }
     })
   }
   for (let tries = 1; ; tries++) {
-    const {plan, unchangedSince} = await planWrites(ds, targets, mode, options.skipExisting)
+    const {plan: all, unchangedSince} = await planWrites(ds, targets, mode, options.skipExisting)
+    const plan = all.filter((p) => !p.unchanged)
     try {
-      return await writePlan(ds, plan, {unchangedSince, signal: options.signal})
+      return withUnchanged(all, await writePlan(ds, plan, {unchangedSince, signal: options.signal}))
     } catch (error) {
       if (!(error instanceof BatchWriteError)) throw error
       if (error.written.length > 0 || error.uncertain > 0) throw partlyWritten(error, plan, mode, options)
@@ -215,7 +234,8 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode, ski
         checkedAgainstOthers.add(info)
         return [...(await listingOf(info)).items, ...pending]
       }
-      plan.push({info, resource: await prepare(ds, info, resource, existing, others), existing, origin})
+      const ready = await prepare(ds, info, resource, existing, others)
+      plan.push({info, resource: ready, existing, origin, unchanged: existing !== undefined && changesNothing(ready, existing)})
     } catch (error) {
       throw withOrigin(error, origin)
     }
@@ -234,6 +254,12 @@ async function writePlan(ds: Datastore, plan: Planned[], options: WriteBatchOpti
   )
   const written = await writeOps(ds, ops, options)
   return written.map((resource, i) => ({resource, action: plan[i]!.existing ? 'updated' : 'created'}))
+}
+
+/** The results in the order of the plan: the written ones and, where they were, the unchanged ones. */
+function withUnchanged(plan: Planned[], written: WriteResult[]): WriteResult[] {
+  let next = 0
+  return plan.map((p) => (p.unchanged ? {resource: p.existing!, action: 'unchanged' as const} : written[next++]!))
 }
 
 /** The backend's batch write, or op by op with the same exact account of a failure. */
@@ -465,6 +491,11 @@ class Final {
 }
 
 export async function patchResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: ResourcePatch | Record<string, unknown>): Promise<Resource> {
+  return (await patchResourceChange(ds, info, name, namespace, patch)).resource
+}
+
+/** patchResource, and whether the patch changed the object (a patch with no effect writes nothing). */
+export async function patchResourceChange(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: ResourcePatch | Record<string, unknown>): Promise<{resource: Resource; changed: boolean}> {
   const typed: ResourcePatch = 'type' in patch && ('document' in patch || 'operations' in patch) ? (patch as ResourcePatch) : {type: 'merge', document: patch as Record<string, unknown>}
   if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
   if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'patch')
@@ -495,7 +526,8 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
         pinned = patched.metadata?.resourceVersion !== current.metadata.resourceVersion ? patched.metadata?.resourceVersion : undefined
       } else patched = mergePatch(current, typed.document)
       const ready = await prepare(ds, info, patched, current)
-      const update = ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}})
+      if (changesNothing(ready, current) && (!pinned || pinned === current.metadata.resourceVersion)) return {resource: current, changed: false}
+      const update = ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}}).then((resource) => ({resource, changed: true}))
       // A version the JSON patch pinned is a precondition too: a conflict on it is final.
       return typed.type === 'json' && pinned ? update.catch((error: unknown) => Promise.reject(new Final(error))) : update
     }, pinned ? 1 : undefined)

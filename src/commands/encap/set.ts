@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {poolChangeTable} from '../../cli/pool-table.js'
-import {confirm, isInteractive} from '../../cli/prompts.js'
+import {cancelled, confirm, isInteractive} from '../../cli/prompts.js'
 import {NetctlError} from '../../errors.js'
 import type {IPPool} from '../../resources/types.js'
 import {encapChange, encapTargets, planEncap, setIpPool, type Encapsulation} from '../../services/ippool.js'
@@ -38,7 +38,7 @@ export default class EncapSet extends NetctlCommand {
     const preview = await planEncap(ds, targets, change)
     this.log(await poolChangeTable(preview))
     if (isInteractive() && !flags.yes && !(await confirm(`Switch ${targets.length} pool(s) to ${encapsulation}?`))) {
-      throw new NetctlError('usage', 'cancelled; nothing was changed')
+      throw cancelled()
     }
     const pools = []
     for (const pool of targets) pools.push(await setIpPool(ds, pool.metadata.name, change))

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../../cli/base-command.js'
 import {poolChangeTable} from '../../cli/pool-table.js'
-import {choose, confirm, isInteractive, missing} from '../../cli/prompts.js'
+import {cancelled, choose, confirm, isInteractive, missing} from '../../cli/prompts.js'
 import {NetctlError} from '../../errors.js'
 import {ipPoolKind} from '../../resources/ippool.js'
 import {encapModes, type IPPool} from '../../resources/types.js'
@@ -43,13 +43,18 @@ export default class IppoolSet extends NetctlCommand {
       if (!interactive) throw missing('a change (--ipip, --vxlan, --nat-outgoing or --disabled)', `netctl ippool set ${name} --ipip Never`)
       change = await chooseEncapsulation()
     }
-    if (asked && !flags.yes) {
+    // On a terminal every change is shown and confirmed first, as encap set does; --yes skips it.
+    if (interactive && !flags.yes) {
       const current = (await ds.get(ipPoolKind, name)) as IPPool
       const [preview] = await planEncap(ds, [current], change)
       this.log(await poolChangeTable([preview!]))
-      if (!(await confirm('Apply this change?'))) throw new NetctlError('usage', 'cancelled; nothing was changed')
+      if (!(await confirm('Apply this change?'))) throw cancelled()
     }
     const update = await setIpPool(ds, name, change)
+    if (!update.changed) {
+      this.log(`IPPool "${name}" unchanged: it is already as asked`)
+      return update
+    }
     this.log(await poolChangeTable([update]))
     const retried = update.tries > 1 ? ` (re-applied ${update.tries - 1} time(s) after concurrent changes)` : ''
     this.log(`Successfully updated IPPool "${name}"${retried}`)

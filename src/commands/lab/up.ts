@@ -10,7 +10,7 @@ import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../la
 import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
 import {calicoEncapsulations, flannelBackends, flavors, resolveTopology, type CalicoEncapsulation, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
-import {confirm, isInteractive} from '../../cli/prompts.js'
+import {cancelled, confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {
   static override summary = 'Build a lab (or reconcile a running one to its topology).'
@@ -41,8 +41,8 @@ export default class LabUp extends NetctlCommand {
   async run(): Promise<LabSummary | BasicLabSummary> {
     const {args, flags} = await this.parse(LabUp)
     const {values, settings} = await this.resolveConfig({...flags, lab: undefined})
-    // A new lab does not inherit the current lab's datastore: only flags, env or a config file choose it.
-    const datastoreType = settings.datastoreType?.source.startsWith('lab ') ? 'file' : values.datastoreType
+    // A new lab does not inherit the current context's datastore (a lab's, a kubeconfig context's): only flags, env or a config file choose it.
+    const datastoreType = /^(lab|context) /.test(settings.datastoreType?.source ?? '') ? 'file' : values.datastoreType
     if (args.kind) {
       const summary = await basicLabUp(values.stateDir, args.kind as BasicLabKind, flags.name ?? args.kind)
       this.log(`Lab "${summary.name}" (${summary.kind}) is up in ${summary.seconds.toFixed(2)} s: ${summary.description}.`)
@@ -95,7 +95,7 @@ export default class LabUp extends NetctlCommand {
     if (parts.length === 0) return
     this.logToStderr(`Changing lab "${name}": ${parts.join(', ')}.`)
     if (change.podsRemoved.length > 0 && !yes && isInteractive() && !(await confirm(`Remove ${change.podsRemoved.length} pods from lab "${name}"?`))) {
-      throw new NetctlError('usage', 'cancelled; the lab was not changed')
+      throw cancelled()
     }
   }
 }
