@@ -31,6 +31,7 @@ const calicoPlurals: Record<string, string> = {
   globalnetworkpolicies: 'GlobalNetworkPolicy', tiers: 'Tier', networkpolicies: 'NetworkPolicy', networksets: 'NetworkSet',
   globalnetworksets: 'GlobalNetworkSet', hostendpoints: 'HostEndpoint', stagednetworkpolicies: 'StagedNetworkPolicy',
   stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy', stagedkubernetesnetworkpolicies: 'StagedKubernetesNetworkPolicy',
+  blockaffinities: 'BlockAffinity',
 }
 const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets', 'stagednetworkpolicies', 'stagedkubernetesnetworkpolicies'])
 

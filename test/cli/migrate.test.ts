@@ -1,0 +1,222 @@
+/**
+ * netctl datastore migrate: lock a real etcd, export it in calicoctl's format, import the file into
+ * the Kubernetes API double and into the embedded file store, and find the same objects there.
+ */
+import assert from 'node:assert/strict'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {load} from 'js-yaml'
+
+import {runCli, tempDir} from '../helpers/cli.js'
+import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
+import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
+
+const seed = `
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool-a}
+spec: {cidr: 10.50.0.0/16, ipipMode: Always}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: etcd-node-1}
+spec:
+  bgp: {ipv4Address: 10.0.0.1/24}
+  orchRefs: [{orchestrator: k8s, nodeName: node01}]
+---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.deny-all}
+spec: {tier: security, selector: all(), types: [Ingress]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: partners, namespace: shop}
+spec: {nets: [192.0.2.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: node.etcd-node-1}
+spec: {defaultEndpointToHostAction: ACCEPT}
+---
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata: {name: custom}
+spec: {labelsToApply: {team: a}}
+---
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata: {name: kns.shop}
+spec: {}
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {name: etcd--node--1-k8s-web-eth0, namespace: shop}
+spec: {orchestrator: k8s, node: etcd-node-1, pod: web, endpoint: eth0, interfaceName: cali0123456789a, ipNetworks: [10.50.0.5/32]}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: etcd-node-1-10-50-0-0-26}
+spec: {state: confirmed, node: etcd-node-1, cidr: 10.50.0.0/26, deleted: "false"}
+`
+
+interface Parsed {
+  lists: Map<string, Array<Record<string, any>>>
+  clusterInformation: Record<string, any>
+  ipam: Record<string, any>
+}
+
+function parseExport(text: string): Parsed {
+  const [v3, info, ipam] = text.split(/^===\n/m)
+  assert.ok(v3 !== undefined && info !== undefined && ipam !== undefined, 'three parts')
+  const lists = new Map<string, Array<Record<string, any>>>()
+  for (const doc of v3.split(/^---\n/m).filter((d) => d.trim())) {
+    const list = load(doc) as {kind: string; items: Array<Record<string, any>>}
+    lists.set(list.kind.replace(/List$/, ''), list.items)
+  }
+  return {lists, clusterInformation: JSON.parse(info), ipam: JSON.parse(ipam)}
+}
+
+describe('datastore migrate: etcd → Kubernetes and → the embedded store', () => {
+  let etcd: EtcdServer
+  let api: KubeApiDouble
+  let dir: ReturnType<typeof tempDir>
+  let kubeconfig: string
+  let exported: string
+  const onEtcd = (args: string[], input?: string) => runCli([...args, '--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint], {input})
+  const onKube = (args: string[]) => runCli(args, {env: {DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig}})
+  const onFile = (stateDir: string, args: string[]) => runCli(args, {stateDir})
+  const migrationFile = () => join(dir.path, 'etcd-data')
+
+  before(async () => {
+    etcd = await startEtcd()
+    api = await startKubeApiDouble()
+    dir = tempDir()
+    kubeconfig = join(dir.path, 'kubeconfig')
+    api.writeKubeconfig(kubeconfig)
+    api.seed('nodes', [{metadata: {name: 'node01'}}])
+    const applied = await onEtcd(['apply', '-f', '-'], seed)
+    assert.equal(applied.code, 0, applied.stderr)
+  })
+  after(async () => {
+    await etcd?.stop()
+    await api?.stop()
+    dir?.cleanup()
+  })
+
+  it('refuses to export an unlocked datastore, as calicoctl does', async () => {
+    const r = await onEtcd(['datastore', 'migrate', 'export'])
+    assert.equal(r.code, 1)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /Error: etcd.* is not locked\n {2}run netctl datastore migrate lock/)
+  })
+
+  it('lock sets datastoreReady false; export writes calicoctl\'s three parts in kind order', async () => {
+    const lock = await onEtcd(['datastore', 'migrate', 'lock'])
+    assert.equal(lock.code, 0, lock.stderr)
+    assert.equal(lock.stdout, 'Datastore locked.\n')
+    const info = await onEtcd(['get', 'clusterinformation', 'default', '-o', 'json'])
+    assert.equal(JSON.parse(info.stdout).spec.datastoreReady, false)
+
+    const r = await onEtcd(['datastore', 'migrate', 'export'])
+    assert.equal(r.code, 0, r.stderr)
+    exported = r.stdout
+    writeFileSync(migrationFile(), exported)
+    const parsed = parseExport(exported)
+    const order = [...parsed.lists.keys()]
+    assert.ok(order.indexOf('IPPool') === 0 && order.indexOf('Tier') < order.indexOf('GlobalNetworkPolicy'), order.join(','))
+    assert.ok(order.indexOf('Node') < order.indexOf('FelixConfiguration') && order.indexOf('Node') < order.indexOf('WorkloadEndpoint'), order.join(','))
+    assert.ok(!order.includes('ClusterInformation') && !order.includes('BlockAffinity'), 'ClusterInformation and IPAM have their own parts')
+    // calicoctl's renames: the Node takes its Kubernetes name, and so does what names it.
+    assert.deepEqual(parsed.lists.get('Node')!.map((n) => n.metadata.name), ['node01'])
+    const felix = parsed.lists.get('FelixConfiguration')!
+    assert.deepEqual(felix.map((f) => [f.metadata.name, f.spec.defaultEndpointToHostAction]), [['node.node01', 'Accept']])
+    assert.equal(parsed.lists.get('WorkloadEndpoint')![0]!.spec.node, 'node01')
+    // Derived profiles stay behind; metadata is cleaned.
+    assert.deepEqual(parsed.lists.get('Profile')!.map((p) => p.metadata.name), ['custom'])
+    for (const items of parsed.lists.values()) for (const item of items) assert.deepEqual(Object.keys(item.metadata).filter((k) => ['uid', 'resourceVersion', 'creationTimestamp'].includes(k)), [])
+    assert.match(r.stderr, /Not exported: 1 Profiles kns\.\*/)
+    assert.equal(parsed.clusterInformation.kind, 'ClusterInformation')
+    assert.equal(parsed.clusterInformation.spec.datastoreReady, false)
+    assert.deepEqual(parsed.ipam, {block_affinities: [{Key: '/calico/ipam/v2/host/node01/ipv4/block/10.50.0.0-26', Value: {state: 'confirmed', deleted: false}, TTL: 0}]})
+  })
+
+  it('imports into the embedded store: the same objects, the GUID kept, left locked', async () => {
+    const state = tempDir()
+    try {
+      const r = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', migrationFile()])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, /Successfully applied 1 'IPPool' resource\(s\)/)
+      assert.match(r.stdout, /Datastore information successfully imported/)
+      const again = await onFile(state.path, ['datastore', 'migrate', 'export'])
+      assert.equal(again.code, 0, again.stderr)
+      const [source, target] = [parseExport(exported), parseExport(again.stdout)]
+      assert.deepEqual(target.lists, source.lists)
+      assert.deepEqual(target.ipam, source.ipam)
+      assert.equal(target.clusterInformation.spec.clusterGUID, source.clusterInformation.spec.clusterGUID)
+      assert.equal(target.clusterInformation.spec.datastoreReady, false)
+
+      // Not empty now: a second import is refused and writes nothing.
+      const refused = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', migrationFile()])
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, /already has Calico data: 1 IPPool \(pool-a\); .*1 BlockAffinity/)
+
+      const unlock = await onFile(state.path, ['datastore', 'migrate', 'unlock'])
+      assert.equal(unlock.stdout, 'Datastore unlocked.\n')
+      const info = await onFile(state.path, ['get', 'clusterinformation', 'default', '-o', 'json'])
+      assert.equal(JSON.parse(info.stdout).spec.datastoreReady, true)
+    } finally {
+      state.cleanup()
+    }
+  })
+
+  it('refuses a datastore whose ClusterInformation is not locked, even with nothing else in it', async () => {
+    const state = tempDir()
+    try {
+      assert.equal((await onFile(state.path, ['datastore', 'migrate', 'lock'])).code, 0)
+      assert.equal((await onFile(state.path, ['datastore', 'migrate', 'unlock'])).code, 0)
+      const r = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', migrationFile()])
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /already has Calico data: ClusterInformation "default" \(not locked\)\n {2}import only into an empty datastore/)
+      const pools = await onFile(state.path, ['get', 'ippools', '-o', 'json'])
+      assert.deepEqual(JSON.parse(pools.stdout).items, [])
+    } finally {
+      state.cleanup()
+    }
+  })
+
+  it('imports into Kubernetes: Nodes onto the Kubernetes Nodes, WorkloadEndpoints left to Pods, the rest equal', async () => {
+    const r = await onKube(['datastore', 'migrate', 'import', '-f', migrationFile()])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /\[WARNING\] WorkloadEndpoint "etcd--node--1-k8s-web-eth0": skipped: .*derives WorkloadEndpoints from Pods/)
+    const again = await onKube(['datastore', 'migrate', 'export'])
+    assert.equal(again.code, 0, again.stderr)
+    const [source, target] = [parseExport(exported), parseExport(again.stdout)]
+    for (const [kind, items] of source.lists) {
+      if (kind === 'Node' || kind === 'WorkloadEndpoint' || kind === 'Profile') continue
+      assert.deepEqual(target.lists.get(kind), items, kind)
+    }
+    assert.match(r.stderr, /\[WARNING\] Profile "custom": skipped: the Kubernetes datastore keeps no Profiles of its own/)
+    assert.deepEqual(target.lists.get('WorkloadEndpoint'), [])
+    assert.deepEqual(target.lists.get('Profile'), [])
+    assert.deepEqual(target.lists.get('Node')!.map((n) => [n.metadata.name, n.spec.bgp?.ipv4Address]), [['node01', '10.0.0.1/24']])
+    assert.deepEqual(target.ipam, source.ipam)
+    assert.equal(target.clusterInformation.spec.clusterGUID, source.clusterInformation.spec.clusterGUID)
+    assert.equal(target.clusterInformation.spec.datastoreReady, false)
+  })
+
+  it('unlock sets datastoreReady true again', async () => {
+    const r = await onEtcd(['datastore', 'migrate', 'unlock'])
+    assert.equal(r.code, 0, r.stderr)
+    const info = await onEtcd(['get', 'clusterinformation', 'default', '-o', 'json'])
+    assert.equal(JSON.parse(info.stdout).spec.datastoreReady, true)
+    assert.equal(readFileSync(migrationFile(), 'utf8'), exported)
+  })
+})
