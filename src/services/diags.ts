@@ -103,8 +103,18 @@ const birdCommands: Array<{file: string; command: string}> = [
 ]
 
 export async function collectDiags(options: DiagsOptions): Promise<DiagsResult> {
-  const progress = options.progress ?? (() => {})
   const temp = await mkdtemp(join(tmpdir(), 'netctl-diags-'))
+  try {
+    return await collectInto(temp, options)
+  } catch (error) {
+    // Nothing half-made is left behind.
+    await rm(temp, {recursive: true, force: true})
+    throw error
+  }
+}
+
+async function collectInto(temp: string, options: DiagsOptions): Promise<DiagsResult> {
+  const progress = options.progress ?? (() => {})
   const name = options.scope === 'cluster' ? `calico-diagnostics-${stamp()}` : 'diagnostics'
   const root = join(temp, name)
   const notes: string[] = []
