@@ -212,6 +212,21 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
     assert.equal(target.clusterInformation.spec.datastoreReady, false)
   })
 
+  it('exporting Kubernetes leaves out Kubernetes NetworkPolicies (knp.default.*) and the WorkloadEndpoints of Pods', async () => {
+    api.seed('/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies', [{metadata: {name: 'allow-web', namespace: 'shop'}, spec: {podSelector: {}, policyTypes: ['Ingress']}}])
+    api.seed('pods', [{metadata: {name: 'web', namespace: 'shop'}, spec: {nodeName: 'node01'}, status: {podIP: '10.50.0.5'}}])
+    const listed = await onKube(['get', 'networkpolicies', '-A', '-o', 'json'])
+    assert.deepEqual(JSON.parse(listed.stdout).items.map((p: {metadata: {name: string}}) => p.metadata.name), ['knp.default.allow-web'])
+    assert.equal(JSON.parse((await onKube(['get', 'weps', '-A', '-o', 'json'])).stdout).items.length, 1)
+    const r = await onKube(['datastore', 'migrate', 'export'])
+    assert.equal(r.code, 0, r.stderr)
+    const parsed = parseExport(r.stdout)
+    assert.deepEqual(parsed.lists.get('NetworkPolicy'), [])
+    assert.deepEqual(parsed.lists.get('WorkloadEndpoint'), [])
+    assert.match(r.stderr, /Not exported: 1 NetworkPolicies knp\.default\.\*: Kubernetes NetworkPolicies/)
+    assert.match(r.stderr, /Not exported: 1 WorkloadEndpoints: in the Kubernetes datastore Calico derives them from Pods/)
+  })
+
   it('unlock sets datastoreReady true again', async () => {
     const r = await onEtcd(['datastore', 'migrate', 'unlock'])
     assert.equal(r.code, 0, r.stderr)
