@@ -131,7 +131,7 @@ export interface ExportResult {
   skipped: string[]
 }
 
-interface IpamKv {
+export interface IpamKv {
   Key: string
   Value: Record<string, unknown>
   TTL: number
@@ -239,7 +239,7 @@ async function listServed(ds: Datastore, kind: KindInfo, skipped: string[]): Pro
 const cidrKey = (cidr: string) => cidr.replace('/', '-')
 const ipVersion = (cidr: string) => (cidr.includes(':') ? 6 : 4)
 
-function toIpamKv(kind: string, resource: Resource, renamed: (node: unknown) => unknown): IpamKv {
+export function toIpamKv(kind: string, resource: Resource, renamed: (node: unknown) => unknown): IpamKv {
   const spec = (resource.spec ?? {}) as Record<string, unknown>
   const labels = resource.metadata.labels && Object.keys(resource.metadata.labels).length ? {Labels: resource.metadata.labels} : {}
   switch (kind) {
@@ -251,7 +251,9 @@ function toIpamKv(kind: string, resource: Resource, renamed: (node: unknown) => 
     }
     case 'IPAMBlock': {
       const cidr = String(spec.cidr)
-      const Value: Record<string, unknown> = {...spec}
+      const {affinityClaimTime, ...rest} = spec
+      const Value: Record<string, unknown> = {...rest}
+      if (affinityClaimTime !== undefined) Value.affinity_claim_time = affinityClaimTime
       if (typeof spec.affinity === 'string' && spec.affinity.startsWith('host:')) Value.affinity = `host:${String(renamed(spec.affinity.slice(5)))}`
       if (Array.isArray(spec.attributes)) {
         Value.attributes = spec.attributes.map((a: Record<string, unknown>) => {
@@ -282,7 +284,7 @@ function renameHandle(handle: string, renamed: (node: unknown) => unknown): stri
   return handle
 }
 
-function fromIpamKv(kind: KindInfo, kv: IpamKv): Resource {
+export function fromIpamKv(kind: KindInfo, kv: IpamKv): Resource {
   const bad = () => new NetctlError('invalid', `the IPAM section has a ${kind.kind} with the key ${JSON.stringify(kv?.Key)}, which is not libcalico-go's`, 'recreate the file with netctl datastore migrate export (or calicoctl datastore migrate export)')
   if (!kv || typeof kv.Key !== 'string' || typeof kv.Value !== 'object' || kv.Value === null) throw bad()
   const metadata = (name: string) => ({name, ...(kv.Labels ? {labels: kv.Labels} : {})})
@@ -300,7 +302,12 @@ function fromIpamKv(kind: KindInfo, kv: IpamKv): Resource {
     case 'IPAMBlock': {
       const m = /^\/?calico\/ipam\/v2\/assignment\/ipv[46]\/block\/([^/]+)$/.exec(kv.Key)
       if (!m) throw bad()
-      return {apiVersion: API_VERSION, kind: kind.kind, metadata: metadata(m[1]!), spec: {...value}}
+      const {affinity_claim_time, ...rest} = value
+      const spec: Record<string, unknown> = {...rest}
+      if (affinity_claim_time !== undefined && affinity_claim_time !== null) spec.affinityClaimTime = affinity_claim_time
+      // libcalico-go's names.CIDRToName: 10.244.0.64/26 → 10-244-0-64-26.
+      const name = m[1]!.replace(/[./:]/g, '-').replace(/^-+|-+$/g, '')
+      return {apiVersion: API_VERSION, kind: kind.kind, metadata: metadata(name), spec}
     }
     case 'IPAMHandle': {
       const m = /^\/?calico\/ipam\/v2\/handle\/([^/]+)$/.exec(kv.Key)
@@ -396,33 +403,37 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
     }
   }
 
-  const found = await occupants(ds, type)
-  if (found.length) {
-    throw new NetctlError(
-      'conflict',
-      `${ds.location} already has Calico data: ${found.join('; ')}`,
-      'import only into an empty datastore (a ClusterInformation there must be locked: netctl datastore migrate lock); remove what is there first',
-    )
-  }
-  // The target stays locked until the user has checked it and unlocks (as calicoctl leaves it).
-  const current = await readClusterInformation(ds)
-  if (!current) await lockDatastore(ds)
+  // The check and the writes as one: on the file store a single locked transaction (all or nothing).
+  const write = async (target: Datastore): Promise<ImportResult> => {
+    const found = await occupants(target, type)
+    if (found.length) {
+      throw new NetctlError(
+        'conflict',
+        `${target.location} already has Calico data: ${found.join('; ')}`,
+        'import only into an empty datastore (a ClusterInformation there must be locked: netctl datastore migrate lock); remove what is there first',
+      )
+    }
+    // The target stays locked until the user has checked it and unlocks (as calicoctl leaves it).
+    const current = await readClusterInformation(target)
+    if (!current) await lockDatastore(target)
 
-  const counts: Record<string, number> = {}
-  const warnings: string[] = []
-  for (const w of writes) {
-    const outcome = await writeOne(ds, type, w.kind, w.resource)
-    if (outcome === 'written') counts[w.kind.kind] = (counts[w.kind.kind] ?? 0) + 1
-    else warnings.push(`${w.kind.kind} "${w.resource.metadata.name}": ${outcome}`)
-  }
+    const counts: Record<string, number> = {}
+    const warnings: string[] = []
+    for (const w of writes) {
+      const outcome = await writeOne(target, type, w.kind, w.resource)
+      if (outcome === 'written') counts[w.kind.kind] = (counts[w.kind.kind] ?? 0) + 1
+      else warnings.push(`${w.kind.kind} "${w.resource.metadata.name}": ${outcome}`)
+    }
 
-  // updateClusterInfo: the GUID and version travel; datastoreReady stays false (locked).
-  const target = (await readClusterInformation(ds))!
-  const from = (exportedInfo.spec ?? {}) as Record<string, unknown>
-  const spec: Record<string, unknown> = {...target.spec, datastoreReady: false}
-  for (const field of ['clusterGUID', 'calicoVersion'] as const) if (from[field] !== undefined) spec[field] = from[field]
-  await ds.update(clusterInformationKind, {...target, spec})
-  return {counts, warnings}
+    // updateClusterInfo: the GUID and version travel; datastoreReady stays false (locked).
+    const info = (await readClusterInformation(target))!
+    const from = (exportedInfo.spec ?? {}) as Record<string, unknown>
+    const spec: Record<string, unknown> = {...info.spec, datastoreReady: false}
+    for (const field of ['clusterGUID', 'calicoVersion'] as const) if (from[field] !== undefined) spec[field] = from[field]
+    await target.update(clusterInformationKind, {...info, spec})
+    return {counts, warnings}
+  }
+  return ds.transaction ? ds.transaction(write) : write(ds)
 }
 
 function findExportKind(kind: string): KindInfo {

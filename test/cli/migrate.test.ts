@@ -177,6 +177,25 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
     }
   })
 
+  it('writes all or nothing into the embedded store: a write that fails half-way leaves it as it was', async () => {
+    const state = tempDir()
+    try {
+      // The IPPool list twice: the second create of pool-a fails after other objects were written.
+      const [first] = exported.split(/^---\n/m)
+      const broken = join(dir.path, 'broken')
+      writeFileSync(broken, exported.replace(/^===\n/m, `${first}---\n===\n`))
+      const r = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', broken])
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /IPPool "pool-a" already exists/)
+      for (const kind of ['ippools', 'nodes', 'globalnetworkpolicies', 'clusterinformations']) {
+        const listed = await onFile(state.path, ['get', kind, '-o', 'json'])
+        assert.deepEqual(JSON.parse(listed.stdout).items, [], kind)
+      }
+    } finally {
+      state.cleanup()
+    }
+  })
+
   it('refuses a datastore whose ClusterInformation is not locked, even with nothing else in it', async () => {
     const state = tempDir()
     try {

@@ -31,7 +31,7 @@ const calicoPlurals: Record<string, string> = {
   globalnetworkpolicies: 'GlobalNetworkPolicy', tiers: 'Tier', networkpolicies: 'NetworkPolicy', networksets: 'NetworkSet',
   globalnetworksets: 'GlobalNetworkSet', hostendpoints: 'HostEndpoint', stagednetworkpolicies: 'StagedNetworkPolicy',
   stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy', stagedkubernetesnetworkpolicies: 'StagedKubernetesNetworkPolicy',
-  blockaffinities: 'BlockAffinity',
+  blockaffinities: 'BlockAffinity', ipamblocks: 'IPAMBlock', ipamhandles: 'IPAMHandle', ipamconfigs: 'IPAMConfig',
 }
 const namespacedCalicoPlurals = new Set(['networkpolicies', 'networksets', 'stagednetworkpolicies', 'stagedkubernetesnetworkpolicies'])
 
