@@ -12,7 +12,7 @@
  *   the IPAM objects as calicoctl's JSON: {"block_affinities": [{Key, Value, TTL}], "blocks",
  *   "handles", "config"} with libcalico-go's etcd keys and values.
  */
-import type {Datastore, DatastoreType} from '../datastore/datastore.js'
+import {BatchWriteError, type Datastore, type DatastoreType, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {blockAffinityName} from '../resources/blockaffinity.js'
 import {InputBudget, parseDocuments} from '../resources/documents.js'
@@ -394,7 +394,12 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
     ...documents.map((d) => ({kind: d.writeAs ?? findExportKind(d.resource.kind), resource: d.resource, origin: d.origin})),
     ...ipamObjects.map((o) => ({...o, origin: `${source} (IPAM ${o.kind.kind} ${o.resource.metadata.name})`})),
   ]
+  const seen = new Map<string, string>()
   for (const w of writes) {
+    const key = `${w.kind.kind}/${w.kind.namespaced ? `${w.resource.metadata.namespace || 'default'}/` : ''}${w.resource.metadata.name}`
+    const before = seen.get(key)
+    if (before) throw new NetctlError('invalid', `${source} has ${w.kind.kind} "${w.resource.metadata.name}" twice (${before}; ${w.origin})`, 'keep one of them')
+    seen.set(key, w.origin)
     try {
       validateDocument(w.kind, w.resource)
     } catch (error) {
@@ -419,10 +424,16 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
 
     const counts: Record<string, number> = {}
     const warnings: string[] = []
-    for (const w of writes) {
-      const outcome = await writeOne(target, type, w.kind, w.resource)
-      if (outcome === 'written') counts[w.kind.kind] = (counts[w.kind.kind] ?? 0) + 1
-      else warnings.push(`${w.kind.kind} "${w.resource.metadata.name}": ${outcome}`)
+    if (target.writeBatch && type !== 'kubernetes') {
+      // etcd: transactions of many creates instead of one round trip per object.
+      await writeAsBatch(target, writes)
+      for (const w of writes) counts[w.kind.kind] = (counts[w.kind.kind] ?? 0) + 1
+    } else {
+      for (const w of writes) {
+        const outcome = await writeOne(target, type, w.kind, w.resource)
+        if (outcome === 'written') counts[w.kind.kind] = (counts[w.kind.kind] ?? 0) + 1
+        else warnings.push(`${w.kind.kind} "${w.resource.metadata.name}": ${outcome}`)
+      }
     }
 
     // updateClusterInfo: the GUID and version travel; datastoreReady stays false (locked).
@@ -434,6 +445,29 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
     return {counts, warnings}
   }
   return ds.transaction ? ds.transaction(write) : write(ds)
+}
+
+/** Creates, and updates of the tiers Calico made itself; a failure says how far it got. */
+async function writeAsBatch(target: Datastore, writes: Array<{kind: KindInfo; resource: Resource; origin: string}>): Promise<void> {
+  const tierKind = kinds.find((k) => k.kind === 'Tier')
+  const tiers = new Map((tierKind && writes.some((w) => w.kind === tierKind) ? await target.list(tierKind) : []).map((t) => [t.metadata.name, t]))
+  const ops: WriteOp[] = writes.map(({kind, resource}) => {
+    const current = kind === tierKind ? tiers.get(resource.metadata.name) : undefined
+    return current ? {type: 'update', kind, resource, current} : {type: 'create', kind, resource}
+  })
+  try {
+    await target.writeBatch!(ops)
+  } catch (error) {
+    if (!(error instanceof BatchWriteError)) throw error
+    const failed = writes[error.failedAt]
+    const unknown = error.uncertain ? `, ${error.uncertain} more may or may not be` : ''
+    throw new NetctlError(
+      error.kind,
+      `${failed ? `${failed.kind.kind} "${failed.resource.metadata.name}": ` : ''}${error.message}; ${error.written.length} of ${writes.length} objects were written${unknown}`,
+      `${error.suggestion ? `${error.suggestion}; ` : ''}${target.location} is locked and partly filled: remove what was written, then import again`,
+      {cause: error},
+    )
+  }
 }
 
 function findExportKind(kind: string): KindInfo {

@@ -94,6 +94,13 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
   const onKube = (args: string[]) => runCli(args, {env: {DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig}})
   const onFile = (stateDir: string, args: string[]) => runCli(args, {stateDir})
   const migrationFile = () => join(dir.path, 'etcd-data')
+  const derivedProfile = 'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.shop}\nspec: {}\n'
+  /** The export with a derived Profile added at the end of its v3 part (export leaves those out). */
+  const withDerivedProfile = () => {
+    const file = join(dir.path, 'with-kns')
+    writeFileSync(file, exported.replace(/^===\n/m, `${derivedProfile}---\n===\n`))
+    return file
+  }
 
   before(async () => {
     etcd = await startEtcd()
@@ -177,20 +184,54 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
     }
   })
 
+  it('imports into another etcd (in transactions of many creates): the same objects', async () => {
+    const target = await startEtcd()
+    try {
+      const on = (args: string[], input?: string) => runCli([...args, '--datastore', 'etcdv3', '--etcd-endpoints', target.endpoint], {input})
+      // A create that fails fails its transaction: nothing of it is written, and the message says so.
+      assert.equal((await on(['apply', '-f', '-'], derivedProfile)).code, 0)
+      const refused = await on(['datastore', 'migrate', 'import', '-f', withDerivedProfile()])
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, /Profile "kns\.shop": Profile "kns\.shop" already exists; 0 of \d+ objects were written\n {2}.*is locked and partly filled: remove what was written, then import again/)
+      assert.deepEqual(JSON.parse((await on(['get', 'ippools', '-o', 'json'])).stdout).items, [])
+      assert.equal((await on(['delete', 'profile', 'kns.shop'])).code, 0)
+
+      const r = await on(['datastore', 'migrate', 'import', '-f', migrationFile()])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, /Successfully applied 1 'WorkloadEndpoint' resource\(s\)/)
+      const again = await on(['datastore', 'migrate', 'export'])
+      assert.equal(again.code, 0, again.stderr)
+      const [source, copy] = [parseExport(exported), parseExport(again.stdout)]
+      assert.deepEqual(copy.lists, source.lists)
+      assert.deepEqual(copy.ipam, source.ipam)
+      assert.equal(copy.clusterInformation.spec.clusterGUID, source.clusterInformation.spec.clusterGUID)
+    } finally {
+      await target.stop()
+    }
+  })
+
   it('writes all or nothing into the embedded store: a write that fails half-way leaves it as it was', async () => {
     const state = tempDir()
     try {
-      // The IPPool list twice: the second create of pool-a fails after other objects were written.
-      const [first] = exported.split(/^---\n/m)
-      const broken = join(dir.path, 'broken')
-      writeFileSync(broken, exported.replace(/^===\n/m, `${first}---\n===\n`))
-      const r = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', broken])
+      // A derived Profile does not make the store "not empty", but the file's own copy of it
+      // fails to be created, after the objects before it were.
+      assert.equal((await runCli(['apply', '-f', '-'], {stateDir: state.path, input: derivedProfile})).code, 0)
+      const r = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', withDerivedProfile()])
       assert.equal(r.code, 1)
-      assert.match(r.stderr, /IPPool "pool-a" already exists/)
+      assert.match(r.stderr, /Profile "kns\.shop" already exists/)
       for (const kind of ['ippools', 'nodes', 'globalnetworkpolicies', 'clusterinformations']) {
         const listed = await onFile(state.path, ['get', kind, '-o', 'json'])
         assert.deepEqual(JSON.parse(listed.stdout).items, [], kind)
       }
+      assert.deepEqual(JSON.parse((await onFile(state.path, ['get', 'profiles', '-o', 'json'])).stdout).items.map((p: {metadata: {name: string}}) => p.metadata.name), ['kns.shop'])
+
+      // The same object twice in a file is refused before anything is written.
+      const [first] = exported.split(/^---\n/m)
+      const twice = join(dir.path, 'twice')
+      writeFileSync(twice, exported.replace(/^===\n/m, `${first}---\n===\n`))
+      const dup = await onFile(state.path, ['datastore', 'migrate', 'import', '-f', twice])
+      assert.equal(dup.code, 2)
+      assert.match(dup.stderr, /twice has IPPool "pool-a" twice \(.*\)\n {2}keep one of them/)
     } finally {
       state.cleanup()
     }
