@@ -11,7 +11,6 @@ import {basename, dirname, join, relative} from 'node:path'
 import {birdQuery} from '../bgp/birdc.js'
 import {defaultBirdSockets} from '../bgp/status.js'
 import type {Datastore} from '../datastore/datastore.js'
-import {redactEndpoints} from '../datastore/redact.js'
 import {inParallel, run} from '../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {kinds} from '../resources/registry.js'
@@ -57,7 +56,8 @@ export function maskSecrets<T>(value: T, key = ''): T {
   }
   if (typeof value === 'string') {
     if (secretKey.test(key)) return '****' as T
-    return redactEndpoints(value) as T
+    // user:password@ inside any URL in the text; everything else stays as it is.
+    return value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s,]*@/gi, '$1****@') as T
   }
   return value
 }

@@ -25,8 +25,8 @@ describe('diags', () => {
   })
 
   it('masks secrets and endpoint credentials, keeps secret references', () => {
-    const masked = maskSecrets({spec: {password: {secretKeyRef: {name: 'bgp', key: 'pw'}}, token: 'abc', endpoints: 'https://user:pw@10.0.0.1:2379,http://10.0.0.2:2379', note: 'plain'}})
-    assert.deepEqual(masked, {spec: {password: {secretKeyRef: {name: 'bgp', key: 'pw'}}, token: '****', endpoints: 'https://****@10.0.0.1:2379,http://10.0.0.2:2379', note: 'plain'}})
+    const masked = maskSecrets({spec: {password: {secretKeyRef: {name: 'bgp', key: 'pw'}}, token: 'abc', endpoints: 'https://user:pw@10.0.0.1:2379,http://10.0.0.2:2379', selector: "zone in {'a', 'b'}, role == 'db'"}})
+    assert.deepEqual(masked, {spec: {password: {secretKeyRef: {name: 'bgp', key: 'pw'}}, token: '****', endpoints: 'https://****@10.0.0.1:2379,http://10.0.0.2:2379', selector: "zone in {'a', 'b'}, role == 'db'"}})
   })
 
   it('cluster diags: every kind of the datastore as cluster/crd/<plural>.yaml, in a .tar.gz in a temp dir', async () => {

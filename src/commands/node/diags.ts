@@ -13,7 +13,7 @@ export default class NodeDiags extends NetctlCommand {
   static override examples = ['sudo <%= config.bin %> node diags', '<%= config.bin %> node diags --lab demo']
   static override enableJsonFlag = true
   static override flags = {
-    'log-dir': Flags.string({summary: 'The directory containing Calico logs, copied into the bundle when it exists.', default: '/var/log/calico'}),
+    'log-dir': Flags.string({summary: 'The directory containing Calico logs, copied into the bundle when it exists (default on a host: /var/log/calico; a lab\'s BIRD logs are always collected).'}),
   }
 
   async run(): Promise<DiagsResult> {
@@ -23,7 +23,8 @@ export default class NodeDiags extends NetctlCommand {
     const labName = flags.lab ?? values.lab
     const lab = labName ? {name: resolveLabName(values.stateDir, labName), stateDir: values.stateDir} : undefined
     this.log('Collecting diagnostics')
-    const result = await collectDiags({scope: 'node', lab, logDir: flags['log-dir'], keepDirectory: true, progress: (line) => this.log(line)})
+    const logDir = flags['log-dir'] ?? (lab ? undefined : '/var/log/calico')
+    const result = await collectDiags({scope: 'node', lab, logDir, keepDirectory: true, progress: (line) => this.log(line)})
     for (const note of result.notes) this.logToStderr(`Not collected: ${note}`)
     this.log(`\nDiags saved to ${result.archive}`)
     this.log('If required, you can upload the diagnostics bundle to a file sharing service.')
