@@ -20,7 +20,8 @@ import {calicoVersion as netctlCalicoVersion, clusterInformationKind, newCluster
 import {DEFAULT_ALLOW_PROFILE, KNP_PREFIX, NAMESPACE_PROFILE_PREFIX, SERVICE_ACCOUNT_PROFILE_PREFIX} from '../resources/k8s-networkpolicy.js'
 import type {KindInfo} from '../resources/kind.js'
 import {kinds} from '../resources/registry.js'
-import {API_VERSION, type Resource} from '../resources/types.js'
+import {API_VERSION, type Resource, type WorkloadEndpointSpec} from '../resources/types.js'
+import {workloadEndpointName} from '../resources/workloadendpoint.js'
 import {validateDocument} from './resources.js'
 
 /**
@@ -200,7 +201,15 @@ export async function exportDatastore(ds: Datastore, type: DatastoreType): Promi
       })
     }
     if (kind.kind === 'WorkloadEndpoint' && nodeNames.size) {
-      items = items.map((r) => ({...r, spec: {...r.spec, node: renamed(r.spec?.node)}}))
+      items = items.map((r) => {
+        const spec = r.spec as WorkloadEndpointSpec
+        if (!spec?.node || !nodeNames.has(spec.node)) return r
+        const node = nodeNames.get(spec.node)!
+        // The name spells the node too: a name Calico derived gets the new node in it.
+        const derived = spec.pod ? workloadEndpointName({node: spec.node, pod: spec.pod, endpoint: spec.endpoint, orchestrator: spec.orchestrator}) : undefined
+        const name = derived === r.metadata.name ? workloadEndpointName({node, pod: spec.pod!, endpoint: spec.endpoint, orchestrator: spec.orchestrator}) : r.metadata.name
+        return {...r, metadata: {...r.metadata, name}, spec: {...spec, node}}
+      })
     }
     counts[kind.kind] = items.length
     documents.push(dump({apiVersion: API_VERSION, kind: `${kind.kind}List`, items}, {lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"'}) + '---\n')

@@ -145,7 +145,7 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
     assert.deepEqual(parsed.lists.get('Node')!.map((n) => n.metadata.name), ['node01'])
     const felix = parsed.lists.get('FelixConfiguration')!
     assert.deepEqual(felix.map((f) => [f.metadata.name, f.spec.defaultEndpointToHostAction]), [['node.node01', 'Accept']])
-    assert.equal(parsed.lists.get('WorkloadEndpoint')![0]!.spec.node, 'node01')
+    assert.deepEqual(parsed.lists.get('WorkloadEndpoint')!.map((w) => [w.metadata.name, w.spec.node]), [['node01-k8s-web-eth0', 'node01']])
     // Derived profiles stay behind; metadata is cleaned.
     assert.deepEqual(parsed.lists.get('Profile')!.map((p) => p.metadata.name), ['custom'])
     for (const items of parsed.lists.values()) for (const item of items) assert.deepEqual(Object.keys(item.metadata).filter((k) => ['uid', 'resourceVersion', 'creationTimestamp'].includes(k)), [])
@@ -255,7 +255,7 @@ describe('datastore migrate: etcd → Kubernetes and → the embedded store', ()
   it('imports into Kubernetes: Nodes onto the Kubernetes Nodes, WorkloadEndpoints left to Pods, the rest equal', async () => {
     const r = await onKube(['datastore', 'migrate', 'import', '-f', migrationFile()])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /\[WARNING\] WorkloadEndpoint "etcd--node--1-k8s-web-eth0": skipped: .*derives WorkloadEndpoints from Pods/)
+    assert.match(r.stderr, /\[WARNING\] WorkloadEndpoint "node01-k8s-web-eth0": skipped: .*derives WorkloadEndpoints from Pods/)
     const again = await onKube(['datastore', 'migrate', 'export'])
     assert.equal(again.code, 0, again.stderr)
     const [source, target] = [parseExport(exported), parseExport(again.stdout)]
