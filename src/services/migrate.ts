@@ -15,7 +15,7 @@
 import {BatchWriteError, type Datastore, type DatastoreType, type WriteOp} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {blockAffinityName} from '../resources/blockaffinity.js'
-import {InputBudget, parseDocuments} from '../resources/documents.js'
+import {InputBudget, parseDocuments, parseOneDocument, type SourcedResource} from '../resources/documents.js'
 import {calicoVersion as netctlCalicoVersion, clusterInformationKind, newClusterInformation} from '../resources/felixconfiguration.js'
 import {DEFAULT_ALLOW_PROFILE, KNP_PREFIX, NAMESPACE_PROFILE_PREFIX, SERVICE_ACCOUNT_PROFILE_PREFIX} from '../resources/k8s-networkpolicy.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -379,7 +379,7 @@ export async function occupants(ds: Datastore, type: DatastoreType): Promise<str
 export async function importDatastore(ds: Datastore, type: DatastoreType, text: string, source: string): Promise<ImportResult> {
   const parts = splitExportFile(text, source)
   // Everything is read and checked before the first write.
-  const documents = await parseDocuments(parts.v3, `${source} (v3 resources)`, new InputBudget(Math.max(Buffer.byteLength(parts.v3), 1)))
+  const {documents, unknownKinds} = await parseV3Part(parts.v3, `${source} (v3 resources)`)
   let exportedInfo: Resource
   let ipam: IpamJson
   try {
@@ -399,6 +399,7 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
     if (!kind) throw new NetctlError('unsupported', `${source} has ${entries.length} IPAM ${section}, which this netctl has no kind for`, 'import it with a netctl that knows Calico\'s IPAM kinds, or with calicoctl')
     for (const kv of entries) ipamObjects.push({kind, resource: fromIpamKv(kind, kv)})
   }
+  const notImported = unknownKinds.map(({kind, count}) => `${count} ${kind}: netctl has no such kind (not imported)`)
   const writes = [
     ...documents.map((d) => ({kind: d.writeAs ?? findExportKind(d.resource.kind), resource: d.resource, origin: d.origin})),
     ...ipamObjects.map((o) => ({...o, origin: `${source} (IPAM ${o.kind.kind} ${o.resource.metadata.name})`})),
@@ -432,7 +433,7 @@ export async function importDatastore(ds: Datastore, type: DatastoreType, text: 
     if (!current) await lockDatastore(target)
 
     const counts: Record<string, number> = {}
-    const warnings: string[] = []
+    const warnings: string[] = [...notImported]
     if (target.writeBatch && type !== 'kubernetes') {
       // etcd: transactions of many creates instead of one round trip per object.
       await writeAsBatch(target, writes)
@@ -477,6 +478,29 @@ async function writeAsBatch(target: Datastore, writes: Array<{kind: KindInfo; re
       {cause: error},
     )
   }
+}
+
+/**
+ * The v3 part, a List document per kind: each list read with -f's bounds (so a list may hold
+ * up to inputLimits.maxResources, not the whole file). A kind netctl does not know (calicoctl
+ * exports KubeControllersConfigurations) is counted, not refused.
+ */
+async function parseV3Part(text: string, source: string): Promise<{documents: SourcedResource[]; unknownKinds: Array<{kind: string; count: number}>}> {
+  const documents: SourcedResource[] = []
+  const unknownKinds: Array<{kind: string; count: number}> = []
+  const chunks = text.split(/^---[ \t]*\n/m).filter((chunk) => chunk.trim() !== '')
+  for (const [index, chunk] of chunks.entries()) {
+    const origin = `${source}, document ${index + 1}`
+    const doc = (await parseOneDocument(chunk, origin, Math.max(Buffer.byteLength(chunk), 1))) as {kind?: unknown; items?: unknown} | null
+    const listKind = typeof doc?.kind === 'string' && doc.kind.endsWith('List') ? doc.kind.slice(0, -4) : undefined
+    if (listKind && Array.isArray(doc!.items) && !kinds.some((k) => k.kind === listKind)) {
+      if (doc!.items.length) unknownKinds.push({kind: listKind, count: doc!.items.length})
+      continue
+    }
+    if (listKind && Array.isArray(doc!.items) && doc!.items.length === 0) continue
+    documents.push(...(await parseDocuments(chunk, origin, new InputBudget(Math.max(Buffer.byteLength(chunk), 1)))))
+  }
+  return {documents, unknownKinds}
 }
 
 function findExportKind(kind: string): KindInfo {
