@@ -23,6 +23,8 @@ export abstract class NetctlCommand extends Command {
     kubeconfig: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig file for the kubernetes datastore.'}),
     context: Flags.string({helpGroup: GLOBAL, summary: 'Kubeconfig context to use.'}),
     debug: Flags.boolean({helpGroup: GLOBAL, summary: 'Show stack traces on errors.'}),
+    // calicoctl's persistent flag: netctl checks the cluster's Calico version in datastore migrate (and warns in version).
+    'allow-version-mismatch': Flags.boolean({helpGroup: GLOBAL, summary: 'Allow client and cluster versions mismatch.'}),
   }
 
   private datastores: Datastore[] = []
