@@ -9,7 +9,7 @@ export const leadingValueFlags = new Set([
   '-o', '--output', '-n', '--namespace', '-l', '--selector',
 ])
 /** Flags that take none. */
-export const leadingBooleanFlags = new Set(['--debug', '--json', '-A', '--all-namespaces', '-h', '--help'])
+export const leadingBooleanFlags = new Set(['--debug', '--json', '-A', '--all-namespaces', '-h', '--help', '--allow-version-mismatch'])
 
 /** argv with its leading known flags moved after the command words. */
 export function moveLeadingFlags(argv) {

@@ -557,7 +557,7 @@ export async function releaseFromReports(ds: Datastore, reports: Array<{file: st
     throw new NetctlError('conflict', 'the provided reports are all stale - at least one should be up-to-date. Please generate a new report while the data store is locked and try again', 'run netctl ipam check -o FILE again')
   }
   if (spec.datastoreReady === undefined || spec.datastoreReady) {
-    if (!options.force) throw new NetctlError('conflict', 'data store is not locked. Either lock the data store, or re-run with --force', 'lock it (ClusterInformation spec.datastoreReady: false, as calicoctl datastore migrate lock does) or pass --force when nothing allocates addresses meanwhile')
+    if (!options.force) throw new NetctlError('conflict', 'data store is not locked. Either lock the data store, or re-run with --force', 'lock it first: netctl datastore migrate lock (and unlock after); or pass --force when nothing allocates addresses meanwhile')
     out.push('WARNING: Data store is not locked. Ignoring due to --force option')
   }
   // Only what every report calls leaked (and, for handles, at the same revision).
@@ -645,7 +645,7 @@ export async function splitPool(ds: Datastore, options: {parts: number; cidr?: s
   const locked = (info?.spec as {datastoreReady?: boolean} | undefined)?.datastoreReady === false
   const out: string[] = []
   if (!locked) {
-    if (!options.force) throw new NetctlError('conflict', 'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools', 'lock it (ClusterInformation spec.datastoreReady: false), or pass --force when nothing allocates from the pool meanwhile')
+    if (!options.force) throw new NetctlError('conflict', 'datastore is not locked. Run the `netctl datastore migrate lock` command in order split the IP pools', 'lock it first: netctl datastore migrate lock (and unlock after); or pass --force when nothing allocates from the pool meanwhile')
     out.push('WARNING: Data store is not locked. Ignoring due to --force option')
   }
   let old: IPPool | undefined
