@@ -134,6 +134,8 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
   it('an established connection survives a policy change that blocks new ones', async () => {
     const client = spawn('ip', ['netns', 'exec', podNs(a), 'python3', '-c', HELD_CLIENT, ipB, '8080'], {stdio: ['pipe', 'pipe', 'pipe']})
     children.push(client)
+    // Listen for the end now: a client that ends early must fail the test, not hang it.
+    const done = new Promise<number>((resolve) => client.on('close', (code) => resolve(code ?? -1)))
     let out = ''
     client.stdout!.on('data', (d) => (out += d))
     for (let i = 0; i < 50 && !out.includes('connected'); i++) await sleep(100)
@@ -143,7 +145,6 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     assert.equal(r.code, 0, r.stderr)
     assert.notEqual(tableHandle('node01'), handle, 'the changed script was loaded')
     assert.equal(await both('TCP', 8080), false, 'new connections are blocked now')
-    const done = new Promise<number>((resolve) => client.on('close', (code) => resolve(code ?? -1)))
     client.stdin!.end('go\n')
     assert.equal(await done, 0)
     assert.match(out, /HTTP\/1\.0 200/)
