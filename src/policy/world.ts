@@ -204,21 +204,44 @@ export function buildWorld(input: WorldInput): World {
   }
   /**
    * The endpoints at one address without parsing every endpoint's: an IPv4 address has one text
-   * (parseIp refuses leading zeros), so only a text whose address part is that one can be it,
-   * and only texts with a colon can be IPv6 ones; those few are parsed to be sure.
+   * (parseIp refuses leading zeros), so an index by the text before the "/" finds the only
+   * candidates, parsed to be sure; IPv6 texts (with a colon) are parsed on the first IPv6 question.
    */
+  let byText: Map<string, Array<{r: Resource; text: string}>> | undefined
+  let byIpv6: Map<bigint, Resource[]> | undefined
   const endpointsAt = (family: 4 | 6, value: bigint): Peer[] => {
-    const canonical = family === 4 ? formatIp(4, value) : undefined
-    const out: Peer[] = []
-    for (const r of endpointResources) {
-      for (const text of addressTexts(r)) {
-        if (typeof text !== 'string') continue
-        if (canonical !== undefined ? text.split('/', 1)[0] !== canonical : !text.includes(':')) continue
-        const ip = parseAddress(text)
-        if (ip && ip.family === family && ip.value === value) out.push(peer(r)!)
+    if (!byText) {
+      byText = new Map()
+      for (const r of endpointResources) {
+        for (const text of addressTexts(r)) {
+          if (typeof text !== 'string' || text.includes(':')) continue
+          const key = text.split('/', 1)[0]!
+          const list = byText.get(key)
+          if (list) list.push({r, text})
+          else byText.set(key, [{r, text}])
+        }
       }
     }
-    return out
+    if (family === 4) {
+      return (byText.get(formatIp(4, value)) ?? []).filter(({text}) => {
+        const ip = parseAddress(text)
+        return ip !== undefined && ip.family === 4 && ip.value === value
+      }).map(({r}) => peer(r)!)
+    }
+    if (!byIpv6) {
+      byIpv6 = new Map()
+      for (const r of endpointResources) {
+        for (const text of addressTexts(r)) {
+          if (typeof text !== 'string' || !text.includes(':')) continue
+          const ip = parseAddress(text)
+          if (ip?.family !== 6) continue
+          const list = byIpv6.get(ip.value)
+          if (list) list.push(r)
+          else byIpv6.set(ip.value, [r])
+        }
+      }
+    }
+    return (byIpv6.get(value) ?? []).map((r) => peer(r)!)
   }
 
   const tiers = new Map<string, TierEntry>()
