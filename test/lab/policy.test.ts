@@ -154,6 +154,8 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     const nodeIp = address(nodeNs('controlplane'))!
     const capture = spawn('ip', ['netns', 'exec', `nc-${lab}.outside`, 'timeout', '10', 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', 'icmp and dst host 198.51.100.1'], {stdio: ['ignore', 'pipe', 'pipe']})
     children.push(capture)
+    // Listen for the end now: tcpdump may be done before the ping command returns.
+    const closed = new Promise((resolve) => capture.on('close', resolve))
     let seen = ''
     let listening = ''
     capture.stdout!.on('data', (d) => (seen += d))
@@ -161,7 +163,7 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     for (let i = 0; i < 50 && !listening.includes('listening'); i++) await sleep(100)
     const exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
     assert.equal(exec.code, 0, `${exec.stdout}${exec.stderr}`)
-    await new Promise((resolve) => capture.on('close', resolve))
+    await closed
     assert.match(seen, new RegExp(`IP ${nodeIp.replace(/\./g, '\\.')} > 198\\.51\\.100\\.1: ICMP echo request`), seen)
     assert.doesNotMatch(seen, new RegExp(ipA.replace(/\./g, '\\.')))
     assert.equal(hostTables(), before0)
