@@ -215,6 +215,18 @@ describe('lab network policy at scale', {skip}, () => {
       assert.equal(result.loaded.length, 4)
       const size = spawnSync('ip', ['netns', 'exec', cluster.nodes[0]!.netns, 'nft', 'list', 'table', 'inet', 'netctl'], {encoding: 'utf8', maxBuffer: 1 << 28}).stdout.split('\n').length
       console.log(`# 200 policies, 100 pods on 4 nodes: apply+reconcile ${applySeconds.toFixed(2)} s; compile ${(result.compileMs / 1000).toFixed(2)} s (datastore read included), load ${(result.loadMs / 1000).toFixed(2)} s; ${size} lines in one node's table`)
+      // One policy for one node's pods: only that node's script changes, so only it reloads.
+      const {networkPolicyKind} = await import('../../src/resources/policy.js')
+      const {workloadEndpointKind} = await import('../../src/resources/workloadendpoint.js')
+      const target = cluster.nodes[2]!.name
+      for (const wep of await ds.list(workloadEndpointKind)) {
+        await ds.update(workloadEndpointKind, {...wep, metadata: {...wep.metadata, labels: {...wep.metadata.labels, node: String(wep.spec?.node)}}})
+      }
+      assert.deepEqual((await applyLabPolicy(state.path, ds, cluster)).loaded, [], 'a label no selector reads changes no script')
+      await ds.create(networkPolicyKind, {apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: {name: 'one-node', namespace: 'default'}, spec: {order: 1, selector: `node == '${target}'`, ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [7000]}}]}})
+      const one = await applyLabPolicy(state.path, ds, cluster)
+      assert.deepEqual(one.loaded, [target])
+      console.log(`# one policy changed: reconcile ${((one.compileMs + one.loadMs) / 1000).toFixed(2)} s, ${one.loaded.length} of ${cluster.nodes.length} nodes reloaded`)
     } finally {
       await ds.close()
     }
