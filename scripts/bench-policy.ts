@@ -1,6 +1,9 @@
 // Policy benchmark: `netctl policy eval` over 10,000 workload endpoints and 1,000 policies in
 // 5 tiers on the embedded datastore, timed as a user runs it (startup included), beside
 // `node -e 0`; then the evaluator alone (world built once, one flow at a time).
+// As root, then: policy reconcile on a 100-pod lab (4 nodes × 25 pods, 200 policies) after one
+// policy changes, in-process (compile + diff + load of the nodes whose script changed) and as
+// `netctl apply --lab` (the whole lab reconcile). NETCTL_BENCH_POLICY_LAB=0 skips it.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -72,4 +75,67 @@ try {
   console.log(`  evaluator alone: world built in ${built.toFixed(0)} ms, one flow median ${median(perFlow).toFixed(2)} ms (200 flows)`)
 } finally {
   rmSync(state, {recursive: true, force: true})
+}
+
+if (process.getuid?.() !== 0 || process.env.NETCTL_BENCH_POLICY_LAB === '0') {
+  console.log('policy reconcile on a lab skipped: it needs root (NETCTL_BENCH_POLICY_LAB=0 skips it too)')
+} else {
+  await labReconcile()
+}
+
+async function labReconcile(): Promise<void> {
+  const labState = mkdtempSync(join(tmpdir(), 'netctl-bench-policy-lab-'))
+  const lab = `polb${process.pid % 10000}`
+  const env = {...process.env, NETCTL_STATE_DIR: labState, XDG_CONFIG_HOME: join(labState, 'config')}
+  const netctl = (args: string[], input?: string) => {
+    const started = process.hrtime.bigint()
+    const r = spawnSync(process.execPath, ['bin/run.js', ...args], {env, input, encoding: 'utf8'})
+    if (r.status !== 0) throw new Error(`netctl ${args.join(' ')}: ${r.stderr}`)
+    return Number(process.hrtime.bigint() - started) / 1e6
+  }
+  const {openLabDatastore, requireClusterLab} = await import('../src/lab/lab.js')
+  const {loadCluster} = await import('../src/lab/cluster.js')
+  const {applyLabPolicy} = await import('../src/lab/policy.js')
+  const {networkPolicyKind} = await import('../src/resources/policy.js')
+  const {workloadEndpointKind} = await import('../src/resources/workloadendpoint.js')
+  try {
+    netctl(['lab', 'up', '--name', lab, '--bgp', 'off', '--nodes', '4', '--pods-per-node', '25'])
+    const record = requireClusterLab(labState, lab)
+    const ds = await openLabDatastore(labState, record)
+    try {
+      const cluster = await loadCluster(ds, lab, record.topology)
+      // Each pod labelled with its node (as a DaemonSet's pods would be told apart), written without a reconcile.
+      for (const wep of await ds.list(workloadEndpointKind)) {
+        await ds.update(workloadEndpointKind, {...wep, metadata: {...wep.metadata, labels: {...wep.metadata.labels, node: String(wep.spec?.node)}}})
+      }
+      const policy = (i: number, port: number) => ({
+        apiVersion, kind: 'NetworkPolicy', metadata: {name: `p${i}`, namespace: 'default'},
+        spec: {order: i, selector: i === 0 ? `node == '${cluster.nodes[1]!.name}'` : i % 2 === 0 ? 'all()' : "projectcalico.org/orchestrator == 'k8s'", types: ['Ingress', 'Egress'],
+          ingress: [{action: 'Allow', protocol: 'TCP', source: {selector: i % 3 === 0 ? 'all()' : `node == '${cluster.nodes[i % 4]!.name}'`}, destination: {ports: [port, `${2000 + i}:${2010 + i}`]}}],
+          egress: [{action: 'Allow', protocol: 'UDP', destination: {nets: [`10.${i}.0.0/16`], ports: [53]}}]},
+      })
+      for (let i = 0; i < 200; i++) await ds.create(networkPolicyKind, policy(i, 1000 + i))
+      const first = await applyLabPolicy(labState, ds, cluster)
+      const runs: Array<{ms: number; loaded: number; compileMs: number; loadMs: number}> = []
+      for (let k = 0; k < 5; k++) {
+        // One policy changes: p0, which selects the pods of one node only.
+        const current = await ds.get(networkPolicyKind, 'p0', 'default')
+        await ds.update(networkPolicyKind, {...current, ...{spec: policy(0, 3000 + k).spec}})
+        const started = performance.now()
+        const result = await applyLabPolicy(labState, ds, cluster)
+        runs.push({ms: performance.now() - started, loaded: result.loaded.length, compileMs: result.compileMs, loadMs: result.loadMs})
+      }
+      const run = [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!
+      console.log(`policy reconcile, 100 pods on 4 nodes, 200 policies (first load of all nodes ${first.compileMs.toFixed(0)} + ${first.loadMs.toFixed(0)} ms), one policy changed, median of ${runs.length}:`)
+      console.log(`  in-process reconcile                        ${run.ms.toFixed(0).padStart(6)} ms   target < 1000 ms   (compile ${run.compileMs.toFixed(0)} ms, load ${run.loadMs.toFixed(0)} ms; ${run.loaded} of 4 nodes reloaded)`)
+      const file = JSON.stringify({...policy(0, 4000), spec: policy(0, 4000).spec})
+      const cli = netctl(['apply', '-f', '-', '--lab', lab], file)
+      console.log(`  netctl apply --lab (whole lab reconcile)    ${cli.toFixed(0).padStart(6)} ms`)
+    } finally {
+      await ds.close()
+    }
+  } finally {
+    spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--all'], {env, encoding: 'utf8'})
+    rmSync(labState, {recursive: true, force: true})
+  }
 }

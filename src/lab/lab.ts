@@ -186,7 +186,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
     const changes = (await applySpecs(specs, {fresh, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
-    // Felix's part: each calico node's policy and natOutgoing as nft (flannel labs: none yet).
+    // Felix's part: each node's policy as nft, with natOutgoing (calico) or flanneld's IPMASQ (flannel).
     await applyLabPolicy(stateDir, ds, cluster)
     return changes
   }

@@ -1,9 +1,11 @@
 /**
- * Felix's part a calico lab plays itself: after every reconcile, each node's policy and
- * natOutgoing compiled (src/policy/nft.ts) from the datastore and loaded into that node's
+ * Felix's part a lab plays itself: after every reconcile, each node's policy and natOutgoing
+ * (calico) or flanneld's IPMASQ (flannel, where the policy is Canal's: see src/policy/nft.ts) compiled (src/policy/nft.ts) from the datastore and loaded into that node's
  * namespace with `ip netns exec <node> nft -f -`, only where the script changed (or the table is
  * missing, e.g. in a rebuilt namespace). Nothing ever runs nft outside a lab node's namespace.
  */
+import {existsSync} from 'node:fs'
+
 import type {Datastore} from '../datastore/datastore.js'
 import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
 import {inParallel, run} from '../dataplane/run.js'
@@ -43,15 +45,25 @@ export function natPools(pools: Resource[]): NatPool[] {
 /** Each node's script: its workload endpoints are the lab's pods on it, found by the WorkloadEndpoints the world holds. */
 export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPool[]): Map<string, string> {
   const scripts = new Map<string, string>()
+  // The WEP Felix would use: on this node, for this interface (one pass over the world, not one per pod).
+  const wepByInterface = new Map<string, {name: string; namespace?: string}>()
+  for (const w of world.peers) {
+    if (w.kind !== 'WorkloadEndpoint' || w.interfaceName === undefined) continue
+    const key = `${String(record(w.resource.spec).node)}/${w.interfaceName}`
+    if (!wepByInterface.has(key)) wepByInterface.set(key, {name: w.name, namespace: w.namespace})
+  }
+  const flannel = cluster.flavor === 'flannel'
   for (const node of cluster.nodes) {
     const workloads = cluster.pods
       .filter((p) => p.node === node.name)
       .map((pod) => {
-        // The WEP Felix would use: on this node, for this interface.
-        const wep = world.peers.find((w) => w.kind === 'WorkloadEndpoint' && w.interfaceName === pod.hostIf && record(w.resource.spec).node === node.name)
-        return {interfaceName: pod.hostIf, name: wep?.name, namespace: wep?.namespace}
+        const wep = wepByInterface.get(`${node.name}/${pod.hostIf}`)
+        return {interfaceName: pod.hostIf, address: pod.ip, name: wep?.name, namespace: wep?.namespace}
       })
-    scripts.set(node.name, compileNodePolicy(world, {node: node.name, workloads, pools, uplink: 'eth0'}))
+    const input = flannel
+      ? {node: node.name, workloads, bridge: 'cni0', flannelMasq: {network: String(cluster.pool.spec?.cidr ?? ''), subnet: node.blocks[0] ?? ''}}
+      : {node: node.name, workloads, pools, uplink: 'eth0'}
+    scripts.set(node.name, compileNodePolicy(world, input))
   }
   return scripts
 }
@@ -61,9 +73,11 @@ async function tableLoaded(netns: string): Promise<boolean> {
   return listed.exitCode === 0 && listed.stdout.split('\n').some((l) => l.trim() === `table inet ${NFT_TABLE}`)
 }
 
-/** The calico nodes whose policy table is not loaded (lab status's check). */
+const enforces = (cluster: LabCluster) => cluster.flavor === 'calico' || cluster.flavor === 'flannel'
+
+/** The nodes whose policy table is not loaded (lab status's check). */
 export async function nodesWithoutPolicy(cluster: LabCluster): Promise<string[]> {
-  if (cluster.flavor !== 'calico') return []
+  if (!enforces(cluster)) return []
   const loaded = await inParallel(cluster.nodes, 8, (node) => tableLoaded(node.netns))
   return cluster.nodes.filter((_, i) => !loaded[i]).map((n) => n.name)
 }
@@ -84,9 +98,9 @@ async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, sc
   return true
 }
 
-/** Compile every node's script from the datastore and load those that changed. Calico labs only. */
+/** Compile every node's script from the datastore and load those that changed. */
 export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: LabCluster): Promise<PolicyApplied> {
-  if (cluster.flavor !== 'calico') return {loaded: [], unchanged: [], compileMs: 0, loadMs: 0, warnings: []}
+  if (!enforces(cluster)) return {loaded: [], unchanged: [], compileMs: 0, loadMs: 0, warnings: []}
   const started = performance.now()
   const [world, pools] = await Promise.all([
     loadWorld(ds),
@@ -103,6 +117,12 @@ export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: L
     unchanged: cluster.nodes.filter((_, i) => !loaded[i]).map((n) => n.name),
     compileMs: compiled - started,
     loadMs: performance.now() - compiled,
-    warnings: world.warnings,
+    warnings: [...world.warnings, ...bridgeWarning(cluster)],
   }
+}
+
+/** Bridged pods' traffic meets the IP hooks only through br_netfilter (the kernel has it or not; nothing here changes it). */
+function bridgeWarning(cluster: LabCluster): string[] {
+  if (cluster.flavor !== 'flannel' || existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) return []
+  return ['this kernel has no br_netfilter: policy between pods of the same flannel node (bridged by cni0) is not enforced; load it with modprobe br_netfilter']
 }

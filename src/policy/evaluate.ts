@@ -20,7 +20,7 @@ import {containsIp, formatCidr, parseIp} from '../resources/cidr.js'
 import type {Resource} from '../resources/types.js'
 import {protocolNumber, type Labels, type Peer} from './endpoints.js'
 import {matchRule, type CompiledEntity, type CompiledRule, type MatchNotes, type Packet} from './match.js'
-import {addressKey, type PolicyEntry, type TierEntry, type World} from './world.js'
+import {type PolicyEntry, type TierEntry, type World} from './world.js'
 
 export type Direction = 'ingress' | 'egress'
 
@@ -45,9 +45,7 @@ export function findEndpoint(world: World, ref: EndpointRef | Resource): Peer {
   const name = 'metadata' in ref ? (ref as Resource).metadata.name : ref.name
   const namespace = 'metadata' in ref ? (ref as Resource).metadata.namespace : ref.namespace
   const kind = ref.kind
-  const found = world.peers.filter(
-    (p) => (p.kind === 'WorkloadEndpoint' || p.kind === 'HostEndpoint') && p.name === name && (kind === undefined || p.kind === kind) && (namespace === undefined || p.kind === 'HostEndpoint' || p.namespace === namespace),
-  )
+  const found = world.endpointsNamed(name).filter((p) => (kind === undefined || p.kind === kind) && (namespace === undefined || p.kind === 'HostEndpoint' || p.namespace === namespace))
   const shown = showRef({kind, name, namespace})
   if (found.length === 0) throw new NetctlError('not-found', `no ${shown} in the policy world`, 'name a WorkloadEndpoint or HostEndpoint of the world (with its namespace)')
   if (found.length > 1) throw new NetctlError('usage', `${shown} is ambiguous: ${found.map((p) => showRef(p)).join(', ')}`, 'give the kind and the namespace')
@@ -283,7 +281,7 @@ function resolveEnd(world: World, end: FlowEnd, which: string): ResolvedEnd {
   if (typeof end === 'string') {
     const ip = parseIp(end)
     if (!ip) throw new NetctlError('usage', `the flow's ${which} ${JSON.stringify(end)} is neither an endpoint nor an IP address`, 'give an IP address or {kind, name, namespace}')
-    const owners = world.endpointsByAddress.get(addressKey(ip.family, ip.value)) ?? []
+    const owners = world.endpointsAt(ip.family, ip.value)
     const address = {family: ip.family, value: ip.value, text: end}
     if (owners.length === 1) return {peer: owners[0], explicit: address, note: `${which} ${end} is ${showRef(owners[0]!)}`}
     if (owners.length > 1) return {explicit: address, note: `${which} ${end} belongs to several endpoints (${owners.map((o) => showRef(o)).join(', ')}): treated as a bare address`}
@@ -320,7 +318,7 @@ function addressOf(end: ResolvedEnd, family: 4 | 6, which: string) {
 
 /** Who is at an address, as IP sets see it: endpoints owning it, network sets containing it. */
 function peersAt(world: World, family: 4 | 6, value: bigint): Peer[] {
-  const owners = world.endpointsByAddress.get(addressKey(family, value)) ?? []
+  const owners = world.endpointsAt(family, value)
   const sets = world.networkSets.filter((s) => s.nets.some((n) => containsIp(n, family, value)))
   return [...owners, ...sets]
 }

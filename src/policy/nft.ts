@@ -17,10 +17,27 @@
  * return (next profile). Staged policies are not rendered; a tier holding only staged ones is
  * skipped, as Felix does.
  *
+ * Flannel labs get the same policy, as Canal gives Calico policy on flannel networking. Felix knows
+ * a workload by its interface (iifname/oifname cali+ in its FORWARD chains), and so does this
+ * script on a calico node. In a flannel lab the workload interfaces are veths enslaved to cni0:
+ * the IP hooks see cni0, never the veth, for routed and (through br_netfilter,
+ * bridge-nf-call-iptables=1, which flannel needs as kube-proxy does) bridged traffic alike. So:
+ * - `table bridge netctl` has a prerouting chain keyed by bridge port (the pod's veth name): it
+ *   drops frames whose IP or ARP sender is not the pod's address (Felix's anti-spoofing for
+ *   workloads), then marks the packet with the port's workload;
+ * - `from-wl` dispatches on that mark where calico dispatches on iifname: the egress identity
+ *   stays the interface, as Felix has it;
+ * - `to-wl` dispatches on the destination address leaving by cni0: the port a routed packet
+ *   leaves by is only chosen after the bridge's FDB lookup, past the IP hooks, and the
+ *   anti-spoofing above pins each pod address to its port.
+ * Conntrack lives in the IP hooks (there is no bridge conntrack), so the stateful part (replies
+ * allowed, an established connection surviving a policy change) is the calico node's. flanneld's
+ * IPMASQ is a nat postrouting chain of its own rules (flannelMasqChain).
+ *
  * Every token from the datastore goes through src/render/nft.ts; chain names are made from
  * indexes, never from names; comments are sanitised.
  */
-import {formatIp, parseCidr, type Cidr} from '../resources/cidr.js'
+import {formatIp, parseCidr, parseIp, type Cidr} from '../resources/cidr.js'
 import {nftAddress, nftComment, nftInteger, nftName, nftPort, nftString} from '../render/nft.js'
 import type {Peer} from './endpoints.js'
 import {findEndpoint, policySelects, type Direction} from './evaluate.js'
@@ -30,8 +47,10 @@ import type {PolicyEntry, World} from './world.js'
 export const NFT_TABLE = 'netctl'
 
 export interface NodeWorkload {
-  /** The host side of the pod's veth (cali…). */
+  /** The host side of the pod's veth (cali…, or a port of the bridge in a flannel lab). */
   interfaceName: string
+  /** The pod's address: a bridged workload's traffic towards it is told apart by it. */
+  address?: string
   /** Its WorkloadEndpoint in the world; without one (or not found) the interface is dropped, as Felix does. */
   name?: string
   namespace?: string
@@ -50,7 +69,18 @@ export interface NodePolicyInput {
   pools?: NatPool[]
   /** The node's uplink, where masqueraded traffic leaves. */
   uplink?: string
+  /** The workloads are ports of this bridge (flannel's cni0), not routed interfaces. */
+  bridge?: string
+  /** flanneld's IPMASQ: the flannel network and this node's subnet. */
+  flannelMasq?: {network: string; subnet: string}
 }
+
+/**
+ * A bridged workload's mark: its index + 1 in the upper 16 bits (Felix's default mark mask is
+ * 0xffff0000; flanneld's kube-proxy mark 0x4000 stays clear).
+ */
+const WORKLOAD_MARK_MASK = 0xffff0000
+const workloadMark = (i: number) => `0x${((i + 1) * 0x10000).toString(16).padStart(8, '0')}`
 
 const PORTED = [6, 17, 132, 136]
 
@@ -344,6 +374,34 @@ function natChain(pools: NatPool[], uplink: string): Chain | undefined {
   return lines.length === 0 ? undefined : {name: 'nat-outgoing', lines}
 }
 
+/**
+ * flanneld's IPMASQ rules (pkg/trafficmngr/nftables addMasqRules): leave the kube-proxy-marked
+ * traffic alone, never NAT within the flannel network, nor traffic arriving from elsewhere for this
+ * node's pods; masquerade the network's traffic to anywhere else (multicast excepted), and the
+ * host's traffic into the network.
+ */
+function flannelMasqChain(masq: {network: string; subnet: string}): Chain | undefined {
+  const network = parseCidr(masq.network)
+  const subnet = parseCidr(masq.subnet)
+  if (!network || !subnet || network.family !== subnet.family) return undefined
+  const ip = network.family === 4 ? 'ip' : 'ip6'
+  const net = renderCidr(network)
+  const sub = renderCidr(subnet)
+  const multicast = network.family === 4 ? '224.0.0.0/4' : 'ff00::/8'
+  const c = `comment ${nftComment('flanneld masq')}`
+  return {
+    name: 'flannel-postrtg',
+    lines: [
+      `meta mark 0x00004000 return ${c}`,
+      `${ip} saddr ${sub} ${ip} daddr ${net} return ${c}`,
+      `${ip} saddr ${net} ${ip} daddr ${sub} return ${c}`,
+      `${ip} saddr != ${sub} ${ip} daddr ${net} return ${c}`,
+      `${ip} saddr ${net} ${ip} daddr != ${multicast} masquerade fully-random ${c}`,
+      `${ip} saddr != ${net} ${ip} daddr ${net} masquerade fully-random ${c}`,
+    ],
+  }
+}
+
 /** The whole nft script for one node (deterministic: the same world gives the same text). */
 export function compileNodePolicy(world: World, input: NodePolicyInput): string {
   const index = new AddressIndex(world)
@@ -351,34 +409,71 @@ export function compileNodePolicy(world: World, input: NodePolicyInput): string 
   const workloads = [...input.workloads].sort((a, b) => (a.interfaceName < b.interfaceName ? -1 : a.interfaceName > b.interfaceName ? 1 : 0))
   const chains: Chain[] = []
   const builder: ChainBuilder = {world, index, ids: new Map(world.policies.map((p, i) => [p, i])), made: new Map(), count: {ingress: 0, egress: 0}, chains}
+  const bridge = input.bridge === undefined ? undefined : nftString(input.bridge, 15)
   const fromDispatch: string[] = []
   const toDispatch: string[] = []
-  for (const w of workloads) {
+  const toDispatch6: string[] = []
+  /** Bridged workloads: the bridge-family chain of each port (anti-spoofing, then its mark). */
+  const ports: Array<{ifname: string; lines: string[]}> = []
+  workloads.forEach((w, i) => {
     const ifname = nftString(w.interfaceName, 15)
     const peer = findPeer(world, w)
-    if (!peer) {
-      fromDispatch.push(`${ifname} : drop`)
-      toDispatch.push(`${ifname} : drop`)
-      continue
+    const from = peer ? `jump ${endpointChains(builder, peer, 'egress')}` : 'drop'
+    const to = peer ? `jump ${endpointChains(builder, peer, 'ingress')}` : 'drop'
+    if (bridge === undefined) {
+      fromDispatch.push(`${ifname} : ${from}`)
+      toDispatch.push(`${ifname} : ${to}`)
+      return
     }
-    fromDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'egress')}`)
-    toDispatch.push(`${ifname} : jump ${endpointChains(builder, peer, 'ingress')}`)
-  }
+    const address = w.address === undefined ? undefined : parseIp(w.address)
+    const lines: string[] = []
+    if (address?.family === 4) {
+      const own = nftAddress(formatIp(4, address.value))
+      lines.push(`ether type ip ip saddr != ${own} drop comment ${nftComment('not the pod address')}`, `ether type arp arp saddr ip != ${own} drop comment ${nftComment('not the pod address')}`)
+      toDispatch.push(`${own} : ${to}`)
+    } else if (address?.family === 6) {
+      lines.push(`ether type ip6 ip6 saddr != { fe80::/10, ${nftAddress(formatIp(6, address.value))} } drop comment ${nftComment('not the pod address')}`)
+      toDispatch6.push(`${nftAddress(formatIp(6, address.value))} : ${to}`)
+    }
+    lines.push(`meta mark set ${workloadMark(i)}`)
+    ports.push({ifname, lines})
+    fromDispatch.push(`${workloadMark(i)} : ${from}`)
+  })
   const conntrack = ['ct state established,related accept', 'ct state invalid drop']
-  const out: string[] = [`table ${table} {}`, `delete table ${table}`, `table ${table} {`]
+  const bridgeTable = `bridge ${nftName(NFT_TABLE)}`
+  const out: string[] = [`table ${table} {}`, `delete table ${table}`]
+  // A calico node made before flannel support, or a flannel lab's, has no bridge table: declare it, then delete or keep it.
+  if (bridge !== undefined) out.push(`table ${bridgeTable} {}`, `delete table ${bridgeTable}`)
+  out.push(`table ${table} {`)
   const base = (name: string, hook: string, lines: string[]) => {
     out.push(`\tchain ${name} {`, `\t\t${hook}`, ...lines.map((l) => `\t\t${l}`), '\t}')
   }
-  base('from-wl', 'type filter hook forward priority filter; policy accept;', [...conntrack, ...(fromDispatch.length > 0 ? [`iifname vmap { ${fromDispatch.join(', ')} }`] : [])])
-  base('to-wl', 'type filter hook forward priority filter + 1; policy accept;', [...conntrack, ...(toDispatch.length > 0 ? [`oifname vmap { ${toDispatch.join(', ')} }`] : [])])
+  const fromMatch = bridge === undefined ? 'iifname' : `iifname ${bridge} meta mark and 0x${WORKLOAD_MARK_MASK.toString(16)}`
+  const toLines: string[] = []
+  if (bridge === undefined) {
+    if (toDispatch.length > 0) toLines.push(`oifname vmap { ${toDispatch.join(', ')} }`)
+  } else {
+    if (toDispatch.length > 0) toLines.push(`oifname ${bridge} ip daddr vmap { ${toDispatch.join(', ')} }`)
+    if (toDispatch6.length > 0) toLines.push(`oifname ${bridge} ip6 daddr vmap { ${toDispatch6.join(', ')} }`)
+  }
+  base('from-wl', 'type filter hook forward priority filter; policy accept;', [...conntrack, ...(fromDispatch.length > 0 ? [`${fromMatch} vmap { ${fromDispatch.join(', ')} }`] : [])])
+  base('to-wl', 'type filter hook forward priority filter + 1; policy accept;', [...conntrack, ...toLines])
   for (const named of index.sets.values()) {
     out.push(`\tset ${named.name} {`, `\t\ttype ${named.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`, '\t\tflags interval', `\t\telements = { ${named.elements.join(', ')} }`, '\t}')
   }
   const nat = natChain(input.pools ?? [], input.uplink ?? 'eth0')
   if (nat) base(nat.name, 'type nat hook postrouting priority srcnat; policy accept;', nat.lines)
+  const masq = input.flannelMasq && flannelMasqChain(input.flannelMasq)
+  if (masq) base(masq.name, 'type nat hook postrouting priority srcnat; policy accept;', masq.lines)
   for (const chain of chains) {
     out.push(`\tchain ${chain.name} {`, ...chain.lines.map((l) => `\t\t${l}`), '\t}')
   }
   out.push('}')
+  if (bridge !== undefined) {
+    out.push(`table ${bridgeTable} {`)
+    base('ports', 'type filter hook prerouting priority filter; policy accept;', ports.length > 0 ? [`iifname vmap { ${ports.map((p, i) => `${p.ifname} : jump port${i}`).join(', ')} }`] : [])
+    ports.forEach((p, i) => out.push(`\tchain port${i} {`, ...p.lines.map((l) => `\t\t${l}`), '\t}'))
+    out.push('}')
+  }
   return `${out.join('\n')}\n`
 }

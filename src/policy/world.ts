@@ -4,6 +4,7 @@
  */
 import {NetctlError} from '../errors.js'
 import type {Resource} from '../resources/types.js'
+import {formatIp, parseCidrOrIp, parseIp} from '../resources/cidr.js'
 import {
   makePeer,
   profileIndex,
@@ -60,9 +61,14 @@ export interface CompiledProfile extends ProfileInfo {
 export interface World {
   tiers: TierEntry[]
   policies: PolicyEntry[]
-  peers: Peer[]
-  /** WEPs and HEPs by "<family>:<address>". */
-  endpointsByAddress: Map<string, Peer[]>
+  /** Every WEP, HEP and network set, in input order (made on first use: one flow needs only a few). */
+  readonly peers: Peer[]
+  /** WEPs and HEPs by "<family>:<address>" (made on first use). */
+  readonly endpointsByAddress: Map<string, Peer[]>
+  /** The WEPs and HEPs named `name`, in input order; makes only those peers. */
+  endpointsNamed(name: string): Peer[]
+  /** The WEPs and HEPs owning an address, in input order; makes only those peers. */
+  endpointsAt(family: 4 | 6, value: bigint): Peer[]
   networkSets: Peer[]
   profiles: Map<string, CompiledProfile>
   /** Objects that could not be used (bad selector, unknown action, ...), and why. */
@@ -171,20 +177,71 @@ export function buildWorld(input: WorldInput): World {
     }
   }
 
-  const peers: Peer[] = []
-  const endpointsByAddress = new Map<string, Peer[]>()
-  const networkSets: Peer[] = []
-  for (const r of resources) {
-    const peer = makePeer(r, (name) => profileInfos.get(name))
-    if (!peer) continue
-    peers.push(peer)
-    if (peer.kind === 'NetworkSet' || peer.kind === 'GlobalNetworkSet') networkSets.push(peer)
-    for (const a of peer.addresses) {
-      const key = addressKey(a.family, a.value)
-      const list = endpointsByAddress.get(key)
-      if (list) list.push(peer)
-      else endpointsByAddress.set(key, [peer])
+  // Peers are made lazily and memoised per resource, so every view (all peers, by name, by
+  // address) hands out the same objects, and a flow between two endpoints of a 10,000-endpoint
+  // world makes a handful of them instead of all.
+  const peerOf = new Map<Resource, Peer | undefined>()
+  const profileInfo = (name: string) => profileInfos.get(name)
+  const peer = (r: Resource): Peer | undefined => {
+    if (peerOf.has(r)) return peerOf.get(r)
+    const made = makePeer(r, profileInfo)
+    peerOf.set(r, made)
+    return made
+  }
+  const endpointResources = resources.filter((r) => r.kind === 'WorkloadEndpoint' || r.kind === 'HostEndpoint')
+  const networkSets = resources.filter((r) => r.kind === 'NetworkSet' || r.kind === 'GlobalNetworkSet').map((r) => peer(r)!)
+  let allPeers: Peer[] | undefined
+  let byAddress: Map<string, Peer[]> | undefined
+  // An endpoint's addresses as makePeer reads them (a repeated address counts twice, as the eager index listed it).
+  const addressTexts = (r: Resource): unknown[] => {
+    const texts = record(r.spec)[r.kind === 'WorkloadEndpoint' ? 'ipNetworks' : 'expectedIPs']
+    return Array.isArray(texts) ? texts : []
+  }
+  const parseAddress = (text: unknown) => {
+    if (typeof text !== 'string') return undefined
+    const cidr = text.includes('/') ? parseCidrOrIp(text) : undefined
+    return cidr ? {family: cidr.family, value: cidr.address} : parseIp(text)
+  }
+  /**
+   * The endpoints at one address without parsing every endpoint's: an IPv4 address has one text
+   * (parseIp refuses leading zeros), so an index by the text before the "/" finds the only
+   * candidates, parsed to be sure; IPv6 texts (with a colon) are parsed on the first IPv6 question.
+   */
+  let byText: Map<string, Array<{r: Resource; text: string}>> | undefined
+  let byIpv6: Map<bigint, Resource[]> | undefined
+  const endpointsAt = (family: 4 | 6, value: bigint): Peer[] => {
+    if (!byText) {
+      byText = new Map()
+      for (const r of endpointResources) {
+        for (const text of addressTexts(r)) {
+          if (typeof text !== 'string' || text.includes(':')) continue
+          const key = text.split('/', 1)[0]!
+          const list = byText.get(key)
+          if (list) list.push({r, text})
+          else byText.set(key, [{r, text}])
+        }
+      }
     }
+    if (family === 4) {
+      return (byText.get(formatIp(4, value)) ?? []).filter(({text}) => {
+        const ip = parseAddress(text)
+        return ip !== undefined && ip.family === 4 && ip.value === value
+      }).map(({r}) => peer(r)!)
+    }
+    if (!byIpv6) {
+      byIpv6 = new Map()
+      for (const r of endpointResources) {
+        for (const text of addressTexts(r)) {
+          if (typeof text !== 'string' || !text.includes(':')) continue
+          const ip = parseAddress(text)
+          if (ip?.family !== 6) continue
+          const list = byIpv6.get(ip.value)
+          if (list) list.push(r)
+          else byIpv6.set(ip.value, [r])
+        }
+      }
+    }
+    return (byIpv6.get(value) ?? []).map((r) => peer(r)!)
   }
 
   const tiers = new Map<string, TierEntry>()
@@ -227,5 +284,33 @@ export function buildWorld(input: WorldInput): World {
     policies.push(entry)
   }
   for (const tier of tiers.values()) tier.policies.sort(comparePolicies)
-  return {tiers: [...tiers.values()].sort(compareTiers), policies, peers, endpointsByAddress, networkSets, profiles, warnings}
+  return {
+    tiers: [...tiers.values()].sort(compareTiers),
+    policies,
+    get peers() {
+      allPeers ??= resources.map(peer).filter((p): p is Peer => p !== undefined)
+      return allPeers
+    },
+    get endpointsByAddress() {
+      if (!byAddress) {
+        byAddress = new Map()
+        for (const r of endpointResources) {
+          for (const text of addressTexts(r)) {
+            const ip = parseAddress(text)
+            if (!ip) continue
+            const key = addressKey(ip.family, ip.value)
+            const list = byAddress.get(key)
+            if (list) list.push(peer(r)!)
+            else byAddress.set(key, [peer(r)!])
+          }
+        }
+      }
+      return byAddress
+    },
+    endpointsNamed: (name) => endpointResources.filter((r) => r.metadata.name === name).map((r) => peer(r)!),
+    endpointsAt,
+    networkSets,
+    profiles,
+    warnings,
+  }
 }

@@ -14,42 +14,50 @@ import {profileKind} from '../resources/profile.js'
 import {tierKind} from '../resources/tier.js'
 import type {Resource} from '../resources/types.js'
 import {workloadEndpointKind} from '../resources/workloadendpoint.js'
-import {getResources} from './resources.js'
 import type {EndpointRef, Explanation, FlowEnd, FlowVerdict, Selection, World} from '../policy/index.js'
 
 const policyKinds = [networkPolicyKind, globalNetworkPolicyKind, stagedNetworkPolicyKind, stagedGlobalNetworkPolicyKind, stagedKubernetesNetworkPolicyKind]
 const worldKinds: KindInfo[] = [...policyKinds, tierKind, namespacedNetworkSetKind, globalNetworkSetKind, profileKind, workloadEndpointKind, hostEndpointKind]
 
-/** Every object the evaluator needs; a kind a datastore does not serve counts as empty. */
-export async function loadWorld(ds: Datastore): Promise<World> {
+/** Every object of the world's kinds, by kind, each kind listed once; a kind a datastore does not serve counts as empty. */
+async function loadResources(ds: Datastore): Promise<Map<KindInfo, Resource[]>> {
   const lists = await Promise.all(worldKinds.map((kind) => ds.list(kind).catch((error: unknown) => {
     if (isNetctlError(error, 'not-found')) return [] as Resource[]
     throw error
   })))
-  const {buildWorld} = await import('../policy/index.js')
-  return buildWorld({resources: lists.flat()})
+  return new Map(worldKinds.map((kind, i) => [kind, lists[i]!]))
 }
 
-/** A WorkloadEndpoint by its name or its pod's (in a namespace, or any), or a HostEndpoint by name. */
-async function findEndpointRef(ds: Datastore, name: string, namespace: string | undefined): Promise<EndpointRef> {
-  try {
-    const [wep, ...more] = await getResources(ds, workloadEndpointKind, [name], {namespace, allNamespaces: namespace === undefined})
-    if (more.length > 0) throw new NetctlError('usage', `"${name}" names ${more.length + 1} workload endpoints`, 'give the namespace with -n')
-    return {kind: 'WorkloadEndpoint', name: wep!.metadata.name, namespace: wep!.metadata.namespace}
-  } catch (error) {
-    if (!isNetctlError(error, 'not-found')) throw error
-  }
-  try {
-    const hep = await ds.get(hostEndpointKind, name)
-    return {kind: 'HostEndpoint', name: hep.metadata.name}
-  } catch (error) {
-    if (!isNetctlError(error, 'not-found')) throw error
-  }
+async function worldOf(loaded: Map<KindInfo, Resource[]>): Promise<World> {
+  const {buildWorld} = await import('../policy/index.js')
+  return buildWorld({resources: [...loaded.values()].flat()})
+}
+
+/** Every object the evaluator needs, as a world. */
+export async function loadWorld(ds: Datastore): Promise<World> {
+  return worldOf(await loadResources(ds))
+}
+
+/**
+ * A WorkloadEndpoint by its name or its pod's (in a namespace, or any), or a HostEndpoint by name,
+ * found among the objects already listed (listing the 10,000 endpoints of a big cluster again per
+ * end of a flow would cost more than the evaluation).
+ */
+function findEndpointRef(loaded: Map<KindInfo, Resource[]>, name: string, namespace: string | undefined): EndpointRef {
+  const weps = (loaded.get(workloadEndpointKind) ?? []).filter(
+    (r) => (namespace === undefined || (r.metadata.namespace ?? 'default') === namespace) && (r.metadata.name === name || r.spec?.pod === name),
+  )
+  if (weps.length > 1) throw new NetctlError('usage', `"${name}" names ${weps.length} workload endpoints`, 'give the namespace with -n')
+  if (weps.length === 1) return {kind: 'WorkloadEndpoint', name: weps[0]!.metadata.name, namespace: weps[0]!.metadata.namespace}
+  const hep = (loaded.get(hostEndpointKind) ?? []).find((r) => r.metadata.name === name)
+  if (hep) return {kind: 'HostEndpoint', name: hep.metadata.name}
   throw new NetctlError('not-found', `no workload endpoint, pod or host endpoint "${name}"${namespace ? ` in namespace "${namespace}"` : ''}`, 'list them with: netctl get workloadendpoints -A, netctl get hostendpoints')
 }
 
 export async function explainEndpoint(ds: Datastore, name: string, namespace?: string): Promise<Explanation> {
-  const [ref, world] = await Promise.all([findEndpointRef(ds, name, namespace), loadWorld(ds)])
+  const loaded = await loadResources(ds)
+  const ref = findEndpointRef(loaded, name, namespace)
+  const world = await worldOf(loaded)
   const {explain} = await import('../policy/index.js')
   return explain(ref, world)
 }
@@ -80,12 +88,15 @@ export interface FlowQuery {
 }
 
 /** An address stays an address (the evaluator finds its endpoint); a name is a pod or endpoint. */
-async function flowEnd(ds: Datastore, value: string, namespace: string | undefined): Promise<FlowEnd> {
-  return parseIp(value) ? value : findEndpointRef(ds, value, namespace)
+function flowEnd(loaded: Map<KindInfo, Resource[]>, value: string, namespace: string | undefined): FlowEnd {
+  return parseIp(value) ? value : findEndpointRef(loaded, value, namespace)
 }
 
 export async function evaluateFlow(ds: Datastore, query: FlowQuery): Promise<FlowVerdict> {
-  const [from, to, world] = await Promise.all([flowEnd(ds, query.from, query.namespace), flowEnd(ds, query.to, query.namespace), loadWorld(ds)])
+  const loaded = await loadResources(ds)
+  const from = flowEnd(loaded, query.from, query.namespace)
+  const to = flowEnd(loaded, query.to, query.namespace)
+  const world = await worldOf(loaded)
   const {evaluate} = await import('../policy/index.js')
   return evaluate({from, to, protocol: query.protocol, port: query.port}, world)
 }

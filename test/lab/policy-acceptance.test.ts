@@ -2,7 +2,8 @@
  * The acceptance test that cannot be tuned: for random policy sets (tiers, orders, Pass,
  * Deny, selectors, ports; several seeds) the matrix `policy eval` predicts must equal the
  * matrix the lab measures with real TCP connections through its nftables rules. Root only.
- * More seeds: NETCTL_POLICY_SEEDS=20 (npm run bench runs it so).
+ * On a calico lab, and on a flannel lab (Canal: the same policy on bridged pods).
+ * More seeds: NETCTL_POLICY_SEEDS=20 (npm run bench runs it so); NETCTL_POLICY_FLANNEL_SEEDS for flannel.
  */
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
@@ -11,8 +12,9 @@ import {runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()
-const tag = `a${process.pid % 10000}`
-const seeds = Number(process.env.NETCTL_POLICY_SEEDS) || 3
+const tag = `pola${process.pid % 10000}`
+const calicoSeeds = Number(process.env.NETCTL_POLICY_SEEDS) || 3
+const flannelSeeds = Number(process.env.NETCTL_POLICY_FLANNEL_SEEDS) || 1
 const ports = [8080, 9090]
 
 /** A small deterministic generator (no dependency): the same seed makes the same policies. */
@@ -47,16 +49,18 @@ function policySet(seed: number): string {
   return docs.join('\n---\n') + '\n'
 }
 
-describe('policy eval predicts what the lab enforces', {skip}, () => {
+function acceptance(flavor: 'calico' | 'flannel', seeds: number) {
+describe(`policy eval predicts what a ${flavor} lab enforces`, {skip}, () => {
   let state: ReturnType<typeof tempDir>
-  const name = `${tag}`
+  const name = `${tag}${flavor === 'calico' ? 'c' : 'f'}`
   const netctl = (args: string[], input?: string) => runCli(args, {stateDir: state.path, input})
   let pods: Array<{name: string; wep: string}> = []
   const measured = {allowed: 0, denied: 0}
 
   before(async () => {
     state = tempDir()
-    const up = await netctl(['lab', 'up', '--name', name, '--bgp', 'off', '--pods-per-node', '2', '--json'])
+    const shape = flavor === 'calico' ? ['--bgp', 'off'] : ['--flavor', 'flannel']
+    const up = await netctl(['lab', 'up', '--name', name, ...shape, '--pods-per-node', '2', '--json'])
     assert.equal(up.code, 0, up.stderr)
     const weps = JSON.parse((await netctl(['get', 'weps', '-o', 'json', '--lab', name])).stdout)
     const items = (Array.isArray(weps) ? weps : weps.items) as Array<{metadata: {name: string}; spec: {pod: string}}>
@@ -105,3 +109,7 @@ describe('policy eval predicts what the lab enforces', {skip}, () => {
     assert.ok(measured.allowed > 0 && measured.denied > 0, JSON.stringify(measured))
   })
 })
+}
+
+acceptance('calico', calicoSeeds)
+acceptance('flannel', flannelSeeds)

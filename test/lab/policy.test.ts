@@ -134,6 +134,8 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
   it('an established connection survives a policy change that blocks new ones', async () => {
     const client = spawn('ip', ['netns', 'exec', podNs(a), 'python3', '-c', HELD_CLIENT, ipB, '8080'], {stdio: ['pipe', 'pipe', 'pipe']})
     children.push(client)
+    // Listen for the end now: a client that ends early must fail the test, not hang it.
+    const done = new Promise<number>((resolve) => client.on('close', (code) => resolve(code ?? -1)))
     let out = ''
     client.stdout!.on('data', (d) => (out += d))
     for (let i = 0; i < 50 && !out.includes('connected'); i++) await sleep(100)
@@ -143,7 +145,6 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     assert.equal(r.code, 0, r.stderr)
     assert.notEqual(tableHandle('node01'), handle, 'the changed script was loaded')
     assert.equal(await both('TCP', 8080), false, 'new connections are blocked now')
-    const done = new Promise<number>((resolve) => client.on('close', (code) => resolve(code ?? -1)))
     client.stdin!.end('go\n')
     assert.equal(await done, 0)
     assert.match(out, /HTTP\/1\.0 200/)
@@ -153,6 +154,8 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     const nodeIp = address(nodeNs('controlplane'))!
     const capture = spawn('ip', ['netns', 'exec', `nc-${lab}.outside`, 'timeout', '10', 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', 'icmp and dst host 198.51.100.1'], {stdio: ['ignore', 'pipe', 'pipe']})
     children.push(capture)
+    // Listen for the end now: tcpdump may be done before the ping command returns.
+    const closed = new Promise((resolve) => capture.on('close', resolve))
     let seen = ''
     let listening = ''
     capture.stdout!.on('data', (d) => (seen += d))
@@ -160,7 +163,7 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
     for (let i = 0; i < 50 && !listening.includes('listening'); i++) await sleep(100)
     const exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
     assert.equal(exec.code, 0, `${exec.stdout}${exec.stderr}`)
-    await new Promise((resolve) => capture.on('close', resolve))
+    await closed
     assert.match(seen, new RegExp(`IP ${nodeIp.replace(/\./g, '\\.')} > 198\\.51\\.100\\.1: ICMP echo request`), seen)
     assert.doesNotMatch(seen, new RegExp(ipA.replace(/\./g, '\\.')))
     assert.equal(hostTables(), before0)
@@ -212,6 +215,18 @@ describe('lab network policy at scale', {skip}, () => {
       assert.equal(result.loaded.length, 4)
       const size = spawnSync('ip', ['netns', 'exec', cluster.nodes[0]!.netns, 'nft', 'list', 'table', 'inet', 'netctl'], {encoding: 'utf8', maxBuffer: 1 << 28}).stdout.split('\n').length
       console.log(`# 200 policies, 100 pods on 4 nodes: apply+reconcile ${applySeconds.toFixed(2)} s; compile ${(result.compileMs / 1000).toFixed(2)} s (datastore read included), load ${(result.loadMs / 1000).toFixed(2)} s; ${size} lines in one node's table`)
+      // One policy for one node's pods: only that node's script changes, so only it reloads.
+      const {networkPolicyKind} = await import('../../src/resources/policy.js')
+      const {workloadEndpointKind} = await import('../../src/resources/workloadendpoint.js')
+      const target = cluster.nodes[2]!.name
+      for (const wep of await ds.list(workloadEndpointKind)) {
+        await ds.update(workloadEndpointKind, {...wep, metadata: {...wep.metadata, labels: {...wep.metadata.labels, node: String(wep.spec?.node)}}})
+      }
+      assert.deepEqual((await applyLabPolicy(state.path, ds, cluster)).loaded, [], 'a label no selector reads changes no script')
+      await ds.create(networkPolicyKind, {apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: {name: 'one-node', namespace: 'default'}, spec: {order: 1, selector: `node == '${target}'`, ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [7000]}}]}})
+      const one = await applyLabPolicy(state.path, ds, cluster)
+      assert.deepEqual(one.loaded, [target])
+      console.log(`# one policy changed: reconcile ${((one.compileMs + one.loadMs) / 1000).toFixed(2)} s, ${one.loaded.length} of ${cluster.nodes.length} nodes reloaded`)
     } finally {
       await ds.close()
     }

@@ -256,4 +256,36 @@ describe('policy → nft', () => {
     assert.doesNotMatch(script, /cali3/)
     nftCheck(script)
   })
+
+  it('a flannel node (Canal): bridge ports marked and pinned to their pod address, egress by mark, ingress by address via cni0, flanneld IPMASQ', async () => {
+    const {compileLabPolicy} = await import('../../src/lab/policy.js')
+    const here = wep('default', 'pod-a', {}, '10.244.1.2', {node: 'n1', interfaceName: 'veth0a'})
+    const world = buildWorld({resources: [here, np('default', 'deny', {selector: 'all()'})]})
+    const cluster = {
+      lab: 'x', flavor: 'flannel', nodes: [{name: 'n1', netns: 'nc-x.n-n1', blocks: ['10.244.1.0/24']}],
+      pods: [{name: 'pod-a', node: 'n1', hostIf: 'veth0a', ip: '10.244.1.2'}, {name: 'pod-b', node: 'n1', hostIf: 'veth0b', ip: '10.244.1.3'}],
+      pool: {spec: {cidr: '10.244.0.0/16'}},
+    } as unknown as Parameters<typeof compileLabPolicy>[1]
+    const script = compileLabPolicy(world, cluster, [{cidr: '10.244.0.0/16', natOutgoing: true}]).get('n1')!
+    assert.deepEqual(chain(script, 'from-wl').slice(3), ['iifname "cni0" meta mark and 0xffff0000 vmap { 0x00010000 : jump from-wl0, 0x00020000 : drop }'])
+    assert.deepEqual(chain(script, 'to-wl').slice(3), ['oifname "cni0" ip daddr vmap { 10.244.1.2 : jump to-wl0, 10.244.1.3 : drop }'])
+    assert.deepEqual(chain(script, 'ports').slice(1), ['iifname vmap { "veth0a" : jump port0, "veth0b" : jump port1 }'])
+    assert.deepEqual(chain(script, 'port0'), [
+      'ether type ip ip saddr != 10.244.1.2 drop comment "not the pod address"',
+      'ether type arp arp saddr ip != 10.244.1.2 drop comment "not the pod address"',
+      'meta mark set 0x00010000',
+    ])
+    assert.deepEqual(chain(script, 'flannel-postrtg').slice(1), [
+      'meta mark 0x00004000 return comment "flanneld masq"',
+      'ip saddr 10.244.1.0/24 ip daddr 10.244.0.0/16 return comment "flanneld masq"',
+      'ip saddr 10.244.0.0/16 ip daddr 10.244.1.0/24 return comment "flanneld masq"',
+      'ip saddr != 10.244.1.0/24 ip daddr 10.244.0.0/16 return comment "flanneld masq"',
+      'ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random comment "flanneld masq"',
+      'ip saddr != 10.244.0.0/16 ip daddr 10.244.0.0/16 masquerade fully-random comment "flanneld masq"',
+    ])
+    // Calico's natOutgoing is not a flannel node's: flanneld masquerades.
+    assert.doesNotMatch(script, /nat-outgoing/)
+    assert.match(script, /^table bridge netctl \{\}\ndelete table bridge netctl\n/m)
+    nftCheck(script)
+  })
 })
