@@ -76,6 +76,14 @@ describe('flannel lab: Canal policy and flanneld IPMASQ', {skip}, () => {
     assert.equal(ping(a, ipOther), false, 'default deny: cross-node ping')
     const evaluated = await netctl(['policy', 'eval', '--lab', lab, '--from', a, '--to', sameNode, '--protocol', 'ICMP'])
     assert.equal(evaluated.code, 1, evaluated.stdout + evaluated.stderr)
+    // lab trace ends the flow where the source node's nftables drop it, and the capture agrees.
+    const trace = await netctl(['lab', 'trace', a, otherNode, '--lab', lab, '--verify', '-o', 'json'])
+    assert.equal(trace.code, 1, trace.stderr)
+    const traced = JSON.parse(trace.stdout) as {result: {delivered: boolean; reason: string}; hops: Array<{at: string}>; verified: {agrees: boolean}}
+    assert.equal(traced.result.delivered, false)
+    assert.match(traced.result.reason, /^node controlplane: policy egress deny/)
+    assert.equal(traced.hops.at(-1)?.at, 'node controlplane')
+    assert.equal(traced.verified.agrees, true, trace.stdout)
     // A pod cannot get past its egress policy by taking another pod's address.
     assert.equal(sh(['ip', 'netns', 'exec', podNs(a), 'ip', 'addr', 'add', `${ipSame}/32`, 'dev', 'eth0']).status, 0)
     const deleted = await netctl(['delete', '-f', file, '--lab', lab])

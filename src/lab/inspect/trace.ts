@@ -630,13 +630,13 @@ export function policySummary(verdict: FlowVerdict): NonNullable<TraceResult['po
 }
 
 /**
- * Where a calico lab's nftables drop a denied flow (flannel labs enforce no policy yet): egress
+ * Where a lab's nftables drop a denied flow (calico, and flannel as Canal enforces it): egress
  * in the source node's forward hook (the packet reached the node, it leaves no further), ingress
  * in the destination node's (it reached that node, never the pod). The path ends there.
  */
 export function cutAtPolicy(trace: Pick<TraceResult, 'flavor' | 'hops' | 'result' | 'policy'>): void {
   const policy = trace.policy
-  if (trace.flavor !== 'calico' || !policy || policy.allowed || !trace.result.delivered) return
+  if (!policy || policy.allowed || !trace.result.delivered) return
   const direction = policy.decisions.egress.verdict === 'deny' ? 'egress' : 'ingress'
   const nodes = trace.hops.map((h, i) => (h.at.startsWith('node ') ? i : -1)).filter((i) => i >= 0)
   const at = direction === 'egress' ? nodes[0] : nodes.at(-1)
