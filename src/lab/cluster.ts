@@ -182,7 +182,9 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
   const wepByPod = new Map(existing.weps.map((w) => [String(w.spec?.pod), w]))
   const calico = topology.flavor === 'calico'
   const on = (mode: string | undefined) => Boolean(mode) && mode !== 'Never'
-  const tunnel = !calico ? undefined : on(existing.pool?.spec?.vxlanMode) ? 'vxlan' as const : on(existing.pool?.spec?.ipipMode) ? 'ipip' as const : undefined
+  // A new lab's pool is written below with the topology's encapsulation: its tunnels count already.
+  const modes = existing.pool?.spec ?? poolModes(topology.encapsulation)
+  const tunnel = !calico ? undefined : on(modes.vxlanMode) ? 'vxlan' as const : on(modes.ipipMode) ? 'ipip' as const : undefined
   const requests = nodes.flatMap((node) => topology.nodes[node.index]!.pods.map((pod) => {
     const wep = wepByPod.get(pod)
     const previousIp = wep?.spec?.node === node.name ? ipOf((wep.spec as {ipNetworks?: string[]}).ipNetworks?.[0]) : undefined

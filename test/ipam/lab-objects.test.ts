@@ -108,3 +108,18 @@ describe('lab IPAM in etcd (no labels in Calico\'s IPAM keys: ownership follows 
     assert.equal(etcd.etcdctl(['get', '/calico/resources/v3/projectcalico.org/nodes/', '--prefix', '--keys-only']).stdout.trim(), '')
   })
 })
+
+describe('a new lab created with an encapsulating pool', () => {
+  it('allocates its nodes\' tunnel addresses on the first sync', async () => {
+    const dir = tempDir()
+    try {
+      const ds = new FileDatastore(dir.path)
+      const {cluster} = await syncCluster(ds, lab, {...defaultTopology({nodes: 2, podsPerNode: 1}), encapsulation: 'VXLAN'})
+      assert.equal(cluster.pool.spec?.vxlanMode, 'Always')
+      assert.match(await ipam.showIp(ds, '192.168.0.0'), /^IP 192\.168\.0\.0 is in use\nHandle ID: vxlan-tunnel-addr-controlplane\n/)
+      assert.deepEqual(cluster.pods.map((p) => p.ip), ['192.168.0.1', '192.168.0.65'])
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
