@@ -70,7 +70,8 @@ describe('diags', () => {
       mkdirSync(join(logs.path, 'felix'))
       writeFileSync(join(logs.path, 'felix', 'current'), 'felix log line\n')
       const before = rootNamespaceSnapshot()
-      const r = await runCli(['node', 'diags', '--log-dir', logs.path])
+      // Its own state dir: a current lab context elsewhere on the machine would make it diagnose that lab.
+      const r = await runCli(['node', 'diags', '--log-dir', logs.path], {stateDir: join(logs.path, 'state')})
       assert.equal(r.code, 0, r.stderr)
       assert.equal(rootNamespaceSnapshot(), before)
       assert.match(r.stdout, /^Collecting diagnostics\nUsing temp dir: \/\S+\/diagnostics\n/)
