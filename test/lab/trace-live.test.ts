@@ -1,6 +1,6 @@
 /**
  * netctl lab trace on real labs (root): calico with BGP, then VXLAN; flannel host-gw, then
- * vxlan. The predicted hops (namespaces in order, devices, encapsulation, TTL 64 → 62) and
+ * vxlan, then udp. The predicted hops (namespaces in order, devices, encapsulation, TTL 64 → 62) and
  * what --verify captures on the wire agree; a route taken away is a predicted drop the wire confirms.
  */
 import assert from 'node:assert/strict'
@@ -143,6 +143,21 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       const encap = t.hops[1]!.encapsulation!
       assert.deepEqual([encap.type, encap.port, encap.vni], ['vxlan', 8472, 1])
       assert.match(t.hops[1]!.observed!.encapsulation!, /^udp 8472 vni 1 /)
+    })
+
+    it('udp: flannel0 and the proxy to UDP 8285, a router hop each way (ttl 60); the wire agrees', async () => {
+      const set = await netctl(['lab', 'set-backend', 'udp', '--lab', lab])
+      assert.equal(set.code, 0, set.stderr)
+      const {trace: t} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--verify')
+      assert.deepEqual(t.hops.map((h) => h.netns), [ns(lab, 'p-busybox-controlplane-0'), ns(lab, 'n-controlplane'), ns(lab, 'underlay'), ns(lab, 'n-node01'), ns(lab, 'p-busybox-node01-0')])
+      const encap = t.hops[1]!.encapsulation!
+      assert.deepEqual([encap.type, encap.port, encap.outerDestination], ['udp', 8285, '172.17.0.40'])
+      assert.equal(t.hops[1]!.outInterface, 'flannel0')
+      assert.deepEqual({delivered: t.result.delivered, ttl: t.result.ttl}, {delivered: true, ttl: 60})
+      assert.deepEqual(t.hops.map((h) => h.observed?.seen), [true, true, true, true, true])
+      assert.match(t.hops[1]!.observed!.encapsulation!, /^udp 8285 /)
+      assert.equal(t.hops[4]!.observed?.ttl, 60, 'the wire shows ttl=60 arriving in the destination pod')
+      assert.equal(t.verified?.agrees, true, JSON.stringify(t.hops.map((h) => [h.at, h.ttl, h.observed])))
     })
   })
 })
