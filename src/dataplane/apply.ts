@@ -9,7 +9,7 @@ import {NetctlError} from '../errors.js'
 import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions, type NetnsPlan} from './diff.js'
 import type {NetnsSpec} from './model.js'
 import {emptyObserved, observeCommands, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
-import {inParallel, run} from './run.js'
+import {inNetns, inParallel, run} from './run.js'
 import {ipLine} from '../render/ip.js'
 import {sysctlAssignment} from '../render/sysctl.js'
 
@@ -74,22 +74,22 @@ export async function killProcessesIn(names: readonly string[]): Promise<number>
 
 /** Nothing in it but a loopback, and no process: a namespace that holds nobody's work. */
 export async function isEmptyNamespace(name: string): Promise<boolean> {
-  const {stdout, exitCode} = await run('ip', ['-n', name, '-j', 'link', 'show'], {allowFailure: true})
+  const {stdout, exitCode} = await run(...inNetns(name, 'ip', ['-j', 'link', 'show']), {allowFailure: true})
   if (exitCode !== 0) return false
   const links = JSON.parse(stdout || '[]') as Array<{ifname: string}>
   return links.every((l) => l.ifname === 'lo') && processesIn([name]).length === 0
 }
 
 export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
-  const ip = await run('ip', ['-n', spec.netns, '-d', '-j', '-batch', '-'], {input: observeCommands.join('\n') + '\n'})
+  const ip = await run(...inNetns(spec.netns, 'ip', ['-d', '-j', '-batch', '-']), {input: observeCommands.join('\n') + '\n'})
   const state: ObservedState = {...parseIpBatch(ip.stdout), fdb: [], sysctls: {}}
   if (spec.fdb.length > 0 || spec.links.some((l) => l.kind === 'vxlan')) {
-    state.fdb = parseFdb((await run('bridge', ['-n', spec.netns, '-j', 'fdb', 'show'])).stdout)
+    state.fdb = parseFdb((await run(...inNetns(spec.netns, 'bridge', ['-j', 'fdb', 'show']))).stdout)
   }
   const keys = Object.entries(spec.sysctls).map(([key, value]) => sysctlAssignment(key, value).split('=')[0]!)
   if (keys.length > 0) {
     // -e: keys of links that do not exist yet are skipped, not fatal.
-    const {stdout} = await run('ip', ['netns', 'exec', spec.netns, 'sysctl', '-e', ...keys], {allowFailure: true})
+    const {stdout} = await run(...inNetns(spec.netns, 'sysctl', ['-e', ...keys]), {allowFailure: true})
     for (const line of stdout.split('\n')) {
       const m = /^(\S+) = (.*)$/.exec(line)
       if (m) state.sysctls[m[1]!] = m[2]!.trim()
@@ -102,7 +102,7 @@ export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
 export async function applyBatch(netns: string, batch: Batch, sysctls: Record<string, string> = {}): Promise<void> {
   const runBatch = async (tool: 'ip' | 'bridge', lines: string[]) => {
     if (lines.length === 0) return
-    const result = await run(tool, ['-n', netns, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
+    const result = await run(...inNetns(netns, tool, ['-batch', '-']), {input: lines.join('\n') + '\n', allowFailure: true})
     if (result.exitCode !== 0) {
       const failed = /Command failed -:(\d+)/.exec(result.stderr)
       const line = failed ? lines[Number(failed[1]) - 1] : undefined
@@ -113,7 +113,7 @@ export async function applyBatch(netns: string, batch: Batch, sysctls: Record<st
   await runBatch('ip', batch.ip)
   await runBatch('bridge', batch.bridge)
   const entries = Object.entries(sysctls)
-  if (entries.length > 0) await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...entries.map(([k, v]) => sysctlAssignment(k, v))])
+  if (entries.length > 0) await run(...inNetns(netns, 'sysctl', ['-q', '-w', ...entries.map(([k, v]) => sysctlAssignment(k, v))]))
 }
 
 /** Namespaces in the order their links come into being: a veth's creator before its far end. */

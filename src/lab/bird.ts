@@ -12,7 +12,7 @@ import {bgpPeers, parseProtocols, type PeerStatus} from '../bgp/protocols.js'
 import {applyBatch} from '../dataplane/apply.js'
 import {routeLine} from '../dataplane/diff.js'
 import {parseRoute} from '../dataplane/observe.js'
-import {inParallel, run} from '../dataplane/run.js'
+import {inNetns, inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
@@ -131,7 +131,7 @@ export async function makeRoomForBird(cluster: LabCluster): Promise<void> {
     const tunnelled = new Set(tunnelledBlocks(cluster, node))
     // Its own blocks' blackholes, and every peer block not left to a tunnel.
     const blocks = new Set(cluster.nodes.flatMap((o) => o.blocks).filter((b) => !tunnelled.has(b)))
-    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'table', 'main'])
+    const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'table', 'main']))
     const ours = (JSON.parse(stdout || '[]') as Array<Record<string, unknown>>).map(parseRoute).filter((r) => blocks.has(r.dst) && r.proto !== 'bird' && !r.metric)
     await applyBatch(node.netns, {ip: ours.flatMap((r) => [routeLine('replace', {...r, metric: 1}), routeLine('del', r)]), bridge: []})
   })
@@ -158,7 +158,7 @@ export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{p
     sessions += peers.length
     established += peers.filter((p) => p.info === 'Established').length
     for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
-    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'], {allowFailure: true})
+    const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'proto', 'bird']), {allowFailure: true})
     const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
     const tunnelled = new Set(tunnelledBlocks(cluster, node))
     for (const other of cluster.nodes) {

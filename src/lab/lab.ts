@@ -14,7 +14,7 @@ import type {IPPoolSpec, Resource} from '../resources/types.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
 import {ensureStateDirs, writeStateFile} from '../datastore/safe-fs.js'
-import {inParallel, run} from '../dataplane/run.js'
+import {inNetns, inParallel, run} from '../dataplane/run.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {recordTunnelAddresses} from './calico.js'
 import {labHealth, type LabHealth} from './inspect/health.js'
@@ -209,7 +209,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
 /** Whether every node has its uplink with its address: what BGP needs to come up at all. */
 async function nodesWired(cluster: LabCluster): Promise<boolean> {
   const wired = await inParallel(cluster.nodes, 8, async (node) => {
-    const {stdout, exitCode} = await run('ip', ['-n', node.netns, '-j', 'addr', 'show', 'dev', 'eth0'], {allowFailure: true})
+    const {stdout, exitCode} = await run(...inNetns(node.netns, 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']), {allowFailure: true})
     return exitCode === 0 && (JSON.parse(stdout || '[]') as Array<{addr_info?: Array<{local?: string}>}>).some((l) => l.addr_info?.some((a) => a.local === node.ip))
   })
   return wired.every(Boolean)
