@@ -12,6 +12,7 @@ import {observedFromSpec} from '../../src/dataplane/observe.js'
 import {planCluster} from '../../src/lab/cluster.js'
 import {planLab} from '../../src/lab/plan.js'
 import {parseTopology} from '../../src/lab/topology.js'
+import type {IPPoolSpec} from '../../src/resources/types.js'
 
 const none = {nodes: [], affinities: [], weps: []}
 
@@ -19,7 +20,7 @@ describe('plans from the last applied spec', () => {
   it('a spec diffed against itself, as observedFromSpec shows it, needs nothing (calico with and without VXLAN, flannel)', () => {
     const calico = parseTopology({kind: 'LabTopology', nodes: [{name: 'a', pods: 2}, {name: 'b', pods: 1}]})
     const vxlan = planCluster('known', calico, none)
-    vxlan.pool = {...vxlan.pool, spec: {...vxlan.pool.spec, vxlanMode: 'Always'}}
+    vxlan.pool = {...vxlan.pool, spec: {...vxlan.pool.spec, vxlanMode: 'Always'} as IPPoolSpec}
     const flannel = planCluster('known', parseTopology({kind: 'LabTopology', flavor: 'flannel', backend: {type: 'vxlan'}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}]}), none)
     for (const cluster of [planCluster('known', calico, none), vxlan, flannel]) {
       const specs = planLab(cluster)
