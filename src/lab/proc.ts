@@ -69,8 +69,8 @@ export async function startDaemon(stateDir: string, lab: string, daemon: DaemonS
   rmSync(daemon.readyPath, {force: true})
   // O_NOFOLLOW: a link planted where the log goes is refused, not written through as root.
   const log = daemon.logPath ? openSync(daemon.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) : 'ignore'
-  // nsenter and `ip netns exec` exec the program in place: the pid we get is the daemon's own, and so is its start time.
-  // nsenter where there is one: it enters the network namespace only (see inNetns), and execs in place too.
+  // nsenter (where there is one: it enters the network namespace only, see inNetns) and `ip netns exec`
+  // exec the program in place: the pid we get is the daemon's own, and so is its start time.
   const [command, args] = inNetns(daemon.netns, daemon.argv[0]!, daemon.argv.slice(1))
   const child = spawn(command, args, {detached: true, stdio: ['ignore', 'ignore', log]})
   if (typeof log === 'number') closeSync(log)
