@@ -1,7 +1,8 @@
 /**
  * `get workloadendpoints -A` over 20,000 objects: pods in the Kubernetes API test double,
- * and WorkloadEndpoints in a real etcd, with etcdctl reading the same keys as the yardstick.
- * Prints wall time and peak RSS (GNU time's %M) for each.
+ * and WorkloadEndpoints in a real etcd, with `etcdctl get --prefix -w json` reading the same keys
+ * as the yardstick (the target: netctl within 2x of it, and under 150 MB). Prints wall time and
+ * peak RSS (GNU time's %M) for each; the listing prints page by page (see writeListingPages).
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -55,7 +56,7 @@ try {
   })))
   const kubeconfig = join(dir, 'kubeconfig')
   api.writeKubeconfig(kubeconfig)
-  line('kubernetes (API test double, 500 pods a page)', await measure(netctl, {DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig}))
+  line('kubernetes (API test double, 500 pods a page)', await measure(netctl, {DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig}), '   (target: under 150 MB)')
 
   const client = new Etcd3({hosts: etcd.endpoint})
   for (let start = 0; start < count; start += 500) {
@@ -73,9 +74,13 @@ try {
   }
   client.close()
   const etcdNetctl = await measure(netctl, {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint})
-  const etcdctl = await measure(['etcdctl', '--endpoints', etcd.endpoint, 'get', '--prefix', '/calico/resources/v3/projectcalico.org/workloadendpoints/'], {ETCDCTL_API: '3'})
-  line('etcdv3 (real etcd, 1000 keys a page)', etcdNetctl, `   ${(etcdNetctl.ms / etcdctl.ms).toFixed(2)}x etcdctl`)
-  line('etcdctl get --prefix (same keys)', etcdctl)
+  const etcdctl = await measure(['etcdctl', '--endpoints', etcd.endpoint, 'get', '--prefix', '-w', 'json', '/calico/resources/v3/projectcalico.org/workloadendpoints/'], {ETCDCTL_API: '3'})
+  line('etcdv3 (real etcd, 1000 keys a page)', etcdNetctl, `   ${(etcdNetctl.ms / etcdctl.ms).toFixed(2)}x etcdctl (target: under 2x, under 150 MB)`)
+  line('etcdctl get --prefix -w json (same keys)', etcdctl)
+  const etcdYaml = await measure([...netctl, '-o', 'yaml'], {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint})
+  line('etcdv3 -o yaml', etcdYaml, `   ${(etcdYaml.ms / etcdctl.ms).toFixed(2)}x etcdctl`)
+  const etcdJson = await measure([...netctl, '-o', 'json'], {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint})
+  line('etcdv3 -o json', etcdJson, `   ${(etcdJson.ms / etcdctl.ms).toFixed(2)}x etcdctl`)
 } finally {
   await api.stop()
   await etcd.stop()

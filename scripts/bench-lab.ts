@@ -15,6 +15,7 @@ import {emptyObserved} from '../src/dataplane/observe.js'
 import {planCluster} from '../src/lab/cluster.js'
 import {labBench} from '../src/lab/bench.js'
 import {planLab} from '../src/lab/plan.js'
+import {podNetns} from '../src/lab/names.js'
 import {pingDuring} from '../src/lab/ping.js'
 import {defaultTopology} from '../src/lab/topology.js'
 
@@ -25,16 +26,22 @@ if (process.getuid?.() !== 0) {
 
 const state = mkdtempSync(join(tmpdir(), 'netctl-bench-lab-'))
 const env = {...process.env, NETCTL_STATE_DIR: state}
-const timed = (args: string[]) => {
+const timed = (args: string[]) => measured(args).seconds
+/** Wall time, and peak RSS of the netctl process (GNU time's %M). */
+function measured(args: string[]): {seconds: number; peakMb: number; stdout: string} {
   const started = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {env, encoding: 'utf8'})
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, 'bin/run.js', ...args], {env, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`netctl ${args.join(' ')} failed: ${r.stderr}`)
-  return Number(process.hrtime.bigint() - started) / 1e9
+  return {seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMb: Number(r.stderr.trim().split('\n').at(-1)) / 1024, stdout: r.stdout}
 }
+/** Lab names with the bench's pid (namespaces are the host's, and other labs may be up): speed<pid><letter>. */
+let labs = 0
+const labName = (): string => `speed${String(process.pid % 100000).padStart(5, '0')}${String.fromCharCode(97 + labs++)}`
+const target = (value: number, limit: number, unit: string) => `(target: under ${limit} ${unit}: ${value < limit ? 'met' : 'MISSED'})`
 
 /** The article's way: every namespace, link, address, route and sysctl its own process. */
 async function onePerStep(nodes: number, pods: number): Promise<number> {
-  const cluster = planCluster('bplain', defaultTopology({nodes, podsPerNode: pods}), {nodes: [], affinities: [], weps: []})
+  const cluster = planCluster(labName(), defaultTopology({nodes, podsPerNode: pods}), {nodes: [], affinities: [], weps: []})
   const specs = planLab(cluster)
   const commands: string[][] = specs.map((s) => ['ip', 'netns', 'add', s.netns])
   for (const wave of applyWaves(specs)) {
@@ -58,33 +65,48 @@ async function onePerStep(nodes: number, pods: number): Promise<number> {
 }
 
 try {
-  console.log('lab build and teardown (calico, static routes):')
+  console.log('lab build and teardown (calico, static routes; the machine may be shared: run it twice):')
   const results: Record<string, number> = {}
-  for (const [nodes, pods] of [[2, 2], [10, 10], [50, 20]] as const) {
-    const name = `b${nodes}x${pods}`
-    const up = timed(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods), '--bgp', 'off'])
+  const perPod: number[] = []
+  for (const [nodes, pods] of [[2, 2], [4, 25], [10, 10], [20, 25], [40, 25], [50, 20], [100, 25]] as const) {
+    const name = labName()
+    const up = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods), '--bgp', 'off'])
     const down = timed(['lab', 'down', name])
-    results[name] = up
-    console.log(`  ${`${nodes}×${pods}`.padEnd(7)} (${String(nodes * pods).padStart(4)} pods)   up ${up.toFixed(2).padStart(6)} s   down ${down.toFixed(2).padStart(5)} s   ${(up / (nodes * pods) * 1000).toFixed(1)} ms a pod`)
+    const count = nodes * pods
+    results[`b${nodes}x${pods}`] = up.seconds
+    if (count >= 100) perPod.push(up.seconds / count * 1000)
+    const targets = [
+      nodes === 50 ? target(up.seconds, 4, 's') : '',
+      count === 2500 ? `${target(up.seconds, 10, 's')} down ${target(down, 3, 's')} memory ${target(up.peakMb, 300, 'MB')}` : '',
+    ].join('')
+    console.log(`  ${`${nodes}×${pods}`.padEnd(7)} (${String(count).padStart(4)} pods)   up ${up.seconds.toFixed(2).padStart(6)} s   down ${down.toFixed(2).padStart(5)} s   ${(up.seconds / count * 1000).toFixed(1).padStart(5)} ms a pod   ${up.peakMb.toFixed(0).padStart(4)} MB   ${targets}`)
   }
+  console.log(`  time a pod, 2,500 pods against 100: ${(perPod.at(-1)! / perPod[0]!).toFixed(2)}x (flat: near 1; 100 pods carry netctl's startup)`)
   const plain = await onePerStep(10, 10)
   console.log(`  10×10 by one ip process per step (the seed article's way): ${plain.toFixed(2)} s = ${(plain / results.b10x10!).toFixed(1)}x netctl lab up`)
 
-  console.log('BGP convergence, full mesh of real BIRDs (lab up start → every session Established and every block routed):')
-  for (const nodes of [3, 10, 30]) {
-    const name = `g${nodes}`
-    const started = process.hrtime.bigint()
-    const r = spawnSync(process.execPath, ['bin/run.js', 'lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', '1', '--json'], {env, encoding: 'utf8'})
-    const total = Number(process.hrtime.bigint() - started) / 1e9
-    if (r.status !== 0) throw new Error(`lab up ${name} failed: ${r.stderr}`)
+  console.log('reconcile of a 1,000-pod lab (40×25, static routes) after one pool\'s encapsulation changes:')
+  const reconciled = labName()
+  timed(['lab', 'up', '--name', reconciled, '--nodes', '40', '--pods-per-node', '25', '--bgp', 'off'])
+  for (const mode of ['vxlan', 'none']) {
+    const switched = timed(['encap', 'set', mode, '--yes'])
+    console.log(`  encap set ${mode.padEnd(5)} ${switched.toFixed(2).padStart(6)} s   ${target(switched, 2, 's')}`)
+  }
+  timed(['lab', 'down', reconciled])
+
+  console.log('BGP convergence of real BIRDs (lab up start → every session Established and every block routed):')
+  for (const [nodes, reflectors, limit] of [[3, 0, 0], [10, 0, 0], [50, 0, 10], [100, 2, 15]] as const) {
+    const name = labName()
+    const r = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', '1', ...(reflectors ? ['--route-reflectors', String(reflectors)] : []), '--json'])
     const bgp = JSON.parse(r.stdout).bgp as {seconds: number; sessions: number}
-    console.log(`  ${String(nodes).padStart(2)} nodes (${String(bgp.sessions).padStart(3)} sessions)   ${total.toFixed(2).padStart(6)} s from start, ${bgp.seconds.toFixed(2)} s after BIRD started`)
+    const shape = reflectors ? `${reflectors} route reflectors` : 'full mesh'
+    console.log(`  ${String(nodes).padStart(3)} nodes, ${shape.padEnd(19)} (${String(bgp.sessions).padStart(4)} sessions)   ${r.seconds.toFixed(2).padStart(6)} s from start, ${bgp.seconds.toFixed(2)} s after BIRD started   ${limit ? target(r.seconds, limit, 's') : ''}`)
     timed(['lab', 'down', name])
   }
 
   console.log('encapsulation, 2 nodes, iperf3 pod to pod against node to node (median of 3 rounds of 3 s):')
   for (const flavor of ['calico', 'flannel']) {
-    const name = `e${flavor[0]}`
+    const name = labName()
     timed(['lab', 'up', '--name', name, '--flavor', flavor, '--pods-per-node', '1'])
     const {rows, skipped} = await labBench(state, name, {modes: true})
     for (const r of rows) console.log(`  ${flavor.padEnd(8)} ${r.mode.padEnd(8)} pods ${r.pods.gbps.toFixed(2).padStart(6)} Gbit/s   nodes ${r.nodes.gbps.toFixed(2).padStart(6)} Gbit/s   ${r.ratio.toFixed(2)}x   rtt ${r.pods.rttMs.toFixed(3)} / ${r.nodes.rttMs.toFixed(3)} ms`)
@@ -94,7 +116,7 @@ try {
     const switches: Array<[string, string[]]> = flavor === 'calico'
       ? [['vxlan', ['encap', 'set', 'vxlan', '--yes']], ['none', ['encap', 'set', 'none', '--yes']], ['BGP off', relabUp('off')], ['vxlan', ['encap', 'set', 'vxlan', '--yes']], ['none', ['encap', 'set', 'none', '--yes']], ['BGP on', relabUp('on')]]
       : ['vxlan', 'udp', 'host-gw', 'udp', 'vxlan', 'host-gw'].map((b) => [b, ['lab', 'set-backend', b]])
-    const {sent, lost} = await pingDuring(`nc-${name}-p-busybox-controlplane-0`, flavor === 'calico' ? '192.168.0.65' : '10.244.1.2', async () => {
+    const {sent, lost} = await pingDuring(podNetns(name, 'busybox-controlplane-0'), flavor === 'calico' ? '192.168.0.65' : '10.244.1.2', async () => {
       for (const [, args] of switches) timed(args)
     })
     console.log(`  ${flavor.padEnd(8)} ${switches.length} live switches (${switches.map(([label]) => label).join(', ')}) under a 100 pps ping: ${lost} of ${sent} lost`)

@@ -100,12 +100,17 @@ export function asDocument(info: KindInfo, resources: Resource[], single: boolea
 
 /** Columns padded like Go's tabwriter in calicoctl (min width 5, padding 3). */
 export function formatColumns(rows: string[][]): string {
-  const widths: number[] = []
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
-  return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(Math.max(widths[i]! + 3, 5)))).join('').trimEnd())
-    .join('\n')
+  return formatRows(rows, widenColumns([], rows))
 }
+
+/** The widths, grown to fit these rows too. */
+function widenColumns(widths: number[], rows: string[][]): number[] {
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return widths
+}
+
+const formatRows = (rows: string[][], widths: number[]): string =>
+  rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(Math.max(widths[i]! + 3, 5)))).join('').trimEnd()).join('\n')
 
 export interface TableOptions {
   format: OutputFormat
@@ -115,6 +120,12 @@ export interface TableOptions {
 }
 
 export function formatTable(info: KindInfo, resources: Resource[], options: TableOptions): string {
+  const headings = tableHeadings(info, options)
+  const rows = resources.map((r) => headings.map((h) => info.cells[h]!(r, options.context)))
+  return formatColumns([[...headings], ...rows])
+}
+
+function tableHeadings(info: KindInfo, options: TableOptions): readonly string[] {
   let headings: readonly string[]
   if (options.format.type === 'custom-columns') {
     headings = options.format.columns
@@ -126,6 +137,55 @@ export function formatTable(info: KindInfo, resources: Resource[], options: Tabl
     headings = options.format.type === 'wide' ? info.columns.wide : info.columns.ps
     if (info.namespaced && options.namespaceColumn) headings = ['NAMESPACE', ...headings]
   }
-  const rows = resources.map((r) => headings.map((h) => info.cells[h]!(r, options.context)))
-  return formatColumns([[...headings], ...rows])
+  return headings
+}
+
+/**
+ * A listing printed page by page as the datastore reads them (`write` gets raw text): the
+ * first row shows before the last page is read, and memory holds a page, not the listing.
+ * YAML and JSON are the bytes toYaml/toJson give for the whole <Kind>List. A table cannot know its widths before its last row, so, as kubectl does with
+ * its chunked lists, each page is aligned when it comes: widths grow with each page (never
+ * shrink), so a later page may sit wider than the ones above. A listing of one page (1,000
+ * etcd keys, 500 pods) prints exactly as formatTable.
+ */
+export async function writeListingPages(info: KindInfo, pages: AsyncIterable<Resource[]>, format: OutputFormat, table: Omit<TableOptions, 'format'>, write: (text: string) => void): Promise<number> {
+  let count = 0
+  const kind = `${info.kind}List`
+  if (format.type === 'json') {
+    let opened = false
+    for await (const page of pages) {
+      if (page.length === 0) continue
+      const items = page.map((item) => '    ' + JSON.stringify(sortKeys(item), null, 2).replaceAll('\n', '\n    ')).join(',\n')
+      write(opened ? `,\n${items}` : `{\n  "apiVersion": ${JSON.stringify(API_VERSION)},\n  "items": [\n${items}`)
+      opened = true
+      count += page.length
+    }
+    write(opened ? `\n  ],\n  "kind": ${JSON.stringify(kind)}\n}\n` : `${toJson({apiVersion: API_VERSION, kind, items: []})}\n`)
+    return count
+  }
+  if (format.type === 'yaml') {
+    let opened = false
+    for await (const page of pages) {
+      if (page.length === 0) continue
+      const items = (await toYaml(page)).trimEnd()
+      write(opened ? `${items}\n` : `${await toYaml({apiVersion: API_VERSION})}\nitems:\n${items}\n`)
+      opened = true
+      count += page.length
+    }
+    write(opened ? `${await toYaml({kind})}\n` : `${await toYaml({apiVersion: API_VERSION, kind, items: []})}\n`)
+    return count
+  }
+  const options = {...table, format}
+  const headings = tableHeadings(info, options)
+  const widths: number[] = []
+  let header: string[][] = [[...headings]]
+  for await (const page of pages) {
+    if (page.length === 0) continue
+    const rows = [...header, ...page.map((r) => headings.map((h) => info.cells[h]!(r, options.context)))]
+    write(formatRows(rows, widenColumns(widths, rows)) + '\n')
+    header = []
+    count += page.length
+  }
+  if (header.length > 0) write(formatColumns(header) + '\n')
+  return count
 }

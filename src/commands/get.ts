@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {NetctlCommand} from '../cli/base-command.js'
-import {asDocument, exportResource, formatTable, outputFormats, parseOutputFormat, templateRenderer, toJson, toYaml} from '../cli/output.js'
+import {asDocument, exportResource, formatTable, outputFormats, parseOutputFormat, templateRenderer, toJson, toYaml, writeListingPages} from '../cli/output.js'
 import {choose, isInteractive, missing} from '../cli/prompts.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
@@ -10,6 +10,7 @@ import type {ColumnContext} from '../resources/kind.js'
 import {kindInfo, kinds} from '../resources/registry.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
+import {parseSelector} from '../resources/selector.js'
 import {checkNamespaceFlags, findResources} from '../services/resources.js'
 
 export default class Get extends NetctlCommand {
@@ -68,6 +69,22 @@ export default class Get extends NetctlCommand {
     const ds = await this.datastore(flags)
     if (flags.node && infos.some((info) => info.kind !== 'WorkloadEndpoint')) throw new NetctlError('usage', '--node only applies to workloadendpoints', `drop --node, or run netctl get workloadendpoints --node ${flags.node}`)
     const selection = {namespace: flags.namespace, allNamespaces, node: flags.node, selector: flags.selector}
+    // A whole listing of one kind from a backend that reads in pages: printed as the pages come.
+    if (names.length === 0 && infos.length === 1 && ds.listPages && !this.jsonEnabled() && !render && !flags.export) {
+      const info = infos[0]!
+      const namespace = info.namespaced && !allNamespaces ? flags.namespace ?? ds.defaultNamespace ?? 'default' : undefined
+      const labelTest = flags.selector === undefined ? undefined : parseSelector(flags.selector)
+      const selected = (r: Resource) => (!flags.node || r.spec?.node === flags.node) && (!labelTest || labelTest(r.metadata.labels ?? {}))
+      const pages = ds.listPages(info, {namespace, node: flags.node})
+      async function* filtered() {
+        for await (const page of pages) yield page.filter(selected)
+      }
+      const context: ColumnContext = {}
+      if (info.kind === 'Node' && format.type !== 'ps') context.defaultASNumber = await clusterASNumber(ds)
+      const namespaceColumn = allNamespaces || flags.namespace !== undefined
+      await writeListingPages(info, filtered(), format, {namespaceColumn, context}, (text) => process.stdout.write(text))
+      return undefined
+    }
     const results: Array<{info: KindInfo; resources: Resource[]}> = []
     const missingOnes: NetctlError[] = []
     for (const info of infos) {

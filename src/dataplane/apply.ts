@@ -8,8 +8,8 @@ import {readdirSync, readlinkSync, statSync} from 'node:fs'
 import {NetctlError} from '../errors.js'
 import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions, type NetnsPlan} from './diff.js'
 import type {NetnsSpec} from './model.js'
-import {emptyObserved, observeCommands, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
-import {inParallel, run} from './run.js'
+import {emptyObserved, observeCommands, observedFromSpec, parseFdb, parseIpBatch, type ObservedState} from './observe.js'
+import {inNetns, inParallel, run} from './run.js'
 import {ipLine} from '../render/ip.js'
 import {sysctlAssignment} from '../render/sysctl.js'
 
@@ -74,22 +74,22 @@ export async function killProcessesIn(names: readonly string[]): Promise<number>
 
 /** Nothing in it but a loopback, and no process: a namespace that holds nobody's work. */
 export async function isEmptyNamespace(name: string): Promise<boolean> {
-  const {stdout, exitCode} = await run('ip', ['-n', name, '-j', 'link', 'show'], {allowFailure: true})
+  const {stdout, exitCode} = await run(...inNetns(name, 'ip', ['-j', 'link', 'show']), {allowFailure: true})
   if (exitCode !== 0) return false
   const links = JSON.parse(stdout || '[]') as Array<{ifname: string}>
   return links.every((l) => l.ifname === 'lo') && processesIn([name]).length === 0
 }
 
 export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
-  const ip = await run('ip', ['-n', spec.netns, '-d', '-j', '-batch', '-'], {input: observeCommands.join('\n') + '\n'})
+  const ip = await run(...inNetns(spec.netns, 'ip', ['-d', '-j', '-batch', '-']), {input: observeCommands.join('\n') + '\n'})
   const state: ObservedState = {...parseIpBatch(ip.stdout), fdb: [], sysctls: {}}
   if (spec.fdb.length > 0 || spec.links.some((l) => l.kind === 'vxlan')) {
-    state.fdb = parseFdb((await run('bridge', ['-n', spec.netns, '-j', 'fdb', 'show'])).stdout)
+    state.fdb = parseFdb((await run(...inNetns(spec.netns, 'bridge', ['-j', 'fdb', 'show']))).stdout)
   }
   const keys = Object.entries(spec.sysctls).map(([key, value]) => sysctlAssignment(key, value).split('=')[0]!)
   if (keys.length > 0) {
     // -e: keys of links that do not exist yet are skipped, not fatal.
-    const {stdout} = await run('ip', ['netns', 'exec', spec.netns, 'sysctl', '-e', ...keys], {allowFailure: true})
+    const {stdout} = await run(...inNetns(spec.netns, 'sysctl', ['-e', ...keys]), {allowFailure: true})
     for (const line of stdout.split('\n')) {
       const m = /^(\S+) = (.*)$/.exec(line)
       if (m) state.sysctls[m[1]!] = m[2]!.trim()
@@ -102,7 +102,7 @@ export async function observeNetns(spec: NetnsSpec): Promise<ObservedState> {
 export async function applyBatch(netns: string, batch: Batch, sysctls: Record<string, string> = {}): Promise<void> {
   const runBatch = async (tool: 'ip' | 'bridge', lines: string[]) => {
     if (lines.length === 0) return
-    const result = await run(tool, ['-n', netns, '-batch', '-'], {input: lines.join('\n') + '\n', allowFailure: true})
+    const result = await run(...inNetns(netns, tool, ['-batch', '-']), {input: lines.join('\n') + '\n', allowFailure: true})
     if (result.exitCode !== 0) {
       const failed = /Command failed -:(\d+)/.exec(result.stderr)
       const line = failed ? lines[Number(failed[1]) - 1] : undefined
@@ -113,7 +113,7 @@ export async function applyBatch(netns: string, batch: Batch, sysctls: Record<st
   await runBatch('ip', batch.ip)
   await runBatch('bridge', batch.bridge)
   const entries = Object.entries(sysctls)
-  if (entries.length > 0) await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...entries.map(([k, v]) => sysctlAssignment(k, v))])
+  if (entries.length > 0) await run(...inNetns(netns, 'sysctl', ['-q', '-w', ...entries.map(([k, v]) => sysctlAssignment(k, v))]))
 }
 
 /** Namespaces in the order their links come into being: a veth's creator before its far end. */
@@ -152,6 +152,12 @@ export interface ApplyOptions {
   beforeBreak?: () => Promise<unknown>
   /** After each namespace's first batch: how many of all are done (for a progress bar). */
   onApplied?: (done: number, total: number) => void
+  /**
+   * The spec netctl last applied to these namespaces, trusted as their state: diffed against
+   * without a process to observe them (a 1,000-pod reconcile runs half the processes). A
+   * batch that fails shows the kernel differs: that namespace is observed and planned again.
+   */
+  known?: ReadonlyMap<string, NetnsSpec>
 }
 
 /**
@@ -160,14 +166,35 @@ export interface ApplyOptions {
  */
 export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOptions = {}): Promise<ApplyReport[]> {
   const plans: NetnsPlan[] = []
+  const byName = new Map(specs.map((s) => [s.netns, s]))
+  // Plans made from a trusted spec: if one of their batches fails, observe and apply what is really left.
+  const trusted = new Set<string>()
+  const observedPlan = async (spec: NetnsSpec) => diffNetns(spec, await observeNetns(spec), options.diff)
+  const applyPhase = async (plan: NetnsPlan, phase: 'make' | 'switch' | 'break', sysctls: Record<string, string> = {}) => {
+    try {
+      await applyBatch(plan.netns, plan[phase], sysctls)
+    } catch (error) {
+      if (!trusted.has(plan.netns)) throw error
+      trusted.delete(plan.netns)
+      const again = await observedPlan(byName.get(plan.netns)!)
+      // Make goes on phase by phase; a later phase finishes the namespace at once.
+      if (phase === 'make') {
+        await applyBatch(plan.netns, again.make, again.sysctls)
+        Object.assign(plan, {switch: again.switch, break: again.break})
+      } else await applyBatch(plan.netns, planLines(again), again.sysctls)
+    }
+  }
   let applied = 0
   for (const wave of applyWaves(specs)) {
     plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
         const fresh = options.fresh?.has(spec.netns)
-        const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : await observeNetns(spec)
+        const known = fresh ? undefined : options.known?.get(spec.netns)
+        if (known) trusted.add(spec.netns)
+        const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : known ? observedFromSpec(known) : await observeNetns(spec)
         const plan = diffNetns(spec, observed, options.diff)
-        await applyBatch(spec.netns, fresh ? planLines(plan) : plan.make, plan.sysctls)
+        if (fresh) await applyBatch(spec.netns, planLines(plan), plan.sysctls)
+        else await applyPhase(plan, 'make', plan.sysctls)
         options.onApplied?.(++applied, specs.length)
         return plan
       })),
@@ -175,8 +202,8 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   }
   const live = plans.filter((plan) => !options.fresh?.has(plan.netns))
   await options.afterMake?.()
-  await inParallel(live.filter((plan) => batchSize(plan.switch) > 0), concurrency, (plan) => applyBatch(plan.netns, plan.switch))
+  await inParallel(live.filter((plan) => batchSize(plan.switch) > 0), concurrency, (plan) => applyPhase(plan, 'switch'))
   await options.beforeBreak?.()
-  await inParallel(live.filter((plan) => batchSize(plan.break) > 0), concurrency, (plan) => applyBatch(plan.netns, plan.break))
+  await inParallel(live.filter((plan) => batchSize(plan.break) > 0), concurrency, (plan) => applyPhase(plan, 'break'))
   return plans.map((plan) => ({netns: plan.netns, changes: planSize(plan)}))
 }

@@ -1,5 +1,5 @@
 /** What a namespace has now, read from `ip -j` / `bridge -j` (never the human text). */
-import {normalizeDst, type FdbSpec, type LinkKind, type NeighbourSpec, type RouteSpec} from './model.js'
+import {normalizeDst, type FdbSpec, type LinkKind, type NeighbourSpec, type NetnsSpec, type RouteSpec} from './model.js'
 
 export interface ObservedLink {
   name: string
@@ -23,6 +23,28 @@ export interface ObservedState {
 }
 
 export const emptyObserved = (): ObservedState => ({links: [], addresses: [], routes: [], neighbours: [], fdb: [], sysctls: {}})
+
+/**
+ * What observeNetns would read from a namespace that is exactly `spec` (as netctl left it):
+ * diffNetns(next, observedFromSpec(last)) is the change from one spec to the next.
+ */
+export function observedFromSpec(spec: NetnsSpec): ObservedState {
+  const links: ObservedLink[] = spec.links
+    .filter((l) => !l.netns)
+    .map((l) => ({
+      name: l.name, kind: l.kind, mac: l.mac, mtu: l.mtu, txqlen: l.txqueuelen, master: l.master, up: l.up ?? true, hairpin: l.hairpin,
+      ...(l.vxlan ? {vxlan: {id: l.vxlan.id, port: l.vxlan.port, local: l.vxlan.local, learning: l.vxlan.learning}} : {}),
+    }))
+  if (!links.some((l) => l.name === 'lo')) links.unshift({name: 'lo', up: true})
+  return {
+    links,
+    addresses: spec.addresses.map((a) => ({dev: a.dev, cidr: a.cidr, ...(a.broadcast ? {broadcast: '+'} : {})})),
+    routes: spec.routes.map((r) => ({...r, dst: normalizeDst(r.dst)})),
+    neighbours: spec.neighbours.map((n) => ({...n})),
+    fdb: spec.fdb.map((f) => ({...f})),
+    sysctls: {...spec.sysctls},
+  }
+}
 
 /** The commands whose JSON parseIpBatch reads, in this order, as one `ip -d -j -batch -`. */
 export const observeCommands = ['link show', 'addr show', 'route show table main', 'neigh show nud permanent']

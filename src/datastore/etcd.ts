@@ -108,23 +108,39 @@ export class EtcdDatastore implements Datastore {
   }
 
   async listWithRevision(kind: KindInfo, options: ListOptions = {}): Promise<Listing> {
+    const items: Resource[] = []
+    const listing = this.pagesAt(kind, options)
+    for await (const page of listing.pages) items.push(...page)
+    return {items, revision: listing.revision()}
+  }
+
+  /** The listing page by page (etcdPageSize keys each, key order), as each arrives: a printer can start before the last. */
+  listPages(kind: KindInfo, options: ListOptions = {}): AsyncGenerator<Resource[]> {
+    return this.pagesAt(kind, options).pages
+  }
+
+  private pagesAt(kind: KindInfo, options: ListOptions): {pages: AsyncGenerator<Resource[]>; revision: () => string} {
     const prefix = Buffer.from(ipamEtcdPrefix(kind) ?? (kind.namespaced && options.namespace !== undefined ? `${calicoKeyPrefix}${kind.plural}/${options.namespace}/` : `${calicoKeyPrefix}${kind.plural}/`))
     const end = prefixEnd(prefix)
     const range = (key: Buffer, revision?: string) => this.call(() => this.client.kv.range({key, range_end: end, limit: etcdPageSize, revision}))
-    const items: Resource[] = []
-    let page = await range(prefix)
-    // Every page reads at the first page's revision: the listing is one consistent snapshot.
-    const revision = page.header.revision
-    for (;;) {
-      // Ask for the next page before decoding this one, so etcd works while we parse.
-      const last = page.kvs.at(-1)
-      const next = page.more && last ? range(Buffer.concat([last.key, Buffer.from([0])]), revision) : undefined
-      // A failed decode must not leave the next page's request unhandled.
-      next?.catch(() => {})
-      for (const kv of page.kvs) items.push(this.decode(kind, kv))
-      if (!next) return {items, revision}
-      page = await next
+    let revision = ''
+    const decode = (kv: KeyValue) => this.decode(kind, kv)
+    async function* pages(): AsyncGenerator<Resource[]> {
+      let page = await range(prefix)
+      // Every page reads at the first page's revision: the listing is one consistent snapshot.
+      revision = page.header.revision
+      for (;;) {
+        // Ask for the next page before decoding this one, so etcd works while we parse and print.
+        const last = page.kvs.at(-1)
+        const next = page.more && last ? range(Buffer.concat([last.key, Buffer.from([0])]), revision) : undefined
+        // A failed decode (or a consumer that stops early) must not leave the next page's request unhandled.
+        next?.catch(() => {})
+        yield page.kvs.map(decode)
+        if (!next) return
+        page = await next
+      }
     }
+    return {pages: pages(), revision: () => revision}
   }
 
   async create(kind: KindInfo, resource: Resource): Promise<Resource> {

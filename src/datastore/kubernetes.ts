@@ -53,6 +53,9 @@ interface KubeStatus {
   reason?: string
 }
 
+/** calicoctl's order for WorkloadEndpoints from pods: namespace/name. */
+const byNamespacedName = (a: Resource, b: Resource): number => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name)
+
 export class KubernetesDatastore implements Datastore {
   readonly location: string
   readonly defaultNamespace: string
@@ -100,11 +103,9 @@ export class KubernetesDatastore implements Datastore {
 
   async list(kind: KindInfo, options: ListOptions = {}): Promise<Resource[]> {
     if (kind.kind === 'WorkloadEndpoint') {
-      const base = options.namespace !== undefined ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods` : '/api/v1/pods'
-      const query: Record<string, string> = options.node ? {fieldSelector: `spec.nodeName=${options.node}`} : {}
       const out: Resource[] = []
-      for await (const pod of this.pages<Pod>(base, query, kind)) if (hasWorkloadEndpoint(pod)) out.push(podToWorkloadEndpoint(pod))
-      return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name))
+      for await (const page of this.listPages(kind, options)) out.push(...page)
+      return out.sort(byNamespacedName)
     }
     if (kind.kind === 'Profile') return this.listProfiles(kind)
     const out: Resource[] = []
@@ -115,6 +116,23 @@ export class KubernetesDatastore implements Datastore {
       for await (const np of this.pages<KubeNetworkPolicy>(kubernetesNetworkPolicyPath(options.namespace), {}, kind, k8sPolicies)) out.push(k8sNetworkPolicyToCalico(np).policy)
     }
     return out
+  }
+
+  /**
+   * The listing page by page as the API server hands them out (a page of WorkloadEndpoints
+   * sorted within itself): a printer can start before the last page. Kinds assembled from
+   * several listings (Profiles, NetworkPolicies) come as one page.
+   */
+  async *listPages(kind: KindInfo, options: ListOptions = {}): AsyncGenerator<Resource[]> {
+    if (kind.kind === 'WorkloadEndpoint') {
+      const base = options.namespace !== undefined ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods` : '/api/v1/pods'
+      const query: Record<string, string> = options.node ? {fieldSelector: `spec.nodeName=${options.node}`} : {}
+      for await (const pods of this.pageArrays<Pod>(base, query, kind)) yield pods.filter(hasWorkloadEndpoint).map(podToWorkloadEndpoint).sort(byNamespacedName)
+    } else if (kind.kind === 'Profile' || kind.kind === 'NetworkPolicy') {
+      yield await this.list(kind, options)
+    } else {
+      for await (const objects of this.pageArrays<KubeObject>(this.path(kind, undefined, options.namespace), {}, kind)) yield objects.map((object) => this.toV3(kind, object))
+    }
   }
 
   async create(kind: KindInfo, resource: Resource): Promise<Resource> {
@@ -254,6 +272,11 @@ export class KubernetesDatastore implements Datastore {
    * must end: a token that comes back, too many pages or objects, or too long is an error.
    */
   private async *pages<T>(path: string, query: Record<string, string>, kind: KindInfo, resource = resourceName(kind)): AsyncGenerator<T> {
+    for await (const page of this.pageArrays<T>(path, query, kind, resource)) yield* page
+  }
+
+  /** pages(), a page at a time. */
+  private async *pageArrays<T>(path: string, query: Record<string, string>, kind: KindInfo, resource = resourceName(kind)): AsyncGenerator<T[]> {
     const {listMs, maxListPages, maxListObjects} = this.limits
     const listed = `${resource} (GET ${path})`
     const listing = `listing ${listed} at ${this.shownServer}`
@@ -279,12 +302,13 @@ export class KubernetesDatastore implements Datastore {
       const list = this.listPage<T>(response)
       objects += list.items.length
       if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
-      for (const item of list.items) yield item
       token = list.continue
+      // Checked before the page is handed out: a page that repeats an earlier one is never printed.
       if (token !== undefined) {
         if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
         seenTokens.add(token)
       }
+      yield list.items
     } while (token !== undefined)
   }
 

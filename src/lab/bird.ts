@@ -12,7 +12,7 @@ import {bgpPeers, parseProtocols, type PeerStatus} from '../bgp/protocols.js'
 import {applyBatch} from '../dataplane/apply.js'
 import {routeLine} from '../dataplane/diff.js'
 import {parseRoute} from '../dataplane/observe.js'
-import {inParallel, run} from '../dataplane/run.js'
+import {inNetns, inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
@@ -96,15 +96,15 @@ export async function startBird(stateDir: string, lab: string, node: LabNode): P
   throw new NetctlError('internal', `BIRD did not start on node ${node.name}: ${check.stderr.trim() || log || 'no socket appeared'}`, `see ${files.config} and ${files.log}`)
 }
 
-/** Write each node's config; start BIRD where none runs, reload it where the config changed. */
+/** Write each node's config; start BIRD where none runs (all at once: each waits for its socket), reload it where the config changed. */
 export async function syncBirds(stateDir: string, cluster: LabCluster, configs: Map<string, string>): Promise<{started: number; reloaded: number}> {
   let started = 0
   let reloaded = 0
   await adoptStrays(stateDir, cluster.lab, cluster.nodes.map((node) => birdDaemon(stateDir, cluster.lab, node)))
   const running = runningBirds(stateDir, cluster.lab)
-  for (const node of cluster.nodes) {
+  await inParallel(cluster.nodes, 32, async (node) => {
     const text = configs.get(node.name)
-    if (text === undefined) continue
+    if (text === undefined) return
     const files = birdFiles(stateDir, cluster.lab, node.name)
     const previous = readBirdConfig(stateDir, cluster.lab, node.name)
     writeStateFile(stateDir, nodeFile(cluster.lab, node.name, 'bird.conf'), text)
@@ -116,7 +116,7 @@ export async function syncBirds(stateDir: string, cluster: LabCluster, configs: 
       if (/(^|\n)[89]\d{3} /.test(reply)) throw new NetctlError('internal', `BIRD on ${node.name} refused the new config: ${reply.trim()}`, `see ${files.config}`)
       reloaded++
     }
-  }
+  })
   return {started, reloaded}
 }
 
@@ -131,7 +131,7 @@ export async function makeRoomForBird(cluster: LabCluster): Promise<void> {
     const tunnelled = new Set(tunnelledBlocks(cluster, node))
     // Its own blocks' blackholes, and every peer block not left to a tunnel.
     const blocks = new Set(cluster.nodes.flatMap((o) => o.blocks).filter((b) => !tunnelled.has(b)))
-    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'table', 'main'])
+    const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'table', 'main']))
     const ours = (JSON.parse(stdout || '[]') as Array<Record<string, unknown>>).map(parseRoute).filter((r) => blocks.has(r.dst) && r.proto !== 'bird' && !r.metric)
     await applyBatch(node.netns, {ip: ours.flatMap((r) => [routeLine('replace', {...r, metric: 1}), routeLine('del', r)]), bridge: []})
   })
@@ -142,44 +142,68 @@ export interface Convergence {
   sessions: number
 }
 
-/** What keeps BGP from being converged now: sessions not Established, blocks not routed (empty when converged). */
-export async function bgpGaps(stateDir: string, cluster: LabCluster): Promise<{pending: string[]; sessions: number; established: number}> {
-  const pending: string[] = []
-  let sessions = 0
-  let established = 0
-  for (const node of cluster.nodes) {
+export interface NodeLook {
+  pending: string[]
+  sessions: number
+  established: number
+}
+
+/**
+ * What keeps BGP from being converged now: sessions not Established, blocks not routed (empty
+ * when converged), overall and per node. `only`: look at these nodes alone.
+ */
+export async function bgpGaps(stateDir: string, cluster: LabCluster, only?: ReadonlySet<string>): Promise<{pending: string[]; sessions: number; established: number; byNode: Map<string, NodeLook>}> {
+  const nodes = only ? cluster.nodes.filter((n) => only.has(n.name)) : cluster.nodes
+  const looks = await inParallel(nodes, 8, async (node): Promise<NodeLook> => {
     let peers: PeerStatus[]
     try {
       peers = bgpPeers(parseProtocols(await birdQuery(birdFiles(stateDir, cluster.lab, node.name).socket, 'show protocols')))
     } catch (error) {
-      pending.push(`${node.name}: ${(error as Error).message}`)
-      continue
+      return {pending: [`${node.name}: ${(error as Error).message}`], sessions: 0, established: 0}
     }
-    sessions += peers.length
-    established += peers.filter((p) => p.info === 'Established').length
+    const pending: string[] = []
+    const established = peers.filter((p) => p.info === 'Established').length
     for (const p of peers) if (p.info !== 'Established') pending.push(`${node.name} → ${p.peerAddress} (${p.peerType}): ${p.state} ${p.info}`.trim())
-    const {stdout} = await run('ip', ['-n', node.netns, '-j', 'route', 'show', 'proto', 'bird'], {allowFailure: true})
+    // The kernel's routes only once every session is up: no process a node while they come up.
+    if (pending.length > 0) return {pending, sessions: peers.length, established}
+    const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'proto', 'bird']), {allowFailure: true})
     const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
     const tunnelled = new Set(tunnelledBlocks(cluster, node))
     for (const other of cluster.nodes) {
       if (other === node) continue
       for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
     }
+    return {pending, sessions: peers.length, established}
+  })
+  const byNode = new Map(nodes.map((n, i) => [n.name, looks[i]!]))
+  return {
+    pending: looks.flatMap((l) => l.pending),
+    sessions: looks.reduce((sum, l) => sum + l.sessions, 0),
+    established: looks.reduce((sum, l) => sum + l.established, 0),
+    byNode,
   }
-  return {pending, sessions, established}
 }
 
-/** Wait until every session is Established and every node has BIRD routes to every other node's blocks. */
+/**
+ * Wait until every session is Established and every node has BIRD routes to every other
+ * node's blocks. Each look asks only the nodes not converged at the last one; once all
+ * were, one more look asks them all, so that a session that dropped meanwhile is not missed.
+ */
 export async function waitForConvergence(stateDir: string, cluster: LabCluster, timeoutMs: number, signal?: AbortSignal, onSessions?: (established: number, total: number) => void): Promise<Convergence> {
   const started = performance.now()
+  const last = new Map<string, NodeLook>()
   let pending: string[] = []
   while (performance.now() - started < timeoutMs) {
     checkpoint(signal, 'while waiting for BGP', '')
-    const gaps = await bgpGaps(stateDir, cluster)
-    onSessions?.(gaps.established, gaps.sessions)
-    pending = gaps.pending
-    if (pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions: gaps.sessions}
-    await sleep(100)
+    const open = new Set(cluster.nodes.filter((n) => last.get(n.name)?.pending.length !== 0).map((n) => n.name))
+    const full = open.size === 0
+    const gaps = await bgpGaps(stateDir, cluster, full ? undefined : open)
+    for (const [name, look] of gaps.byNode) last.set(name, look)
+    const looks = [...last.values()]
+    pending = looks.flatMap((l) => l.pending)
+    onSessions?.(looks.reduce((sum, l) => sum + l.established, 0), looks.reduce((sum, l) => sum + l.sessions, 0))
+    if (full && pending.length === 0) return {seconds: (performance.now() - started) / 1000, sessions: gaps.sessions}
+    if (pending.length > 0) await sleep(100)
   }
   throw new NetctlError(
     'unavailable',

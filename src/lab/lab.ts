@@ -13,8 +13,9 @@ import type {Datastore} from '../datastore/datastore.js'
 import type {IPPoolSpec, Resource} from '../resources/types.js'
 import {openDatastore} from '../datastore/open.js'
 import {acquireLock} from '../datastore/lock.js'
-import {ensureStateDirs, writeStateFile} from '../datastore/safe-fs.js'
-import {inParallel, run} from '../dataplane/run.js'
+import {ensureStateDirs, readStateFile, removeStateFile, writeStateFile} from '../datastore/safe-fs.js'
+import {labPath} from '../datastore/config.js'
+import {inNetns, inParallel, run} from '../dataplane/run.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {recordTunnelAddresses} from './calico.js'
 import {labHealth, type LabHealth} from './inspect/health.js'
@@ -157,7 +158,7 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
     const {created, stale} = await claimNamespaces(stateDir, name, specs.map((s) => s.netns))
     progress('creating namespaces', `${created.size} new, ${stale.length} to remove`)
     progress('programming links, addresses, routes and sysctls', `${specs.length} namespaces`)
-    const programmed = await programLab(stateDir, ds, cluster, specs, created, progress, options.signal)
+    const programmed = await programLab(stateDir, ds, cluster, specs, created, progress, options.signal, false)
     checkpoint(options.signal, 'after programming the kernel', '')
     // Only now: the staying namespaces have dropped their links to these (the kernel tears a namespace down asynchronously).
     await removeOwnNamespaces(stateDir, name, stale)
@@ -178,14 +179,39 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
  * Bring every namespace and BIRD of a cluster lab to what the datastore says: the kernel
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
-async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress, signal?: AbortSignal): Promise<{changes: number; bgp?: Convergence}> {
+/**
+ * What netctl last applied to the lab's pod namespaces (applied.json): a reconcile after a
+ * datastore write diffs against it instead of observing each pod (lab up observes them all,
+ * and so repairs what someone changed by hand). Removed before the kernel is touched and
+ * written once all of it was applied, so an interrupted run leaves none to trust.
+ */
+const appliedFile = (lab: string) => labPath(lab, 'applied.json')
+
+function readApplied(stateDir: string, lab: string): Map<string, NetnsSpec> {
+  try {
+    const specs = JSON.parse(readStateFile(stateDir, appliedFile(lab)) ?? '[]') as NetnsSpec[]
+    return new Map(specs.map((s) => [s.netns, s]))
+  } catch {
+    return new Map()
+  }
+}
+
+async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress, signal: AbortSignal | undefined, trustApplied: boolean): Promise<{changes: number; bgp?: Convergence}> {
+  const pods = new Set(cluster.pods.map((p) => p.netns))
+  const known = trustApplied ? readApplied(stateDir, cluster.lab) : new Map<string, NetnsSpec>()
+  // Only a pod whose links are the same ones (a veth made by the same node): a new link is unconfigured, whatever the record says.
+  const shape = (spec: NetnsSpec | undefined) => JSON.stringify(spec?.links.map((l) => [l.name, l.kind, l.createdIn, l.peer, l.netns]))
+  const wanted = new Map(specs.map((spec) => [spec.netns, spec]))
+  for (const [netns, spec] of known) if (!pods.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
+  removeStateFile(stateDir, appliedFile(cluster.lab))
   if (cluster.flavor === 'calico') await recordTunnelAddresses(ds, cluster)
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
   if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
-    const changes = (await applySpecs(specs, {fresh, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    const changes = (await applySpecs(specs, {fresh, known, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => pods.has(s.netns))))
     // Felix's part: each node's policy as nft, with natOutgoing (calico) or flanneld's IPMASQ (flannel).
     await applyLabPolicy(stateDir, ds, cluster)
     return changes
@@ -220,7 +246,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
 /** Whether every node has its uplink with its address: what BGP needs to come up at all. */
 async function nodesWired(cluster: LabCluster): Promise<boolean> {
   const wired = await inParallel(cluster.nodes, 8, async (node) => {
-    const {stdout, exitCode} = await run('ip', ['-n', node.netns, '-j', 'addr', 'show', 'dev', 'eth0'], {allowFailure: true})
+    const {stdout, exitCode} = await run(...inNetns(node.netns, 'ip', ['-j', 'addr', 'show', 'dev', 'eth0']), {allowFailure: true})
     return exitCode === 0 && (JSON.parse(stdout || '[]') as Array<{addr_info?: Array<{local?: string}>}>).some((l) => l.addr_info?.some((a) => a.local === node.ip))
   })
   return wired.every(Boolean)
@@ -275,7 +301,7 @@ async function reconcileLocked(stateDir: string, name: string, onProgress?: Prog
   const record = requireClusterLab(stateDir, name)
   return withDatastore(stateDir, record, async (ds) => {
     const cluster = await loadCluster(ds, name, record.topology)
-    return programLab(stateDir, ds, cluster, planLab(cluster), new Set(), onProgress ?? (() => {}))
+    return programLab(stateDir, ds, cluster, planLab(cluster), new Set(), onProgress ?? (() => {}), undefined, true)
   })
 }
 

@@ -3,14 +3,15 @@ import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod} from './calico.js'
 import type {LabCluster} from './cluster.js'
 import {planFlannelNode, planFlannelPod} from './flannel.js'
-import {planOutside, planUnderlay} from './underlay.js'
+import {addUnderlayNeighbours, planOutside, planUnderlay} from './underlay.js'
 
 /** Every namespace spec of a cluster lab: the underlay, the outside host, then nodes, then pods. */
 export function planLab(cluster: LabCluster): NetnsSpec[] {
-  if (cluster.flavor === 'flannel') {
-    return [planUnderlay(cluster), planOutside(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
-  }
-  return [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), planOutside(cluster), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
+  const specs = cluster.flavor === 'flannel'
+    ? [planUnderlay(cluster), planOutside(cluster), ...cluster.nodes.map((n) => planFlannelNode(cluster, n)), ...cluster.pods.map((p) => planFlannelPod(cluster, p))]
+    : [planUnderlay(cluster, calicoUnderlayRoutes(cluster)), planOutside(cluster), ...cluster.nodes.map((n) => planCalicoNode(cluster, n)), ...cluster.pods.map((p) => planCalicoPod(cluster, p))]
+  addUnderlayNeighbours(cluster, specs)
+  return specs
 }
 
 export const linkKindsOf = (specs: readonly NetnsSpec[]): LinkKind[] => [...new Set(specs.flatMap((s) => s.links.map((l) => l.kind)))]

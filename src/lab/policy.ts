@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs'
 
 import type {Datastore} from '../datastore/datastore.js'
 import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
-import {inParallel, run} from '../dataplane/run.js'
+import {inNetns, inParallel, run} from '../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {ipPoolKind} from '../resources/ippool.js'
 import type {Resource} from '../resources/types.js'
@@ -69,7 +69,7 @@ export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPo
 }
 
 async function tableLoaded(netns: string): Promise<boolean> {
-  const listed = await run('ip', ['netns', 'exec', netns, 'nft', 'list', 'tables'], {allowFailure: true})
+  const listed = await run(...inNetns(netns, 'nft', ['list', 'tables']), {allowFailure: true})
   return listed.exitCode === 0 && listed.stdout.split('\n').some((l) => l.trim() === `table inet ${NFT_TABLE}`)
 }
 
@@ -88,7 +88,7 @@ async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, sc
   const file = nodeFile(cluster.lab, node.name, POLICY_FILE)
   if (readStateFile(stateDir, file) === script && (await tableLoaded(node.netns))) return false
   try {
-    await run('ip', ['netns', 'exec', node.netns, 'nft', '-f', '-'], {input: script})
+    await run(...inNetns(node.netns, 'nft', ['-f', '-']), {input: script})
   } catch (error) {
     if (isNetctlError(error, 'unsupported')) throw error
     const detail = isNetctlError(error) ? error.message : String(error)

@@ -6,6 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {NetctlError} from '../errors.js'
 import {processesIn} from '../dataplane/apply.js'
+import {inNetns} from '../dataplane/run.js'
 import {labPath} from '../datastore/config.js'
 import {pathSegment} from '../render/path.js'
 import {forgetOwned, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
@@ -68,8 +69,10 @@ export async function startDaemon(stateDir: string, lab: string, daemon: DaemonS
   rmSync(daemon.readyPath, {force: true})
   // O_NOFOLLOW: a link planted where the log goes is refused, not written through as root.
   const log = daemon.logPath ? openSync(daemon.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) : 'ignore'
-  // `ip netns exec` execs the program in place: the pid we get is the daemon's own, and so is its start time.
-  const child = spawn('ip', ['netns', 'exec', daemon.netns, ...daemon.argv], {detached: true, stdio: ['ignore', 'ignore', log]})
+  // nsenter (where there is one: it enters the network namespace only, see inNetns) and `ip netns exec`
+  // exec the program in place: the pid we get is the daemon's own, and so is its start time.
+  const [command, args] = inNetns(daemon.netns, daemon.argv[0]!, daemon.argv.slice(1))
+  const child = spawn(command, args, {detached: true, stdio: ['ignore', 'ignore', log]})
   if (typeof log === 'number') closeSync(log)
   const start = child.pid ? processStartTime(child.pid) : undefined
   if (start) recordOwned(stateDir, lab, [{pid: child.pid!, start, what: daemonName(daemon)}])

@@ -7,6 +7,7 @@ import {createServer, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {toJson, toYaml} from '../../src/cli/output.js'
 import {EtcdDatastore, etcdKey} from '../../src/datastore/etcd.js'
 import {NetctlError} from '../../src/errors.js'
 import {ipPoolKind} from '../../src/resources/ippool.js'
@@ -100,6 +101,23 @@ describe('etcd v3 datastore', () => {
     const alpha = await ds.list(workloadEndpointKind, {namespace: 'alpha'})
     assert.equal(alpha.length, 550)
     assert.deepEqual(alpha.map((w) => w.metadata.name), [...alpha.map((w) => w.metadata.name)].sort())
+  })
+
+  it('hands the listing out a page at a time, and get prints it whole, the same bytes as from one list', async () => {
+    const pages: Resource[][] = []
+    for await (const page of ds.listPages(workloadEndpointKind)) pages.push(page)
+    assert.ok(pages.length >= 2 && pages.every((p) => p.length <= 1000), `pages of ${pages.map((p) => p.length).join(', ')}`)
+    const all = await ds.list(workloadEndpointKind)
+    assert.deepEqual(pages.flat(), all)
+    const json = await netctl(['get', 'weps', '-A', '-o', 'json'])
+    assert.equal(json.code, 0, json.stderr)
+    assert.equal(json.stdout, `${toJson({apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpointList', items: all})}\n`)
+    const yaml = await netctl(['get', 'weps', '-A', '-o', 'yaml'])
+    assert.equal(yaml.stdout, `${await toYaml({apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpointList', items: all})}\n`)
+    const table = await netctl(['get', 'weps', '-n', 'alpha'])
+    const rows = table.stdout.trimEnd().split('\n')
+    assert.match(rows[0]!, /^NAMESPACE +WORKLOAD +NODE/)
+    assert.equal(rows.slice(1).filter((line) => line.startsWith('alpha ')).length, 550)
   })
 
   it('loses no update when two processes race on one pool', async () => {

@@ -261,3 +261,25 @@ describe('flannel backends (REFERENCE.md §4)', () => {
     assert.throws(() => parseTopology({flavor: 'flannel', backend: {type: 'ipip'}, nodes: [{name: 'a'}]}), /flannel backend "ipip" is not one of host-gw, vxlan, udp/)
   })
 })
+
+describe('lab underlay ARP', () => {
+  it('gives every node permanent neighbours for its subnet and gateway, and the router one for every node (the host-wide ARP table overflowed at 50 nodes)', () => {
+    const topology = parseTopology({kind: 'LabTopology', underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a'}, {name: 'b'}, {name: 'c', subnet: 1}]})
+    const cluster = planCluster('arp', topology, none)
+    const specs = new Map(planLab(cluster).map((s) => [s.netns, s]))
+    const [a, b, c] = cluster.nodes as [LabNode, LabNode, LabNode]
+    const eth0Mac = (node: LabNode) => specs.get(node.netns)!.links.find((l) => l.name === 'eth0')!.mac!
+    assert.equal(new Set([a, b, c].map(eth0Mac)).size, 3)
+    const underlay = specs.get(cluster.underlayNetns)!
+    const bridgeMac = (name: string) => underlay.links.find((l) => l.name === name)!.mac!
+    assert.deepEqual(specs.get(a.netns)!.neighbours.filter((n) => n.dev === 'eth0'), [
+      {dev: 'eth0', ip: '172.17.0.1', lladdr: bridgeMac('br0')},
+      {dev: 'eth0', ip: b.ip, lladdr: eth0Mac(b)},
+    ])
+    assert.deepEqual(specs.get(c.netns)!.neighbours.filter((n) => n.dev === 'eth0'), [{dev: 'eth0', ip: '172.18.0.1', lladdr: bridgeMac('br1')}])
+    assert.deepEqual(underlay.neighbours, [{dev: 'br0', ip: a.ip, lladdr: eth0Mac(a)}, {dev: 'br0', ip: b.ip, lladdr: eth0Mac(b)}, {dev: 'br1', ip: c.ip, lladdr: eth0Mac(c)}])
+    // Permanent entries in the batch: `neigh replace ... nud permanent`.
+    const lines = planLines(diffNetns(specs.get(a.netns)!, {links: [{name: 'lo', up: false}], addresses: [], routes: [], neighbours: [], fdb: [], sysctls: {}})).ip
+    assert.ok(lines.includes(`neigh replace ${b.ip} lladdr ${eth0Mac(b)} dev eth0 nud permanent`), lines.join('\n'))
+  })
+})
