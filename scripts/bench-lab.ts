@@ -70,7 +70,7 @@ try {
   const perPod: number[] = []
   for (const [nodes, pods] of [[2, 2], [4, 25], [10, 10], [20, 25], [40, 25], [50, 20], [100, 25]] as const) {
     const name = labName()
-    const up = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods), '--bgp', 'off'])
+    const up = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', String(pods), '--bgp', 'off', '--encapsulation', 'None'])
     const down = timed(['lab', 'down', name])
     const count = nodes * pods
     results[`b${nodes}x${pods}`] = up.seconds
@@ -87,7 +87,7 @@ try {
 
   console.log('reconcile of a 1,000-pod lab (40×25, static routes) after one pool\'s encapsulation changes:')
   const reconciled = labName()
-  timed(['lab', 'up', '--name', reconciled, '--nodes', '40', '--pods-per-node', '25', '--bgp', 'off'])
+  timed(['lab', 'up', '--name', reconciled, '--nodes', '40', '--pods-per-node', '25', '--bgp', 'off', '--encapsulation', 'None'])
   for (const mode of ['vxlan', 'none']) {
     const switched = timed(['encap', 'set', mode, '--yes'])
     console.log(`  encap set ${mode.padEnd(5)} ${switched.toFixed(2).padStart(6)} s   ${target(switched, 2, 's')}`)
@@ -97,7 +97,7 @@ try {
   console.log('BGP convergence of real BIRDs (lab up start → every session Established and every block routed):')
   for (const [nodes, reflectors, limit] of [[3, 0, 0], [10, 0, 0], [50, 0, 10], [100, 2, 15]] as const) {
     const name = labName()
-    const r = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', '1', ...(reflectors ? ['--route-reflectors', String(reflectors)] : []), '--json'])
+    const r = measured(['lab', 'up', '--name', name, '--nodes', String(nodes), '--pods-per-node', '1', ...(reflectors ? ['--route-reflectors', String(reflectors)] : []), '--encapsulation', 'None', '--json'])
     const bgp = JSON.parse(r.stdout).bgp as {seconds: number; sessions: number}
     const shape = reflectors ? `${reflectors} route reflectors` : 'full mesh'
     console.log(`  ${String(nodes).padStart(3)} nodes, ${shape.padEnd(19)} (${String(bgp.sessions).padStart(4)} sessions)   ${r.seconds.toFixed(2).padStart(6)} s from start, ${bgp.seconds.toFixed(2)} s after BIRD started   ${limit ? target(r.seconds, limit, 's') : ''}`)
@@ -107,7 +107,7 @@ try {
   console.log('encapsulation, 2 nodes, iperf3 pod to pod against node to node (median of 3 rounds of 3 s):')
   for (const flavor of ['calico', 'flannel']) {
     const name = labName()
-    timed(['lab', 'up', '--name', name, '--flavor', flavor, '--pods-per-node', '1'])
+    timed(['lab', 'up', '--name', name, '--flavor', flavor, '--pods-per-node', '1', ...(flavor === 'calico' ? ['--encapsulation', 'None'] : [])])
     const {rows, skipped} = await labBench(state, name, {modes: true})
     for (const r of rows) console.log(`  ${flavor.padEnd(8)} ${r.mode.padEnd(8)} pods ${r.pods.gbps.toFixed(2).padStart(6)} Gbit/s   nodes ${r.nodes.gbps.toFixed(2).padStart(6)} Gbit/s   ${r.ratio.toFixed(2)}x   rtt ${r.pods.rttMs.toFixed(3)} / ${r.nodes.rttMs.toFixed(3)} ms`)
     for (const s of skipped) console.log(`  ${flavor.padEnd(8)} ${s.mode.padEnd(8)} skipped: ${s.reason}`)
