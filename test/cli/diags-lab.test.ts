@@ -25,7 +25,7 @@ describe('diags of a lab', {skip: kernelSkipReason()}, () => {
     assert.equal(up.code, 0, up.stderr)
   })
   after(async () => {
-    await netctl(['lab', 'down', '--name', lab]).catch(() => undefined)
+    await netctl(['lab', 'down', lab]).catch(() => undefined)
     removeNamespaces(namespacesWithPrefix(`nc-${lab}.`))
     state.cleanup()
     for (const archive of made) rmSync(dirname(archive), {recursive: true, force: true})

@@ -22,6 +22,17 @@ export const namespacesWithPrefix = (prefix: string): string[] =>
   sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix))
 
 /** Last resort after a failed test: remove namespaces this test's labs could have made. */
+/** A test's own namespaces, and anything still running in them (a BIRD a failed test left): ended by pid first. */
 export function removeNamespaces(names: string[]): void {
-  for (const name of names) spawnSync('ip', ['netns', 'del', name])
+  for (const name of names) {
+    const pids = spawnSync('ip', ['netns', 'pids', name], {encoding: 'utf8'}).stdout.split('\n').filter((p) => /^\d+$/.test(p))
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+    spawnSync('ip', ['netns', 'del', name])
+  }
 }
