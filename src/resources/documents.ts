@@ -240,16 +240,20 @@ export async function parseOneDocument(text: string, source: string, maxBytes = 
   return document
 }
 
-/** Parse the object that `-p` gives to `netctl patch`, with the same bounds as a file. */
-export async function parsePatch(text: string): Promise<Record<string, unknown>> {
-  const example = `write it like '{"spec":{"natOutgoing":true}}'`
-  let patch: unknown
+/** The text `-p` gives to `netctl patch`, parsed with the same bounds as a file; a syntax error shows `example`. */
+export async function parsePatchText(text: string, example: string): Promise<unknown> {
   try {
-    patch = await parseOneDocument(text, 'the patch', inputLimits.maxPatchBytes)
+    return await parseOneDocument(text, 'the patch', inputLimits.maxPatchBytes)
   } catch (error) {
     if (error instanceof NetctlError && / is not valid YAML/.test(error.message)) throw new NetctlError('usage', error.message, example)
     throw error
   }
+}
+
+/** The object of a merge patch. */
+export async function parsePatch(text: string): Promise<Record<string, unknown>> {
+  const example = `write it like '{"spec":{"natOutgoing":true}}'`
+  const patch = await parsePatchText(text, example)
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new NetctlError('usage', 'the patch must be a JSON object', example)
   return patch as Record<string, unknown>
 }

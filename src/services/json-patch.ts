@@ -3,7 +3,7 @@
  * All or nothing: operations apply to a copy, and the first that fails names itself in the error.
  */
 import {NetctlError} from '../errors.js'
-import {inputLimits, parseOneDocument} from '../resources/documents.js'
+import {parsePatchText} from '../resources/documents.js'
 
 export type JsonPatchOperation =
   | {op: 'add' | 'replace' | 'test'; path: string; value: unknown}
@@ -15,13 +15,7 @@ const example = `write it like '[{"op":"replace","path":"/spec/natOutgoing","val
 
 /** Reads -p for -t json: a list of operations, each checked for its members. */
 export async function parseJsonPatch(text: string): Promise<JsonPatchOperation[]> {
-  let patch: unknown
-  try {
-    patch = await parseOneDocument(text, 'the patch', inputLimits.maxPatchBytes)
-  } catch (error) {
-    if (error instanceof NetctlError && / is not valid YAML/.test(error.message)) throw new NetctlError('usage', error.message, example)
-    throw error
-  }
+  const patch = await parsePatchText(text, example)
   if (!Array.isArray(patch)) throw new NetctlError('usage', 'a JSON patch (-t json) must be a list of operations', example)
   return patch.map((operation, index) => checkOperation(operation, index))
 }
