@@ -114,6 +114,18 @@ describe('netctl resource commands (embedded datastore)', () => {
     assert.match(after, /pool-b\s+Never\s+Always/)
     const none = await netctl(['encap', 'set', 'none', '--json'])
     assert.deepEqual(JSON.parse(none.stdout).pools.map((p: {after: {spec: {ipipMode: string; vxlanMode: string}}}) => [p.after.spec.ipipMode, p.after.spec.vxlanMode]), [['Never', 'Never'], ['Never', 'Never']])
+    // Already so: said, and nothing written.
+    const version = async () => JSON.parse((await netctl(['get', 'ippool', 'pool-b', '-o', 'json'])).stdout).metadata.resourceVersion
+    const before = await version()
+    const again = await netctl(['encap', 'set', 'none', '--yes'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /\n2 IPPool\(s\) already use none: unchanged\n$/)
+    assert.equal(await version(), before)
+    const partly = await netctl(['encap', 'set', 'vxlan', '--yes'])
+    assert.match(partly.stdout, /Successfully switched 2 IPPool\(s\) to vxlan\n/)
+    await netctl(['encap', 'set', 'none', '--pool', 'pool-b', '--yes'])
+    const half = await netctl(['encap', 'set', 'vxlan', '--yes'])
+    assert.match(half.stdout, /Successfully switched 1 IPPool\(s\) to vxlan; 1 already used it\n/)
   })
 
   it('patch applies a JSON merge patch', async () => {

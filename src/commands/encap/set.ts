@@ -42,7 +42,14 @@ export default class EncapSet extends NetctlCommand {
     }
     const pools = []
     for (const pool of targets) pools.push(await setIpPool(ds, pool.metadata.name, change))
-    this.log(`Successfully switched ${pools.length} IPPool(s) to ${encapsulation}${flags['cross-subnet'] ? ' (CrossSubnet)' : ''}`)
+    const mode = `${encapsulation}${flags['cross-subnet'] ? ' (CrossSubnet)' : ''}`
+    const switched = pools.filter((p) => p.changed).length
+    // Nothing to switch: nothing written, no resourceVersion bumped, no lab reprogrammed.
+    if (switched === 0) {
+      this.log(`${pools.length} IPPool(s) already use ${mode}: unchanged`)
+      return {pools}
+    }
+    this.log(`Successfully switched ${switched} IPPool(s) to ${mode}${switched < pools.length ? `; ${pools.length - switched} already used it` : ''}`)
     await this.reconcileLabAfterWrite(flags)
     return {pools}
   }
