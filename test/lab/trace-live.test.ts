@@ -1,6 +1,6 @@
 /**
- * netctl lab trace on real labs (root): calico with BGP, then VXLAN; flannel host-gw, then
- * vxlan, then udp. The predicted hops (namespaces in order, devices, encapsulation, TTL 64 → 62) and
+ * netctl lab trace on real labs (root): calico with BGP, then VXLAN; BGP off; VXLAN CrossSubnet
+ * over two subnets; flannel host-gw, then vxlan, udp and vxlan with DirectRouting. The predicted hops (namespaces in order, devices, encapsulation, TTL 64 → 62) and
  * what --verify captures on the wire agree; a route taken away is a predicted drop the wire confirms.
  */
 import assert from 'node:assert/strict'
@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {load} from 'js-yaml'
 
 import type {TraceResult} from '../../src/lab/inspect/trace.js'
-import {runCli, tempDir} from '../helpers/cli.js'
+import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()
@@ -121,6 +121,45 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
     })
   })
 
+  describe('calico, BGP off', () => {
+    const lab = `${tag}s`
+    before(async () => {
+      const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1', '--bgp', 'off', '--encapsulation', 'None'])
+      assert.equal(up.code, 0, up.stderr)
+    })
+
+    it('static routes (Felix\'s role, no BIRD): via the peer node on eth0, not proto bird; the wire agrees', async () => {
+      const {trace: t} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--verify')
+      assertAcrossNodes(t, lab, ['eth0', 'eth0', t.hops[2]!.outInterface!, t.hops[3]!.outInterface!, null])
+      assert.equal(t.mode, 'calico no encapsulation, static routes')
+      assert.deepEqual([t.hops[1]!.route?.dst, t.hops[1]!.route?.via], ['192.168.0.64/26', '172.17.0.40'])
+      assert.notEqual(t.hops[1]!.route?.proto, 'bird')
+    })
+  })
+
+  describe('calico, VXLAN CrossSubnet over two underlay subnets', () => {
+    const lab = `${tag}x`
+    before(async () => {
+      const up = await netctl(['lab', 'up', '--name', lab, '-f', join(repoRoot, 'examples/cross-subnet-lab.yaml')])
+      assert.equal(up.code, 0, up.stderr)
+    })
+
+    it('the same subnet: BIRD\'s plain route; across the router: VXLAN to the far node; the wire agrees on both', async () => {
+      const {trace: near} = await trace(lab, 'busybox-a', 'busybox-node01-0', '--verify')
+      assert.equal(near.hops[1]!.route?.proto, 'bird')
+      assert.equal(near.hops.some((h) => h.encapsulation), false)
+      assert.deepEqual({delivered: near.result.delivered, ttl: near.result.ttl}, {delivered: true, ttl: 62})
+      assert.equal(near.verified?.agrees, true, JSON.stringify(near.hops.map((h) => [h.at, h.ttl, h.observed])))
+      const {trace: far} = await trace(lab, 'busybox-a', 'busybox-node02-0', '--verify')
+      const encap = far.hops[1]!.encapsulation!
+      assert.deepEqual([encap.type, encap.port, encap.vni, encap.outerDestination], ['vxlan', 4789, 4096, '172.18.0.32'])
+      // The router between the subnets lives in the underlay namespace: the outer packet crosses it.
+      assert.deepEqual(far.hops.map((h) => h.at), ['pod busybox-a', 'node controlplane', 'underlay', 'node node02', 'pod busybox-node02-0'])
+      assert.equal(far.result.delivered, true)
+      assert.equal(far.verified?.agrees, true, JSON.stringify(far.hops.map((h) => [h.at, h.ttl, h.observed])))
+    })
+  })
+
   describe('flannel', () => {
     const lab = `${tag}f`
     before(async () => {
@@ -158,6 +197,15 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       assert.match(t.hops[1]!.observed!.encapsulation!, /^udp 8285 /)
       assert.equal(t.hops[4]!.observed?.ttl, 60, 'the wire shows ttl=60 arriving in the destination pod')
       assert.equal(t.verified?.agrees, true, JSON.stringify(t.hops.map((h) => [h.at, h.ttl, h.observed])))
+    })
+
+    it('vxlan with DirectRouting: a peer on the same subnet gets the host-gw route, no flannel.1; the wire agrees', async () => {
+      const set = await netctl(['lab', 'set-backend', 'vxlan', '--direct-routing', '--lab', lab])
+      assert.equal(set.code, 0, set.stderr)
+      const {trace: t} = await trace(lab, 'busybox-controlplane-0', 'busybox-node01-0', '--verify')
+      assertAcrossNodes(t, lab, ['eth0', 'eth0', t.hops[2]!.outInterface!, 'cni0', null])
+      assert.equal(t.hops[1]!.route?.via, '172.17.0.40')
+      assert.equal(t.hops.some((h) => h.encapsulation), false)
     })
   })
 })
