@@ -49,12 +49,18 @@ export function writeCommand(mode: WriteMode) {
       const kindsWritten = [...new Set(results.map((r) => r.resource.kind))]
       const what = kindsWritten.length === 1 ? `'${kindsWritten[0]}' resource(s)` : 'resource(s)'
       const unchanged = results.filter((r) => r.action === 'unchanged').length
+      // --skip-exists leaves existing objects out of the write: say how many, never "0 created" alone.
+      const skipped = flags['skip-exists'] ? documents.length - results.length : 0
+      if (skipped > 0 && results.length === 0) {
+        this.log(`Nothing to create: ${skipped} resource(s) exist already (skipped)`)
+        return {results}
+      }
       if (unchanged > 0 && unchanged === results.length) {
         // Everything was stored so already: nothing written, nothing for a lab to redo.
         this.log(`Nothing to ${mode}: ${results.length} ${what} unchanged (already as given)`)
         return {results}
       }
-      this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}${unchanged > 0 ? ` (${unchanged} unchanged)` : ''}`)
+      this.log(`Successfully ${pastTense[mode]} ${results.length} ${what}${unchanged > 0 ? ` (${unchanged} unchanged)` : ''}${skipped > 0 ? `; ${skipped} existed already (skipped)` : ''}`)
       await this.reconcileLabAfterWrite(flags)
       return {results}
     }

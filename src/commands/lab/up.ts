@@ -73,7 +73,7 @@ export default class LabUp extends NetctlCommand {
     this.log('')
     const hint = tryCommand(summary)
     if (hint) this.log(`Try: ${hint}`)
-    this.log(`"${summary.name}" is now the current context: netctl get workloadendpoints shows its pods.`)
+    this.log(`"lab/${summary.name}" is now the current context: netctl get workloadendpoints shows its pods.`)
     return summary
   }
 
