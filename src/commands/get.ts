@@ -10,8 +10,7 @@ import type {ColumnContext} from '../resources/kind.js'
 import {kindInfo, kinds} from '../resources/registry.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
-import {parseSelector} from '../resources/selector.js'
-import {checkNamespaceFlags, findResources} from '../services/resources.js'
+import {checkNamespaceFlags, findResourcePages, findResources} from '../services/resources.js'
 
 export default class Get extends NetctlCommand {
   static override summary = 'Show resources: a table, the objects as YAML or JSON, or through a go-template or jsonpath.'
@@ -70,19 +69,13 @@ export default class Get extends NetctlCommand {
     if (flags.node && infos.some((info) => info.kind !== 'WorkloadEndpoint')) throw new NetctlError('usage', '--node only applies to workloadendpoints', `drop --node, or run netctl get workloadendpoints --node ${flags.node}`)
     const selection = {namespace: flags.namespace, allNamespaces, node: flags.node, selector: flags.selector}
     // A whole listing of one kind from a backend that reads in pages: printed as the pages come.
-    if (names.length === 0 && infos.length === 1 && ds.listPages && !this.jsonEnabled() && !render && !flags.export) {
+    const pages = names.length === 0 && infos.length === 1 && !this.jsonEnabled() && !render && !flags.export ? findResourcePages(ds, infos[0]!, selection) : undefined
+    if (pages) {
       const info = infos[0]!
-      const namespace = info.namespaced && !allNamespaces ? flags.namespace ?? ds.defaultNamespace ?? 'default' : undefined
-      const labelTest = flags.selector === undefined ? undefined : parseSelector(flags.selector)
-      const selected = (r: Resource) => (!flags.node || r.spec?.node === flags.node) && (!labelTest || labelTest(r.metadata.labels ?? {}))
-      const pages = ds.listPages(info, {namespace, node: flags.node})
-      async function* filtered() {
-        for await (const page of pages) yield page.filter(selected)
-      }
       const context: ColumnContext = {}
       if (info.kind === 'Node' && format.type !== 'ps') context.defaultASNumber = await clusterASNumber(ds)
       const namespaceColumn = allNamespaces || flags.namespace !== undefined
-      await writeListingPages(info, filtered(), format, {namespaceColumn, context}, (text) => process.stdout.write(text))
+      await writeListingPages(info, pages, format, {namespaceColumn, context}, (text) => process.stdout.write(text))
       return undefined
     }
     const results: Array<{info: KindInfo; resources: Resource[]}> = []

@@ -355,10 +355,25 @@ export async function getResources(ds: Datastore, info: KindInfo, names: string[
 }
 
 /** As getResources, but a name that matches nothing is reported in `missing`, not thrown (kubectl get a b c). */
-export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
+/** Where a selection lists (its namespace) and which listed objects it keeps (node, label selector). */
+function selectionFilter(ds: Datastore, info: KindInfo, selection: Selection): {namespace: string | undefined; selected: (r: Resource) => boolean} {
   const namespace = info.namespaced && !selection.allNamespaces ? selection.namespace ?? ds.defaultNamespace ?? 'default' : undefined
   const labelTest = selection.selector === undefined ? undefined : parseSelector(selection.selector)
-  const selected = (r: Resource) => (!selection.node || r.spec?.node === selection.node) && (!labelTest || labelTest(r.metadata.labels ?? {}))
+  return {namespace, selected: (r) => (!selection.node || r.spec?.node === selection.node) && (!labelTest || labelTest(r.metadata.labels ?? {}))}
+}
+
+/** A whole selection page by page as the backend reads it, or undefined where it reads all at once. */
+export function findResourcePages(ds: Datastore, info: KindInfo, selection: Selection): AsyncGenerator<Resource[]> | undefined {
+  if (!ds.listPages) return undefined
+  const {namespace, selected} = selectionFilter(ds, info, selection)
+  const pages = ds.listPages(info, {namespace, node: selection.node})
+  return (async function* () {
+    for await (const page of pages) yield page.filter(selected)
+  })()
+}
+
+export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
+  const {namespace, selected} = selectionFilter(ds, info, selection)
   if (names.length === 0) return {found: (await ds.list(info, {namespace, node: selection.node})).filter(selected), missing: []}
   let listed: Resource[] | undefined
   const listing = async () => (listed ??= await ds.list(info, {namespace, node: selection.node}))
