@@ -129,8 +129,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
   const targets = documents.map(({resource: raw, origin, writeAs}): Target => {
     try {
       const info = writeAs ?? kindInfo(raw.kind)
-      if (info === clusterInformationKind) throw clusterInformationIsReadOnly(mode === 'create' ? 'create' : 'apply or replace')
-      if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, mode === 'create' ? 'create' : 'apply or replace')
+      refuseReadOnly(info, mode === 'create' ? 'create' : 'apply or replace')
       checkDocumentNamespace(info, raw, options.namespace)
       // As libcalico-go: a create makes a new object, so it cannot name a version of one.
       if (mode === 'create' && raw.metadata.resourceVersion) {
@@ -372,6 +371,12 @@ export function findResourcePages(ds: Datastore, info: KindInfo, selection: Sele
   })()
 }
 
+/** Kinds users may read but not write: ClusterInformation (netctl keeps it) and IPAM's own objects. */
+function refuseReadOnly(info: KindInfo, verb: string): void {
+  if (info === clusterInformationKind) throw clusterInformationIsReadOnly(verb)
+  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, verb)
+}
+
 export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
   const {namespace, selected} = selectionFilter(ds, info, selection)
   if (names.length === 0) return {found: (await ds.list(info, {namespace, node: selection.node})).filter(selected), missing: []}
@@ -422,9 +427,7 @@ export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Pr
 }
 
 async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
-  if (targets.some((t) => t.info === clusterInformationKind)) throw clusterInformationIsReadOnly('delete')
-  const ipamOwned = targets.find((t) => ipamOwnedKinds.includes(t.info))
-  if (ipamOwned) throw ipamObjectIsReadOnly(ipamOwned.info.kind, 'delete')
+  for (const t of targets) refuseReadOnly(t.info, 'delete')
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
@@ -512,8 +515,7 @@ export async function patchResource(ds: Datastore, info: KindInfo, name: string,
 /** patchResource, and whether the patch changed the object (a patch with no effect writes nothing). */
 export async function patchResourceChange(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, patch: ResourcePatch | Record<string, unknown>): Promise<{resource: Resource; changed: boolean}> {
   const typed: ResourcePatch = 'type' in patch && ('document' in patch || 'operations' in patch) ? (patch as ResourcePatch) : {type: 'merge', document: patch as Record<string, unknown>}
-  if (info === clusterInformationKind) throw clusterInformationIsReadOnly('patch')
-  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'patch')
+  refuseReadOnly(info, 'patch')
   let pinned: string | undefined
   if (typed.type !== 'json') {
     const document = typed.document
@@ -593,8 +595,7 @@ export interface LabelOutcome {
  * A key already present with another value needs overwrite; removing a missing key is an error.
  */
 export async function labelResource(ds: Datastore, info: KindInfo, name: string, namespace: string | undefined, change: LabelChange): Promise<{resource: Resource; outcomes: LabelOutcome[]}> {
-  if (info === clusterInformationKind) throw clusterInformationIsReadOnly('label')
-  if (ipamOwnedKinds.includes(info)) throw ipamObjectIsReadOnly(info.kind, 'label')
+  refuseReadOnly(info, 'label')
   const scopedNamespace = info.namespaced ? namespace ?? ds.defaultNamespace ?? 'default' : undefined
   const {value} = await retryOnConflict(async () => {
     const current = await ds.get(info, name, scopedNamespace)
