@@ -31,7 +31,9 @@ IFF_NO_PI = 0x1000
 BUFFER = 65535
 
 
-def attach_tun(name):
+def create_tun(name):
+    """Made here, as flanneld makes it: it lives as long as this process holds it, and as its
+    carrier never changes, the kernel reports it "state UNKNOWN" once netctl sets it up."""
     fd = os.open('/dev/net/tun', os.O_RDWR | os.O_NONBLOCK)
     fcntl.ioctl(fd, TUNSETIFF, struct.pack('16sH', name.encode(), IFF_TUN | IFF_NO_PI))
     return fd
@@ -79,8 +81,10 @@ def main():
     signal.signal(signal.SIGHUP, reload)
     signal.signal(signal.SIGTERM, lambda _s, _f: sys.exit(0))
 
-    tun = attach_tun(config['tun'])
+    tun = create_tun(config['tun'])
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # The node's address may not be on eth0 yet: the proxy starts before netctl wires the node.
+    sock.setsockopt(socket.IPPROTO_IP, getattr(socket, 'IP_FREEBIND', 15), 1)
     sock.bind((config['listen'], config['port']))
     sock.setblocking(False)
     with open(config['ready'], 'w') as f:

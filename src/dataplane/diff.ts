@@ -10,6 +10,7 @@
  */
 import {normalizeDst, type LinkSpec, type NetnsSpec, type RouteSpec} from './model.js'
 import type {ObservedLink, ObservedState} from './observe.js'
+import {NetctlError} from '../errors.js'
 import {ipLine} from '../render/ip.js'
 
 export interface Batch {
@@ -37,7 +38,10 @@ export interface DiffOptions {
 
 // Devices the kernel creates in every namespace once a tunnel module is loaded: never ours to delete.
 const fallbackDevices = new Set(['lo', 'tunl0', 'gre0', 'gretap0', 'erspan0', 'ip_vti0', 'ip6_vti0', 'sit0', 'ip6tnl0', 'ip6gre0'])
-const ownedKinds = new Set(['veth', 'bridge', 'vxlan', 'macvlan', 'ipvlan', 'tun'])
+const ownedKinds = new Set(['veth', 'bridge', 'vxlan', 'macvlan', 'ipvlan'])
+// A TUN device belongs to the process that made it (flanneld's proxy): made by its TUNSETIFF,
+// only configured here, and gone when the process exits, with its addresses and routes.
+const daemonKinds = new Set(['tun'])
 
 export const batchSize = (batch: Batch): number => batch.ip.length + batch.bridge.length
 export const planSize = (plan: NetnsPlan): number => phases.reduce((sum, phase) => sum + batchSize(plan[phase]), Object.keys(plan.sysctls).length)
@@ -61,7 +65,7 @@ function addLinkLine(link: LinkSpec): string {
     case 'ipvlan':
       return ipLine('link', 'add', link.name, 'link', link.lower!.parent, ...(link.netns ? ['netns', link.netns] : []), ...attrs, 'type', link.kind, 'mode', link.lower!.mode)
     case 'tun':
-      return ipLine('tuntap', 'add', 'dev', link.name, 'mode', 'tun')
+      throw new NetctlError('internal', `${link.name} is a TUN device, made by the process that holds it, not by ip`, 'this is a bug in the lab planner')
     case 'ipip':
       // tunl0 is the ipip module's fallback device: it exists once the module is loaded.
       return ipLine('link', 'add', link.name, 'type', 'ipip')
@@ -140,8 +144,8 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
       continue
     }
     const seen = seenLinks.get(link.name)
-    if (link.createdIn) {
-      // Made by the other namespace's batch, which ran first: configure it even if we did not see it.
+    if (link.createdIn || daemonKinds.has(link.kind)) {
+      // Made by the other namespace's batch, or by a daemon, either of which ran first: configure it even if we did not see it.
       configure.push(...linkChanges(link, seen ?? {name: link.name, up: false}))
       continue
     }
@@ -153,13 +157,15 @@ export function diffNetns(want: NetnsSpec, observed: ObservedState, options: Dif
       continue
     }
     create.push(addLinkLine(link))
-    // A new link: everything but what it was created with still has to be set (tun and ipip take no address or mtu at creation).
-    const setLater = link.kind === 'tun' || link.kind === 'ipip'
+    // A new link: everything but what it was created with still has to be set (an ipip link takes no mtu at creation).
+    const setLater = link.kind === 'ipip'
     configure.push(...linkChanges({...link, mac: setLater ? link.mac : undefined, mtu: setLater ? link.mtu : undefined, txqueuelen: setLater ? link.txqueuelen : undefined}, {name: link.name, up: false}))
   }
   const wanted = new Set(want.links.filter((l) => !l.netns).map((l) => l.name))
-  const deleted = new Set(observed.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && ownedKinds.has(String(l.kind))).map((l) => l.name))
-  for (const name of deleted) removeLinks.push(ipLine('link', 'del', name))
+  const unwanted = (kinds: Set<string>) => observed.links.filter((l) => !wanted.has(l.name) && !fallbackDevices.has(l.name) && kinds.has(String(l.kind))).map((l) => l.name)
+  for (const name of unwanted(ownedKinds)) removeLinks.push(ipLine('link', 'del', name))
+  // A daemon's device leaves with its daemon, which is stopped before the break phase.
+  const deleted = new Set([...unwanted(ownedKinds), ...unwanted(daemonKinds)])
   // Neighbours, addresses and fdb entries on links being deleted or made anew vanish with them. So
   // do routes, but those on a link being deleted are removed in the switch, so that traffic leaves
   // it while the link still takes what peers send into it.

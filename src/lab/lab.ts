@@ -217,10 +217,12 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
     return changes
   }
   if (!cluster.bgp) {
-    // flannel's udp proxies: up once flannel0 exists, before routes lead there; gone once none do, before flannel0 goes.
-    const udp = cluster.backend?.type === 'udp'
+    // flannel's udp proxies make flannel0, so they come first (the kernel is then told its address
+    // and routes); on another backend they go once no route leads there, and flannel0 with them.
     const proxies = () => syncUdpProxies(stateDir, cluster)
-    const changes = await applyKernel(udp ? {afterMake: proxies} : {beforeBreak: proxies})
+    const udp = cluster.backend?.type === 'udp'
+    if (udp) await proxies()
+    const changes = await applyKernel(udp ? {} : {beforeBreak: proxies})
     writeFlannelEnv(stateDir, cluster)
     await stopDaemons(stateDir, cluster.lab, 'bird')
     return {changes}

@@ -39,8 +39,9 @@ function readText(path: string): string | undefined {
 }
 
 /**
- * On the udp backend: every node's proxy running with its current routes. On any other
- * backend: none. Called once flannel0 exists and before the old paths are taken away.
+ * On the udp backend: every node's proxy running with its current routes (a new one makes
+ * flannel0, so this runs before the kernel is programmed). On any other backend: none, which
+ * takes flannel0 away (called once no route leads there).
  */
 export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Promise<{started: number; reloaded: number}> {
   if (cluster.flavor !== 'flannel' || cluster.backend?.type !== 'udp') {

@@ -108,10 +108,26 @@ describe('dataplane diff', () => {
       fdb: [{dev: 'flannel.1', mac: '6a:00:00:00:00:02', dst: '172.17.0.48'}],
     }
     const plan = diffNetns(want, have)
-    assert.deepEqual(plan.make, {ip: ['tuntap add dev flannel0 mode tun', 'link set dev flannel0 mtu 1472', 'link set dev flannel0 up', 'addr add 10.244.0.0/16 dev flannel0'], bridge: []})
+    // flannel0 is the proxy's (it makes it before this runs): only configured here.
+    assert.deepEqual(plan.make, {ip: ['link set dev flannel0 mtu 1472', 'link set dev flannel0 up', 'addr add 10.244.0.0/16 dev flannel0'], bridge: []})
     // flannel.1's routes leave it in the switch, while it still decapsulates what peers send; its neighbour and fdb entry go with it.
     assert.deepEqual(plan.switch, {ip: ['route replace 10.244.2.0/24 via 172.17.0.48 dev eth0', 'route del 10.244.1.0/24 via 172.17.0.40 dev eth0 proto boot', 'route del 10.244.3.0/24 via 10.244.3.0 dev flannel.1 proto boot'], bridge: []})
     assert.deepEqual(plan.break, {ip: ['link del flannel.1'], bridge: []})
+  })
+
+  it('leaves a TUN device to the process that holds it: nothing of flannel0 is deleted, it goes with its proxy', () => {
+    const want = emptyNetns('node')
+    want.links.push({name: 'eth0', kind: 'veth', createdIn: 'underlay'})
+    want.routes.push({dst: '10.244.1.0/24', via: '172.17.0.40', dev: 'eth0'})
+    const have: ObservedState = {
+      ...emptyObserved(),
+      links: [{name: 'lo', up: true}, {name: 'eth0', kind: 'veth', up: true}, {name: 'flannel0', kind: 'tun', up: true}],
+      addresses: [{dev: 'flannel0', cidr: '10.244.0.0/16'}],
+      routes: [{dst: '10.244.0.0/16', dev: 'flannel0', proto: 'kernel'}],
+    }
+    const plan = diffNetns(want, have)
+    assert.deepEqual(plan.switch.ip, ['route replace 10.244.1.0/24 via 172.17.0.40 dev eth0'])
+    assert.deepEqual(plan.break, {ip: [], bridge: []})
   })
 
   it('replaces a route by one of another type in the switch: the old one goes just before', () => {
