@@ -79,26 +79,48 @@ export interface BirdConfigInput {
   sessions: BgpSession[]
   /** This node's blocks: announced, and blackholed locally. */
   blocks: string[]
-  /** IP pools: only their routes go into the kernel. */
-  pools: string[]
-  /** Blocks this node reaches through a tunnel: Felix programs those, so BIRD keeps out of the kernel. */
-  tunnelled?: string[]
+  /** IP pools: only their routes go into the kernel, and only where BIRD programs them. */
+  pools: BirdPool[]
+  /** The node's own subnet: a CrossSubnet IPIP pool's next hops in it need no tunnel. */
+  localSubnet?: string
   logFile: string
+}
+
+export interface BirdPool {
+  cidr: string
+  /** Felix programs the pool's cluster routes (and blackholes): BIRD keeps them out of the kernel, as confd has it. */
+  felix?: boolean
+  /** BIRD sends the pool's routes through tunl0: always, or (CrossSubnet) to next hops off the local subnet. */
+  ipip?: 'Always' | 'CrossSubnet'
+}
+
+/**
+ * One pool's statement in calico_kernel_programming, as confd's processIPPool writes it, but for
+ * stock BIRD 2: where Calico's BIRD fork sets krt_tunnel="tunl0", an onlink next hop on tunl0
+ * does the same (route via <node> dev tunl0 proto bird onlink). Blackholes stay blackholes.
+ */
+function kernelStatement(pool: BirdPool, localSubnet: string | undefined): string {
+  const net = `net ~ ${birdPrefix(pool.cidr)}`
+  if (pool.felix) return `  if ( ${net} ) then { reject; } # Cluster routes are handled by Felix.`
+  if (!pool.ipip) return `  if ( ${net} ) then { accept; }`
+  const direct = pool.ipip === 'CrossSubnet' && localSubnet ? `if ( defined(bgp_next_hop) && bgp_next_hop ~ ${birdPrefix(localSubnet)} ) then accept; ` : ''
+  return `  if ( ${net} ) then { if ( dest = RTD_BLACKHOLE ) then accept; ${direct}onlink = true; ifname = "tunl0"; gw = bgp_next_hop; accept; }`
 }
 
 export function renderBirdConfig(input: BirdConfigInput): string {
   // Every value goes through a bird.conf renderer: parsed and written back, or refused.
   const routerId = birdIp(input.node.ip, 4)
-  const pools = input.pools.map(birdPrefix)
-  const poolMatch = pools.map((p) => `net ~ ${p}`).join(' || ') || 'false'
-  const tunnelled = (input.tunnelled ?? []).map(birdPrefix)
+  const poolMatch = input.pools.map((p) => `net ~ ${birdPrefix(p.cidr)}`).join(' || ') || 'false'
   const lines = [
     '# Rendered by netctl from the lab datastore (Calico confd\'s job). Edits are overwritten.',
     `router id ${routerId};`,
     `log ${birdString(input.logFile)} { warning, error, fatal };`,
     '',
-    '# Only pool routes (and their blackholes) are programmed into the kernel; tunnelled blocks are Felix\'s.',
-    `filter calico_kernel_programming { ${tunnelled.length ? `if ( net ~ [ ${tunnelled.join(', ')} ] ) then reject; ` : ''}if ( ${poolMatch} ) then accept; reject; }`,
+    '# Only pool routes (and their blackholes) go into the kernel, and only of pools whose cluster routes BIRD programs.',
+    'filter calico_kernel_programming {',
+    ...input.pools.map((pool) => kernelStatement(pool, input.localSubnet)),
+    '  reject;',
+    '}',
     '',
     '# Announce this node\'s blocks, and (as a route reflector) other nodes\' blocks; never pod /32s or device routes.',
     `filter calico_export_to_bgp_peers { if ( proto = "static_blocks" ) then accept; if ( source = RTS_BGP && ( ${poolMatch} ) ) then accept; reject; }`,

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {birdQuery} from '../bgp/birdc.js'
-import {bgpSessions, defaultASNumber, nodeFromResource, renderBirdConfig} from '../bgp/config.js'
+import {bgpSessions, defaultASNumber, nodeFromResource, renderBirdConfig, type BirdPool} from '../bgp/config.js'
 import {bgpPeers, parseProtocols, type PeerStatus} from '../bgp/protocols.js'
 import {applyBatch} from '../dataplane/apply.js'
 import {routeLine} from '../dataplane/diff.js'
@@ -17,7 +17,7 @@ import type {Datastore} from '../datastore/datastore.js'
 import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
-import {tunnelledBlocks} from './calico.js'
+import {birdProgramsPool, encapsulationOf} from './calico.js'
 import {checkStored, ownerOf} from './stored.js'
 import type {LabCluster, LabNode} from './cluster.js'
 import {adoptStrays, nodeDir, nodeFile, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
@@ -53,12 +53,18 @@ export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, clus
       asNumber: self.asNumber ?? clusterAs,
       sessions: bgpSessions(self, nodes, config, peers),
       blocks: labNode.blocks,
-      pools: [String(cluster.pool.spec?.cidr)],
-      tunnelled: tunnelledBlocks(cluster, labNode),
+      pools: [labBirdPool(cluster)],
+      localSubnet: cluster.subnets[labNode.subnet]?.cidr,
       logFile: birdFiles(stateDir, cluster.lab, labNode.name).log,
     }))
   }
   return configs
+}
+
+/** The lab's pool as bird.conf's kernel filter needs it: whose cluster routes, and whether through tunl0. */
+function labBirdPool(cluster: LabCluster): BirdPool {
+  const {ipip} = encapsulationOf(cluster)
+  return {cidr: String(cluster.pool.spec?.cidr), felix: !birdProgramsPool(cluster), ipip: ipip === 'Never' ? undefined : ipip}
 }
 
 /** The nodes whose recorded BIRD still runs and serves its socket. */
@@ -121,16 +127,16 @@ export async function syncBirds(stateDir: string, cluster: LabCluster, configs: 
 }
 
 /**
- * Before BIRD takes routes over (blocks back from a tunnel, or all of them when BGP is
+ * Before BIRD takes the pool's routes over from Felix (a pool leaving VXLAN, or BGP
  * turned on), ours to those blocks step aside to metric 1. BIRD cannot install its route
  * (metric 0) over one of another owner, but beside it, yes, and the lower metric wins at
  * once; the switch phase then removes ours. No gap either way.
  */
 export async function makeRoomForBird(cluster: LabCluster): Promise<void> {
+  if (!birdProgramsPool(cluster)) return
+  // Its own blocks' blackholes, and every peer's blocks.
+  const blocks = new Set(cluster.nodes.flatMap((o) => o.blocks))
   await inParallel(cluster.nodes, 8, async (node) => {
-    const tunnelled = new Set(tunnelledBlocks(cluster, node))
-    // Its own blocks' blackholes, and every peer block not left to a tunnel.
-    const blocks = new Set(cluster.nodes.flatMap((o) => o.blocks).filter((b) => !tunnelled.has(b)))
     const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'table', 'main']))
     const ours = (JSON.parse(stdout || '[]') as Array<Record<string, unknown>>).map(parseRoute).filter((r) => blocks.has(r.dst) && r.proto !== 'bird' && !r.metric)
     await applyBatch(node.netns, {ip: ours.flatMap((r) => [routeLine('replace', {...r, metric: 1}), routeLine('del', r)]), bridge: []})
@@ -168,10 +174,10 @@ export async function bgpGaps(stateDir: string, cluster: LabCluster, only?: Read
     if (pending.length > 0) return {pending, sessions: peers.length, established}
     const {stdout} = await run(...inNetns(node.netns, 'ip', ['-j', 'route', 'show', 'proto', 'bird']), {allowFailure: true})
     const learned = new Set((JSON.parse(stdout || '[]') as Array<{dst: string}>).map((r) => r.dst))
-    const tunnelled = new Set(tunnelledBlocks(cluster, node))
-    for (const other of cluster.nodes) {
+    // Where Felix programs the pool's routes, BIRD puts none in the kernel: the sessions are all there is to wait for.
+    for (const other of birdProgramsPool(cluster) ? cluster.nodes : []) {
       if (other === node) continue
-      for (const block of other.blocks) if (!tunnelled.has(block) && !learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
+      for (const block of other.blocks) if (!learned.has(block)) pending.push(`${node.name} has no route to ${other.name}'s block ${block} yet`)
     }
     return {pending, sessions: peers.length, established}
   })

@@ -71,13 +71,34 @@ export function calicoUnderlayRoutes(cluster: LabCluster): RouteSpec[] {
   return cluster.nodes.flatMap((node) => node.blocks.map((block) => ({dst: block, via: node.ip, dev: cluster.subnets[node.subnet]!.bridge})))
 }
 
-/** Blocks of `node`'s peers that it reaches through a tunnel: Felix's routes, not BIRD's. */
+/** Blocks of `node`'s peers that it reaches through a tunnel (a CrossSubnet pool: only those on other subnets). */
 export function tunnelledBlocks(cluster: LabCluster, node: LabNode): string[] {
   const encap = encapsulationOf(cluster)
   return cluster.nodes.filter((o) => o !== node && tunnelBetween(encap, node, o)).flatMap((o) => o.blocks)
 }
 
-/** With BGP on, BIRD installs the blackholes and the routes to other blocks (proto bird). */
+/**
+ * Whether BIRD programs the pool's cluster routes (the routes to other nodes' blocks, and the
+ * blackholes of the node's own), or Felix does: Calico's ownership matrix
+ * (design/cluster-route-programming). VXLAN pools are always Felix's; an IPIP pool is BIRD's
+ * only where BGPConfiguration's programClusterRoutes is Enabled or EnabledIPIPOnly (as before
+ * Calico 3.33, and in seed 000: `proto bird` via tunl0), a pool without encapsulation unless it
+ * is Disabled or EnabledIPIPOnly. Like confd, an unset or unknown value means the default,
+ * EnabledNoEncapOnly. Felix takes what BIRD does not: the lab keeps the two
+ * programClusterRoutes fields complementary, as Calico's operator does. Without BGP, Felix.
+ */
+export function birdProgramsPool(cluster: LabCluster): boolean {
+  if (!cluster.bgp) return false
+  const encap = encapsulationOf(cluster)
+  if (encap.vxlan !== 'Never') return false
+  const value = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'].includes(cluster.programClusterRoutes ?? '') ? cluster.programClusterRoutes : 'EnabledNoEncapOnly'
+  return encap.ipip !== 'Never' ? value === 'Enabled' || value === 'EnabledIPIPOnly' : value === 'Enabled' || value === 'EnabledNoEncapOnly'
+}
+
+/** Felix's routes carry its protocol 80 (route_mgr.go), except VXLAN ones, which its device identifies. */
+const felixProto = '80'
+
+/** A calico node: its pods' veths, its tunnel devices, and Felix's routes where BIRD does not program the pool's (birdProgramsPool). */
 export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
   const spec = emptyNetns(node.netns)
   planNodeUplink(cluster, node, spec)
@@ -90,9 +111,10 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
     spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'route_localnet')] = '1'
     spec.sysctls[sysctlKey('net', 'ipv4', 'conf', pod.hostIf, 'forwarding')] = '1'
   }
-  // Without BIRD, Felix blackholes the node's own blocks, VXLAN or not, with protocol 80 (its
-  // DefaultRouteProto), so a stray address in the block is dropped rather than sent upstream.
-  if (!cluster.bgp) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole', proto: '80'})
+  // Whoever programs the pool's routes blackholes the node's own blocks, so a stray address in
+  // one is dropped rather than sent upstream: Felix with its protocol 80, or BIRD (proto bird).
+  const felix = !birdProgramsPool(cluster)
+  if (felix) for (const block of node.blocks) spec.routes.push({dst: block, type: 'blackhole', proto: felixProto})
   const encap = encapsulationOf(cluster)
   if (encap.vxlan !== 'Never') {
     spec.links.push({name: vxlanDevice.name, kind: 'vxlan', vxlan: {id: vxlanDevice.vni, port: vxlanDevice.port, local: node.ip, dev: 'eth0', learning: false}, mac: vtepMac(node), mtu: cluster.mtu - vxlanDevice.overhead, txqueuelen: 0})
@@ -111,10 +133,13 @@ export function planCalicoNode(cluster: LabCluster, node: LabNode): NetnsSpec {
       spec.neighbours.push({dev: vxlanDevice.name, ip: remoteVtep, lladdr: vtepMac(other)})
       spec.fdb.push({dev: vxlanDevice.name, mac: vtepMac(other), dst: other.ip})
       for (const block of other.blocks) spec.routes.push({dst: block, via: remoteVtep, dev: vxlanDevice.name, onlink: true})
+    } else if (!felix) {
+      // BIRD's, tunnelled or not (bird.conf's kernel filter sends IPIP ones through tunl0).
     } else if (tunnel === 'ipip') {
-      for (const block of other.blocks) spec.routes.push({dst: block, via: other.ip, dev: ipipDevice.name, onlink: true})
-    } else if (!cluster.bgp) {
-      spec.routes.push(...plainRoutes(cluster, node, other))
+      for (const block of other.blocks) spec.routes.push({dst: block, via: other.ip, dev: ipipDevice.name, onlink: true, proto: felixProto})
+    } else {
+      // A peer on this subnet (or any peer, without encapsulation): straight to it, as Felix's no-encap routes go.
+      spec.routes.push(...plainRoutes(cluster, node, other).map((r) => ({...r, proto: felixProto})))
     }
   }
   return spec

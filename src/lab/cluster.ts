@@ -62,6 +62,8 @@ export interface LabCluster {
   pool: IPPool
   /** Calico IPAM's blocks and handles for the pods (calico labs). */
   ipam?: {blocks: IPAMBlockSpec[]; handles: IPAMHandle[]}
+  /** The default BGPConfiguration's programClusterRoutes: which pools' routes BIRD programs (calico.ts). */
+  programClusterRoutes?: string
 }
 
 const poolName = 'default-ipv4-ippool'
@@ -92,6 +94,7 @@ interface Existing {
   affinities: Resource[]
   weps: Resource[]
   pool?: IPPool
+  programClusterRoutes?: string
   /** Everyone else's objects of those kinds: never changed, and their blocks never handed out again. */
   foreign?: Resource[]
   ipam?: LabIpam
@@ -112,13 +115,19 @@ async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
       return checkStored(kind, all.filter(ours), where)
     }),
   )
-  let pool: IPPool | undefined
+  const [pool, bgpConfiguration] = await Promise.all([readDefault(ds, ipPoolKind, poolName, where), readDefault(ds, bgpConfigurationKind, 'default', where)])
+  const programClusterRoutes = bgpConfiguration?.spec?.programClusterRoutes as string | undefined
+  return {nodes: nodes!, affinities: affinities!, weps: weps!, pool: pool as IPPool | undefined, programClusterRoutes, foreign, ipam: await ipam}
+}
+
+/** One named object, validated, or undefined where there is none. */
+async function readDefault(ds: Datastore, kind: Parameters<Datastore['get']>[0], name: string, where: string): Promise<Resource | undefined> {
   try {
-    pool = checkStored(ipPoolKind, [(await ds.get(ipPoolKind, poolName)) as IPPool], where)[0]
+    return checkStored(kind, [await ds.get(kind, name)], where)[0]
   } catch (error) {
     if (!isNetctlError(error, 'not-found')) throw error
+    return undefined
   }
-  return {nodes: nodes!, affinities: affinities!, weps: weps!, pool, foreign, ipam: await ipam}
 }
 
 /**
@@ -216,7 +225,7 @@ export function planCluster(lab: string, topology: Topology, existing: Existing)
     spec: {cidr: poolCidr, blockSize, ...poolModes(topology.encapsulation), natOutgoing: true, nodeSelector: 'all()'},
   }
   const ipam = calico ? {blocks: allocated.blocks, handles: allocated.handles} : undefined
-  return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource, ipam}
+  return {lab, flavor: topology.flavor, bgp: topology.bgp, backend: topology.backend, mtu: topology.underlay.mtu, underlayNetns: underlayNetns(lab), subnets, nodes, pods, pool: poolResource, ipam, programClusterRoutes: existing.programClusterRoutes}
 }
 
 function addressIn(ip: string, cidr: string): boolean {

@@ -232,7 +232,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   // in a running lab (tunnels taken away, or BGP turned on), with its routes in place before
   // ours go; the kernel when tunnels are added (ours replace BIRD's, then BIRD lets go).
   // A lab whose nodes are not wired yet (a build interrupted after creating its namespaces) gets its kernel first: BGP cannot come up before.
-  const birdFirst = fresh.size === 0 && (tunnelsShrink(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster)) && (await nodesWired(cluster))
+  const birdFirst = fresh.size === 0 && (birdGainsRoutes(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster)) && (await nodesWired(cluster))
   const timeoutMs = 20_000 + 1000 * cluster.nodes.length
   progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
   if (birdFirst) {
@@ -262,8 +262,9 @@ function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
 }
 
 /** Whether any node's BIRD will be told to program blocks it left to a tunnel so far. */
-function tunnelsShrink(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
-  const rejected = (text: string | undefined) => /net ~ \[ ([^\]]*) \] \) then reject/.exec(text ?? '')?.[1]?.split(',').length ?? 0
+/** Whether BIRD takes a pool's routes over from Felix (its kernel filter rejects fewer pools than the running one). */
+function birdGainsRoutes(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
+  const rejected = (text: string | undefined) => (text ?? '').split('\n').filter((line) => line.includes('# Cluster routes are handled by Felix.')).length
   return cluster.nodes.some((node) => {
     const current = readBirdConfig(stateDir, cluster.lab, node.name)
     return current !== undefined && rejected(configs.get(node.name)) < rejected(current)

@@ -38,10 +38,10 @@ describe('BGP sessions (the confd role)', () => {
   })
 
   it('renders a bird.conf that blackholes and announces the node\'s blocks only', () => {
-    const text = renderBirdConfig({node: nodes[0]!, asNumber: 64512, sessions: bgpSessions(nodes[0]!, nodes, undefined, []), blocks: ['192.168.0.0/26'], pools: ['192.168.0.0/16'], logFile: '/tmp/x/bird.log'})
+    const text = renderBirdConfig({node: nodes[0]!, asNumber: 64512, sessions: bgpSessions(nodes[0]!, nodes, undefined, []), blocks: ['192.168.0.0/26'], pools: [{cidr: '192.168.0.0/16'}], logFile: '/tmp/x/bird.log'})
     assert.match(text, /^router id 172\.17\.0\.32;$/m)
     assert.match(text, /protocol static static_blocks \{\n {2}ipv4;\n {2}route 192\.168\.0\.0\/26 blackhole;\n\}/)
-    assert.match(text, /filter calico_kernel_programming \{ if \( net ~ 192\.168\.0\.0\/16 \) then accept; reject; \}/)
+    assert.match(text, /filter calico_kernel_programming \{\n {2}if \( net ~ 192\.168\.0\.0\/16 \) then \{ accept; \}\n {2}reject;\n\}/)
     assert.match(text, /protocol bgp Mesh_172_17_0_40 from bgp_template \{\n {2}neighbor 172\.17\.0\.40 as 64512;\n\}/)
     assert.match(text, /local 172\.17\.0\.32 as 64512;/)
     assert.doesNotMatch(text, /rr client/)

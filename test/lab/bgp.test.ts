@@ -105,7 +105,8 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
     const up = await netctl(['lab', 'up', '--name', lab, '--bgp', 'off', '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
     assert.doesNotMatch(up.stdout, /BGP:/)
-    assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 $/m)
+    // Felix's no-encapsulation route, with its protocol 80.
+    assert.match((await netctl(['lab', 'exec', 'controlplane', '--', 'ip', 'route'])).stdout, /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto 80 $/m)
     const status = await netctl(['node', 'status', '--lab', lab])
     assert.equal(status.code, 2)
     assert.match(status.stderr, /runs no BGP: it was built with static routes/)

@@ -126,11 +126,12 @@ describe('lab dataplane plans', () => {
       {dst: '192.168.0.2/32', dev: cluster.pods[1]!.hostIf, scope: 'link'},
       // Felix's blackhole for a local block (route_mgr.go), with its own protocol (80) as Felix marks it.
       {dst: '192.168.0.0/26', type: 'blackhole', proto: '80'},
-      {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0'},
+      // And its route to the other node's block (noEncapRoute), marked the same way.
+      {dst: '192.168.0.64/26', via: '172.17.0.40', dev: 'eth0', proto: '80'},
     ])
     assert.deepEqual(planCalicoPod(cluster, pod).routes, [{dst: '169.254.1.1/32', dev: 'eth0', scope: 'link'}, {dst: 'default', via: '169.254.1.1', dev: 'eth0'}])
-    // With BGP on, BIRD installs the blackhole and the other nodes' blocks.
-    const withBgp = planCluster('demo', defaultTopology({}), none)
+    // With BGP on and no encapsulation, BIRD installs the blackhole and the other nodes' blocks.
+    const withBgp = planCluster('demo', defaultTopology({encapsulation: 'None'}), none)
     assert.deepEqual(planCalicoNode(withBgp, withBgp.nodes[0]!).routes.map((r) => r.dst), ['default', '192.168.0.1/32', '192.168.0.2/32'])
   })
 
@@ -138,7 +139,7 @@ describe('lab dataplane plans', () => {
     const topology = parseTopology({bgp: false, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', subnet: 1, pods: 1}]})
     const cluster = planCluster('x', topology, none)
     const [underlay] = planLab(cluster)
-    assert.deepEqual(planCalicoNode(cluster, cluster.nodes[0]!).routes.at(-1), {dst: '192.168.0.64/26', via: '172.17.0.1', dev: 'eth0'})
+    assert.deepEqual(planCalicoNode(cluster, cluster.nodes[0]!).routes.at(-1), {dst: '192.168.0.64/26', via: '172.17.0.1', dev: 'eth0', proto: '80'})
     assert.deepEqual(underlay!.routes, [{dst: '192.168.0.0/26', via: '172.17.0.32', dev: 'br0'}, {dst: '192.168.0.64/26', via: '172.18.0.32', dev: 'br1'}])
   })
 
@@ -195,15 +196,38 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     assert.match(vtepMac(a), /^66(:[0-9a-f]{2}){5}$/)
   })
 
-  it('CrossSubnet tunnels only to the other subnet; BIRD is told to leave those blocks alone', async () => {
-    const {tunnelledBlocks} = await import('../../src/lab/calico.js')
+  it('VXLAN CrossSubnet: the tunnel only to the other subnet, and every route Felix\'s (proto 80 where not VXLAN); BIRD keeps out of the pool', async () => {
     const cluster = withModes(twoSubnets(), 'Never', 'CrossSubnet')
     const spec = planCalicoNode(cluster, cluster.nodes[0]!)
     assert.deepEqual(spec.routes.filter((r) => r.dev === 'vxlan.calico').map((r) => r.dst), ['192.168.0.128/26'])
-    assert.deepEqual(tunnelledBlocks(cluster, cluster.nodes[0]!), ['192.168.0.128/26'])
+    // Felix's noEncapRoute for the peer on this subnet, and its blackhole for the node's own block.
+    assert.deepEqual(spec.routes.filter((r) => r.proto === '80'), [
+      {dst: '192.168.0.0/26', type: 'blackhole', proto: '80'},
+      {dst: '192.168.0.64/26', via: cluster.nodes[1]!.ip, dev: 'eth0', proto: '80'},
+    ])
     const {renderBirdConfig} = await import('../../src/bgp/config.js')
-    const text = renderBirdConfig({node: {name: 'a', ip: '172.17.0.32', labels: {}}, asNumber: 64512, sessions: [], blocks: [], pools: ['192.168.0.0/16'], tunnelled: ['192.168.0.128/26'], logFile: 'x'})
-    assert.match(text, /filter calico_kernel_programming \{ if \( net ~ \[ 192\.168\.0\.128\/26 \] \) then reject; if \( net ~ 192\.168\.0\.0\/16 \) then accept; reject; \}/)
+    const text = renderBirdConfig({node: {name: 'a', ip: '172.17.0.32', labels: {}}, asNumber: 64512, sessions: [], blocks: [], pools: [{cidr: '192.168.0.0/16', felix: true}], logFile: 'x'})
+    assert.match(text, /filter calico_kernel_programming \{\n  if \( net ~ 192\.168\.0\.0\/16 \) then \{ reject; \} # Cluster routes are handled by Felix\.\n  reject;\n\}/)
+  })
+
+  it('who programs the pool\'s routes follows BGPConfiguration programClusterRoutes, as confd reads it', async () => {
+    const {birdProgramsPool} = await import('../../src/lab/calico.js')
+    const owner = (ipip: string, vxlan: string, programClusterRoutes?: string, bgp = true) => birdProgramsPool({...withModes(twoSubnets(), ipip, vxlan), programClusterRoutes, bgp}) ? 'bird' : 'felix'
+    // Calico 3.33's defaults: BIRD programs pools without encapsulation, Felix IPIP and VXLAN ones.
+    assert.deepEqual([owner('Never', 'Never'), owner('Always', 'Never'), owner('CrossSubnet', 'Never'), owner('Never', 'Always')], ['bird', 'felix', 'felix', 'felix'])
+    assert.deepEqual([owner('Always', 'Never', 'Enabled'), owner('Always', 'Never', 'EnabledIPIPOnly'), owner('Never', 'Never', 'EnabledIPIPOnly'), owner('Never', 'Never', 'Disabled')], ['bird', 'bird', 'felix', 'felix'])
+    assert.equal(owner('Never', 'Always', 'Enabled'), 'felix', 'VXLAN routes are always Felix\'s')
+    assert.equal(owner('Always', 'Never', 'Sometimes'), 'felix', 'an unknown value is the default, as in confd')
+    assert.equal(owner('Never', 'Never', 'Enabled', false), 'felix', 'without BGP there is no BIRD')
+  })
+
+  it('IPIP programmed by BIRD: netctl plans no route to peers; bird.conf sends them through tunl0 onlink (stock BIRD\'s krt_tunnel)', async () => {
+    const cluster = {...withModes(twoSubnets(), 'CrossSubnet', 'Never'), programClusterRoutes: 'Enabled'}
+    const spec = planCalicoNode(cluster, cluster.nodes[0]!)
+    assert.deepEqual(spec.routes.filter((r) => r.dst.endsWith('/26')), [], 'no blackhole, no route to a peer: BIRD\'s')
+    const {renderBirdConfig} = await import('../../src/bgp/config.js')
+    const text = renderBirdConfig({node: {name: 'a', ip: '172.17.0.32', labels: {}}, asNumber: 64512, sessions: [], blocks: [], pools: [{cidr: '192.168.0.0/16', ipip: 'CrossSubnet'}], localSubnet: '172.17.0.0/24', logFile: 'x'})
+    assert.match(text, /  if \( net ~ 192\.168\.0\.0\/16 \) then \{ if \( dest = RTD_BLACKHOLE \) then accept; if \( defined\(bgp_next_hop\) && bgp_next_hop ~ 172\.17\.0\.0\/24 \) then accept; onlink = true; ifname = "tunl0"; gw = bgp_next_hop; accept; \}\n/)
   })
 
   it('IPIP: tunl0 (MTU 1480) with the node\'s tunnel address, routes via the peer onlink; pods at 1480', () => {
@@ -212,8 +236,8 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     assert.deepEqual(spec.links.find((l) => l.name === 'tunl0'), {name: 'tunl0', kind: 'ipip', mtu: 1480})
     assert.deepEqual(spec.addresses.at(-1), {dev: 'tunl0', cidr: '192.168.0.0/32'})
     assert.deepEqual(spec.routes.filter((r) => r.dev === 'tunl0'), [
-      {dst: '192.168.0.64/26', via: cluster.nodes[1]!.ip, dev: 'tunl0', onlink: true},
-      {dst: '192.168.0.128/26', via: cluster.nodes[2]!.ip, dev: 'tunl0', onlink: true},
+      {dst: '192.168.0.64/26', via: cluster.nodes[1]!.ip, dev: 'tunl0', onlink: true, proto: '80'},
+      {dst: '192.168.0.128/26', via: cluster.nodes[2]!.ip, dev: 'tunl0', onlink: true, proto: '80'},
     ])
     assert.equal(planCalicoPod(cluster, cluster.pods[0]!).links[0]!.mtu, 1480)
     // And op by op, what the kernel would be asked to do on a fresh node.
@@ -221,7 +245,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
     assert.ok(lines.includes('link add tunl0 type ipip'))
     assert.ok(lines.includes('link set dev tunl0 mtu 1480'))
     assert.ok(lines.includes('addr add 192.168.0.0/32 dev tunl0'))
-    assert.ok(lines.includes(`route replace 192.168.0.64/26 via ${cluster.nodes[1]!.ip} dev tunl0 onlink`))
+    assert.ok(lines.includes(`route replace 192.168.0.64/26 via ${cluster.nodes[1]!.ip} dev tunl0 proto 80 onlink`))
   })
 })
 

@@ -144,9 +144,9 @@ describe('netctl lab trace (network namespaces, tcpdump)', {skip}, () => {
       assert.equal(up.code, 0, up.stderr)
     })
 
-    it('the same subnet: BIRD\'s plain route; across the router: VXLAN to the far node; the wire agrees on both', async () => {
+    it('the same subnet: Felix\'s plain route (proto 80); across the router: VXLAN to the far node; the wire agrees on both', async () => {
       const {trace: near} = await trace(lab, 'busybox-a', 'busybox-node01-0', '--verify')
-      assert.equal(near.hops[1]!.route?.proto, 'bird')
+      assert.equal(near.hops[1]!.route?.proto, '80')
       assert.equal(near.hops.some((h) => h.encapsulation), false)
       assert.deepEqual({delivered: near.result.delivered, ttl: near.result.ttl}, {delivered: true, ttl: 62})
       assert.equal(near.verified?.agrees, true, JSON.stringify(near.hops.map((h) => [h.at, h.ttl, h.observed])))

@@ -112,7 +112,7 @@ describe('hostile values stop the planners before any line is written', () => {
       asNumber: 64512,
       sessions: [{name: 'Node_172_17_0_40', peerIp: '172.17.0.40', peerAs: 64512, rrClient: true}],
       blocks: ['192.168.0.0/26'],
-      pools: ['192.168.0.0/16'],
+      pools: [{cidr: '192.168.0.0/16'}],
       logFile: '/tmp/bird.log',
     })
     assert.match(renderBirdConfig(input('244.0.0.1')), /rr cluster id 244\.0\.0\.1;/)
