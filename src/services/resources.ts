@@ -10,6 +10,7 @@ import {kindInfo} from '../resources/registry.js'
 import {parseSelector} from '../resources/selector.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
+import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, refuseProtectedTierDelete, touchesTiers} from './tiers.js'
 
 export type WriteMode = 'create' | 'apply' | 'replace'
 
@@ -144,6 +145,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
   refuseDuplicates(targets)
   const results = await writeTargets(ds, targets, mode, options)
   if (results.some((r) => r.resource.kind === 'Node')) await ensureClusterInformation(ds)
+  if (touchesTiers(targets.map((t) => t.info))) await ensureProtectedTiers(ds)
   return results
 }
 
@@ -239,6 +241,8 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode, ski
       throw withOrigin(error, origin)
     }
   }
+  // A policy's tier must exist, or be created earlier in the file (the errors name the document).
+  await checkPolicyTiers(ds, plan)
   const unchangedSince = []
   for (const info of checkedAgainstOthers) {
     const {revision} = await listingOf(info)
@@ -427,7 +431,10 @@ export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Pr
 }
 
 async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
-  for (const t of targets) refuseReadOnly(t.info, 'delete')
+  for (const t of targets) {
+    refuseReadOnly(t.info, 'delete')
+    refuseProtectedTierDelete(t.info, t.name)
+  }
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
@@ -451,6 +458,8 @@ async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing
       if (t.resourceVersion && t.resourceVersion !== stored) throw conflict(t.info, t.name, t.namespace, t.resourceVersion, stored)
       ops.push({type: 'delete', kind: t.info, current})
     }
+    // A tier goes only once no policy is left in it.
+    await checkTierDeletes(d, ops.map((op) => ({info: op.kind, current: (op as {current: Resource}).current})))
     return ops
   }
   if (ds.transaction) {
@@ -543,6 +552,7 @@ export async function patchResourceChange(ds: Datastore, info: KindInfo, name: s
         pinned = patched.metadata?.resourceVersion !== current.metadata.resourceVersion ? patched.metadata?.resourceVersion : undefined
       } else patched = mergePatch(current, typed.document)
       const ready = await prepare(ds, info, patched, current)
+      await checkPolicyTiers(ds, [{info, resource: ready, existing: current}])
       if (changesNothing(ready, current) && (!pinned || pinned === current.metadata.resourceVersion)) return {resource: current, changed: false}
       const update = ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}}).then((resource) => ({resource, changed: true}))
       // A version the JSON patch pinned is a precondition too: a conflict on it is final.
