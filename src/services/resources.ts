@@ -10,7 +10,8 @@ import {kindInfo} from '../resources/registry.js'
 import {parseSelector} from '../resources/selector.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
-import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, refuseProtectedTierDelete, touchesTiers} from './tiers.js'
+import {tierKind} from '../resources/tier.js'
+import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, refuseProtectedTierDelete, sortTiersByOrder, touchesTiers} from './tiers.js'
 
 export type WriteMode = 'create' | 'apply' | 'replace'
 
@@ -367,7 +368,8 @@ function selectionFilter(ds: Datastore, info: KindInfo, selection: Selection): {
 
 /** A whole selection page by page as the backend reads it, or undefined where it reads all at once. */
 export function findResourcePages(ds: Datastore, info: KindInfo, selection: Selection): AsyncGenerator<Resource[]> | undefined {
-  if (!ds.listPages) return undefined
+  // Tiers are listed sorted by order (findResources), so all at once.
+  if (!ds.listPages || info === tierKind) return undefined
   const {namespace, selected} = selectionFilter(ds, info, selection)
   const pages = ds.listPages(info, {namespace, node: selection.node})
   return (async function* () {
@@ -383,7 +385,10 @@ function refuseReadOnly(info: KindInfo, verb: string): void {
 
 export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
   const {namespace, selected} = selectionFilter(ds, info, selection)
-  if (names.length === 0) return {found: (await ds.list(info, {namespace, node: selection.node})).filter(selected), missing: []}
+  if (names.length === 0) {
+    const all = (await ds.list(info, {namespace, node: selection.node})).filter(selected)
+    return {found: info === tierKind ? sortTiersByOrder(all) : all, missing: []}
+  }
   let listed: Resource[] | undefined
   const listing = async () => (listed ??= await ds.list(info, {namespace, node: selection.node}))
   const found: Resource[] = []

@@ -153,6 +153,15 @@ export async function checkTierDeletes(ds: Datastore, deletes: readonly TierDele
   }
 }
 
+/** calicoctl's tier listing (resourcemgr/tier.go): by order, a tier without one last; ties keep the datastore's order. */
+export function sortTiersByOrder(tiers: Resource[]): Resource[] {
+  const order = (t: Resource) => {
+    const value = (t.spec as {order?: unknown} | undefined)?.order
+    return typeof value === 'number' ? value : Infinity
+  }
+  return [...tiers].sort((a, b) => order(a) - order(b) || 0)
+}
+
 /** Whether a write of these kinds makes the protected tiers (calicoctl does on every write; netctl where tiers matter). */
 export const touchesTiers = (kinds: readonly KindInfo[]): boolean => kinds.some((info) => info === tierKind || isTiered(info))
 

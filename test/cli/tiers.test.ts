@@ -70,6 +70,13 @@ function tierRules(netctl: () => Netctl): void {
     assert.equal(gnp.spec.tier, 'security')
   })
 
+  it('get tiers lists them by order, as calicoctl does', async () => {
+    const r = await netctl()(['get', 'tiers'])
+    ok(r)
+    assert.deepEqual(names(r), ['security', 'kube-admin', 'default', 'kube-baseline'])
+    assert.match(r.stdout, /security\s+100\n/)
+  })
+
   it('an update that moves a policy into a missing tier is refused (apply and patch); one that keeps its tier is not checked', async () => {
     const moved = await netctl()(['apply', '-f', '-'], allowDb('nowhere'))
     assert.equal(moved.code, 1, moved.stderr)
