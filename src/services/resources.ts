@@ -11,7 +11,7 @@ import {parseSelector} from '../resources/selector.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
 import {tierKind} from '../resources/tier.js'
-import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, refuseProtectedTierDelete, sortTiersByOrder, touchesTiers} from './tiers.js'
+import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, orderTierDeletesLast, refuseProtectedTierDelete, sortTiersByOrder, touchesTiers} from './tiers.js'
 
 export type WriteMode = 'create' | 'apply' | 'replace'
 
@@ -463,9 +463,9 @@ async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing
       if (t.resourceVersion && t.resourceVersion !== stored) throw conflict(t.info, t.name, t.namespace, t.resourceVersion, stored)
       ops.push({type: 'delete', kind: t.info, current})
     }
-    // A tier goes only once no policy is left in it.
+    // A tier goes only once no policy is left in it, so its policies in this delete go first.
     await checkTierDeletes(d, ops.map((op) => ({info: op.kind, current: (op as {current: Resource}).current})))
-    return ops
+    return orderTierDeletesLast(ops)
   }
   if (ds.transaction) {
     return ds.transaction(async (tx) => {

@@ -8,8 +8,9 @@
  *   (EnsureInitialized) before every write. A Tier created earlier in the same file counts, one
  *   created later does not (calicoctl writes in file order).
  * - clientv3/tier.go Delete refuses the protected tiers, and a tier any NetworkPolicy,
- *   GlobalNetworkPolicy or staged one is still in. Policies deleted earlier in the same file
- *   count as gone.
+ *   GlobalNetworkPolicy or staged one is still in. Policies deleted by the same command count as
+ *   gone, wherever they are in the file, and are deleted before their tier (orderTierDeletesLast):
+ *   so `netctl delete -f` works on the file that created them, Tier first.
  * - After a write that touches policies or tiers, the protected tiers are made if missing, as
  *   calicoctl's EnsureInitialized makes them (best effort: the user's write stands either way).
  *
@@ -122,35 +123,32 @@ const namedAtMost = 5
 
 /**
  * A tier is deleted only when no policy is left in it: every policy of the four tiered kinds
- * in the tier must be gone, or be deleted before the tier in this same delete.
+ * in the tier must be gone, or be deleted by this same delete.
  */
 export async function checkTierDeletes(ds: Datastore, deletes: readonly TierDelete[]): Promise<void> {
   if (!deletes.some((d) => d.info === tierKind)) return
   const policies = (await Promise.all(tieredPolicyKinds.map(async (info) => (await ds.list(info)).map((resource) => ({info, resource}))))).flat()
   const key = (info: KindInfo, r: Resource) => `${info.kind}\0${info.namespaced ? r.metadata.namespace || 'default' : ''}\0${r.metadata.name}`
-  const deletedAt = new Map(deletes.map((d, i) => [key(d.info, d.current), i]))
-  for (const [index, d] of deletes.entries()) {
+  const deleted = new Set(deletes.map((d) => key(d.info, d.current)))
+  for (const d of deletes) {
     if (d.info !== tierKind) continue
     const tier = d.current.metadata.name
-    const inTier = policies.filter((p) => tierOf(p.resource) === tier)
-    const left = inTier.filter((p) => (deletedAt.get(key(p.info, p.resource)) ?? Infinity) > index)
+    const left = policies.filter((p) => tierOf(p.resource) === tier && !deleted.has(key(p.info, p.resource)))
     if (left.length === 0) continue
     const names = left.slice(0, namedAtMost).map((p) => describe(p.info, p.resource))
     const more = left.length > namedAtMost ? ` and ${left.length - namedAtMost} more` : ''
     const list = `${names.join(', ')}${more}`
-    if (left.every((p) => deletedAt.has(key(p.info, p.resource)))) {
-      throw new NetctlError(
-        'usage',
-        `Tier "${tier}" cannot be deleted before the ${left.length} ${left.length === 1 ? 'policy' : 'policies'} still in it, which this delete removes only after it: ${list}`,
-        `put the Tier "${tier}" after its policies in the file (nothing was deleted)`,
-      )
-    }
     throw new NetctlError(
       'conflict',
       `Tier "${tier}" cannot be deleted: ${left.length} ${left.length === 1 ? 'policy is' : 'policies are'} still in it: ${list}`,
       `delete those policies or move them to another tier (spec.tier) first, then the tier (list them with: netctl get networkpolicies -A -o wide and netctl get globalnetworkpolicies -o wide); nothing was deleted`,
     )
   }
+}
+
+/** The deletes in the order given, but every Tier after the rest: a tier never goes before its policies. */
+export function orderTierDeletesLast<T extends {kind: KindInfo}>(ops: T[]): T[] {
+  return [...ops.filter((op) => op.kind !== tierKind), ...ops.filter((op) => op.kind === tierKind)]
 }
 
 /** calicoctl's tier listing (resourcemgr/tier.go): by order, a tier without one last; ties keep the datastore's order. */

@@ -104,15 +104,16 @@ function tierRules(netctl: () => Netctl): void {
     ok(await netctl()(['get', 'tier', 'default']))
   })
 
-  it('delete -f: a Tier before its policies is refused whole; after them, all go', async () => {
-    const early = await netctl()(['delete', '-f', '-'], files(securityTier, allowDb(), blockTelnet))
-    assert.equal(early.code, 2, early.stderr)
-    assert.match(early.stderr, /put the Tier "security" after its policies/)
+  it('delete -f of the file that made them (Tier first) deletes the policies, then the tier; a policy left behind refuses it all', async () => {
+    const partial = await netctl()(['delete', '-f', '-'], files(securityTier, allowDb()))
+    assert.equal(partial.code, 1, partial.stderr)
+    assert.match(partial.stderr, /Tier "security" cannot be deleted: 1 policy is still in it: GlobalNetworkPolicy "security.block-telnet"/)
     ok(await netctl()(['get', 'np', 'allow-db', '-n', 'production']))
-    const inOrder = await netctl()(['delete', '-f', '-'], files(allowDb(), blockTelnet, securityTier))
-    ok(inOrder)
-    assert.match(inOrder.stdout, /Successfully deleted 3 resource\(s\)/)
+    const all = await netctl()(['delete', '-f', '-'], files(securityTier, allowDb(), blockTelnet))
+    ok(all)
+    assert.match(all.stdout, /Successfully deleted 3 resource\(s\)/)
     assert.equal((await netctl()(['get', 'tier', 'security'])).code, 1)
+    assert.equal((await netctl()(['get', 'gnp', 'security.block-telnet'])).code, 1)
   })
 }
 
@@ -166,5 +167,11 @@ describe('tier rules in the Kubernetes datastore (API test double)', () => {
     assert.ok(!writes.some((w) => /^DELETE .*\/tiers\/(default|kube-admin|kube-baseline)$/.test(w)), writes.join('\n'))
     assert.equal(writes.filter((w) => w === 'POST /apis/crd.projectcalico.org/v1/tiers').length, 4, writes.join('\n'))
     assert.equal(writes.filter((w) => w === 'DELETE /apis/crd.projectcalico.org/v1/tiers/security').length, 1, writes.join('\n'))
+    // The file named the Tier first; its policies went before it.
+    assert.deepEqual(writes.filter((w) => w.startsWith('DELETE')).slice(-3), [
+      'DELETE /apis/crd.projectcalico.org/v1/namespaces/production/networkpolicies/allow-db',
+      'DELETE /apis/crd.projectcalico.org/v1/globalnetworkpolicies/security.block-telnet',
+      'DELETE /apis/crd.projectcalico.org/v1/tiers/security',
+    ])
   })
 })
