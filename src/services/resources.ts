@@ -8,8 +8,10 @@ import {ipamObjectIsReadOnly, ipamOwnedKinds} from '../resources/ipam.js'
 import type {KindInfo, ValidationContext} from '../resources/kind.js'
 import {kindInfo} from '../resources/registry.js'
 import {parseSelector} from '../resources/selector.js'
+import {tierKind} from '../resources/tier.js'
 import type {Resource} from '../resources/types.js'
 import {checkName} from '../resources/validate.js'
+import {checkPolicyTiers, checkTierDeletes, ensureProtectedTiers, orderTierDeletesLast, refuseProtectedTierDelete, sortTiersByOrder, touchesTiers} from './tiers.js'
 
 export type WriteMode = 'create' | 'apply' | 'replace'
 
@@ -144,6 +146,7 @@ export async function writeResources(ds: Datastore, documents: SourcedResource[]
   refuseDuplicates(targets)
   const results = await writeTargets(ds, targets, mode, options)
   if (results.some((r) => r.resource.kind === 'Node')) await ensureClusterInformation(ds)
+  if (touchesTiers(targets.map((t) => t.info))) await ensureProtectedTiers(ds)
   return results
 }
 
@@ -239,6 +242,8 @@ async function planWrites(ds: Datastore, targets: Target[], mode: WriteMode, ski
       throw withOrigin(error, origin)
     }
   }
+  // A policy's tier must exist, or be created earlier in the file (the errors name the document).
+  await checkPolicyTiers(ds, plan)
   const unchangedSince = []
   for (const info of checkedAgainstOthers) {
     const {revision} = await listingOf(info)
@@ -363,7 +368,8 @@ function selectionFilter(ds: Datastore, info: KindInfo, selection: Selection): {
 
 /** A whole selection page by page as the backend reads it, or undefined where it reads all at once. */
 export function findResourcePages(ds: Datastore, info: KindInfo, selection: Selection): AsyncGenerator<Resource[]> | undefined {
-  if (!ds.listPages) return undefined
+  // Tiers are listed sorted by order (findResources), so all at once.
+  if (!ds.listPages || info === tierKind) return undefined
   const {namespace, selected} = selectionFilter(ds, info, selection)
   const pages = ds.listPages(info, {namespace, node: selection.node})
   return (async function* () {
@@ -379,7 +385,10 @@ function refuseReadOnly(info: KindInfo, verb: string): void {
 
 export async function findResources(ds: Datastore, info: KindInfo, names: string[], selection: Selection): Promise<Found> {
   const {namespace, selected} = selectionFilter(ds, info, selection)
-  if (names.length === 0) return {found: (await ds.list(info, {namespace, node: selection.node})).filter(selected), missing: []}
+  if (names.length === 0) {
+    const all = (await ds.list(info, {namespace, node: selection.node})).filter(selected)
+    return {found: info === tierKind ? sortTiersByOrder(all) : all, missing: []}
+  }
   let listed: Resource[] | undefined
   const listing = async () => (listed ??= await ds.list(info, {namespace, node: selection.node}))
   const found: Resource[] = []
@@ -427,7 +436,10 @@ export async function deleteExisting(ds: Datastore, targets: DeleteTarget[]): Pr
 }
 
 async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing: boolean): Promise<{deleted: Resource[]; missing: DeleteTarget[]}> {
-  for (const t of targets) refuseReadOnly(t.info, 'delete')
+  for (const t of targets) {
+    refuseReadOnly(t.info, 'delete')
+    refuseProtectedTierDelete(t.info, t.name)
+  }
   const scoped = targets.map((t) => ({...t, namespace: t.info.namespaced ? t.namespace ?? 'default' : undefined}))
   // Naming an object twice deletes it once.
   const unique = scoped.filter((t, i) => scoped.findIndex((u) => u.info === t.info && u.name === t.name && u.namespace === t.namespace) === i)
@@ -451,7 +463,9 @@ async function deleteTargets(ds: Datastore, targets: DeleteTarget[], skipMissing
       if (t.resourceVersion && t.resourceVersion !== stored) throw conflict(t.info, t.name, t.namespace, t.resourceVersion, stored)
       ops.push({type: 'delete', kind: t.info, current})
     }
-    return ops
+    // A tier goes only once no policy is left in it, so its policies in this delete go first.
+    await checkTierDeletes(d, ops.map((op) => ({info: op.kind, current: (op as {current: Resource}).current})))
+    return orderTierDeletesLast(ops)
   }
   if (ds.transaction) {
     return ds.transaction(async (tx) => {
@@ -543,6 +557,7 @@ export async function patchResourceChange(ds: Datastore, info: KindInfo, name: s
         pinned = patched.metadata?.resourceVersion !== current.metadata.resourceVersion ? patched.metadata?.resourceVersion : undefined
       } else patched = mergePatch(current, typed.document)
       const ready = await prepare(ds, info, patched, current)
+      await checkPolicyTiers(ds, [{info, resource: ready, existing: current}])
       if (changesNothing(ready, current) && (!pinned || pinned === current.metadata.resourceVersion)) return {resource: current, changed: false}
       const update = ds.update(info, {...ready, metadata: {...ready.metadata, resourceVersion: pinned ?? current.metadata.resourceVersion}}).then((resource) => ({resource, changed: true}))
       // A version the JSON patch pinned is a precondition too: a conflict on it is final.
