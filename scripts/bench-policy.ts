@@ -115,7 +115,9 @@ async function labReconcile(): Promise<void> {
           egress: [{action: 'Allow', protocol: 'UDP', destination: {nets: [`10.${i}.0.0/16`], ports: [53]}}]},
       })
       for (let i = 0; i < 200; i++) await ds.create(networkPolicyKind, policy(i, 1000 + i))
+      const firstStarted = performance.now()
       const first = await applyLabPolicy(labState, ds, cluster)
+      const firstMs = performance.now() - firstStarted
       const runs: Array<{ms: number; loaded: number; compileMs: number; loadMs: number}> = []
       for (let k = 0; k < 5; k++) {
         // One policy changes: p0, which selects the pods of one node only.
@@ -126,8 +128,10 @@ async function labReconcile(): Promise<void> {
         runs.push({ms: performance.now() - started, loaded: result.loaded.length, compileMs: result.compileMs, loadMs: result.loadMs})
       }
       const run = [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!
-      console.log(`policy reconcile, 100 pods on 4 nodes, 200 policies (first load of all nodes ${first.compileMs.toFixed(0)} + ${first.loadMs.toFixed(0)} ms), one policy changed, median of ${runs.length}:`)
-      console.log(`  in-process reconcile                        ${run.ms.toFixed(0).padStart(6)} ms   target < 1000 ms   (compile ${run.compileMs.toFixed(0)} ms, load ${run.loadMs.toFixed(0)} ms; ${run.loaded} of 4 nodes reloaded)`)
+      console.log('policy on a lab, 100 pods on 4 nodes, 200 policies:')
+      console.log(`  first render and load on every node         ${firstMs.toFixed(0).padStart(6)} ms   target < 2000 ms   (compile ${first.compileMs.toFixed(0)} ms, load ${first.loadMs.toFixed(0)} ms)`)
+      console.log(`  one policy changed, median of ${runs.length}:`)
+      console.log(`  in-process reconcile                      ${run.ms.toFixed(0).padStart(6)} ms   target < 1000 ms   (compile ${run.compileMs.toFixed(0)} ms, load ${run.loadMs.toFixed(0)} ms; ${run.loaded} of 4 nodes reloaded)`)
       const file = JSON.stringify({...policy(0, 4000), spec: policy(0, 4000).spec})
       const cli = netctl(['apply', '-f', '-', '--lab', lab], file)
       console.log(`  netctl apply --lab (whole lab reconcile)    ${cli.toFixed(0).padStart(6)} ms`)
