@@ -77,7 +77,7 @@ export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPo
   }
   const flannel = cluster.flavor === 'flannel'
   // Felix lets IPIP/VXLAN between the cluster's hosts through host endpoint policy, when a pool uses it.
-  const tunnels = {ipip: encapOn(cluster.pool.spec?.ipipMode), vxlan: encapOn(cluster.pool.spec?.vxlanMode), hosts: cluster.nodes.map((n) => n.ip)}
+  const tunnels = {ipip: encapOn(cluster.pool?.spec?.ipipMode), vxlan: encapOn(cluster.pool?.spec?.vxlanMode), hosts: cluster.nodes.map((n) => n.ip).filter((ip) => ip !== undefined)}
   for (const node of cluster.nodes) {
     const workloads = cluster.pods
       .filter((p) => p.node === node.name)
@@ -85,7 +85,7 @@ export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPo
         const wep = wepByInterface.get(`${node.name}/${pod.hostIf}`)
         return {interfaceName: pod.hostIf, address: pod.ip, name: wep?.name, namespace: wep?.namespace}
       })
-    const host = {hostInterfaces: [{name: 'eth0', addresses: [node.ip]}], ...felixSettings(felixConfigs, node.name)}
+    const host = {hostInterfaces: [{name: 'eth0', addresses: node.ip === undefined ? [] : [node.ip]}], ...felixSettings(felixConfigs, node.name)}
     const input: NodePolicyInput = flannel
       ? {node: node.name, workloads, bridge: 'cni0', flannelMasq: {network: String(cluster.pool.spec?.cidr ?? ''), subnet: node.blocks[0] ?? ''}, ...host}
       : {node: node.name, workloads, pools, uplink: 'eth0', ...host, tunnels}
