@@ -24,7 +24,7 @@ const workloads: NodePolicyInput['workloads'] = [{interfaceName: 'calia', name: 
 const eth0 = {hostInterfaces: [{name: 'eth0', addresses: ['192.168.0.1']}]}
 
 function compile(resources: Resource[], input: Partial<NodePolicyInput> = {}): string {
-  const script = compileNodePolicy(buildWorld({resources: [a, ...resources]}), {node: 'node1', workloads, ...eth0, ...input})
+  const script = compileNodePolicy(buildWorld({resources: [a, ...resources]}), {node: 'host1', workloads, ...eth0, ...input})
   nftCheck(script)
   return script
 }
@@ -111,7 +111,7 @@ describe('policy → nft: host endpoints', () => {
 
   it('failsafe ports from FelixConfiguration: node.<name> over default, with nets', () => {
     const fc = (name: string, spec: Record<string, unknown>): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: {name}, spec})
-    const settings = felixSettings([fc('default', {failsafeInboundHostPorts: [{protocol: 'TCP', port: 2222}], defaultEndpointToHostAction: 'Drop'}), fc('node.node1', {failsafeOutboundHostPorts: [{protocol: 'UDP', port: 53, net: '10.96.0.10/32'}]})], 'node1')
+    const settings = felixSettings([fc('default', {failsafeInboundHostPorts: [{protocol: 'TCP', port: 2222}], defaultEndpointToHostAction: 'Drop'}), fc('node.host1', {failsafeOutboundHostPorts: [{protocol: 'UDP', port: 53, net: '10.96.0.10/32'}]})], 'host1')
     assert.deepEqual(settings, {endpointToHostAction: 'Drop', failsafeInbound: [{protocol: 'TCP', port: 2222}], failsafeOutbound: [{protocol: 'UDP', port: 53, net: '10.96.0.10/32'}]})
     const script = compile([nodeHep], settings)
     assert.deepEqual(chain(script, 'failsafe-in'), ['meta l4proto 6 th dport 2222 accept comment "failsafe tcp:2222"'])
