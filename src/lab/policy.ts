@@ -14,7 +14,8 @@ import {isNetctlError, NetctlError} from '../errors.js'
 import {felixConfigurationKind} from '../resources/felixconfiguration.js'
 import {ipPoolKind} from '../resources/ippool.js'
 import type {Resource} from '../resources/types.js'
-import {compileNodePolicy, NFT_TABLE, type EndpointToHostAction, type NatPool, type NodePolicyInput, type ProtoPort} from '../policy/nft.js'
+import {felixHostSettings} from '../policy/evaluate.js'
+import {compileNodePolicy, NFT_TABLE, type NatPool, type NodePolicyInput} from '../policy/nft.js'
 import type {World} from '../policy/world.js'
 import {loadWorld} from '../services/policy.js'
 import type {LabCluster, LabNode} from './cluster.js'
@@ -44,20 +45,8 @@ export function natPools(pools: Resource[]): NatPool[] {
   })
 }
 
-/** What Felix on a node reads from FelixConfiguration for host endpoints: its node.<name> resource over "default". */
-export type HostSettings = Pick<NodePolicyInput, 'endpointToHostAction' | 'failsafeInbound' | 'failsafeOutbound'>
-
-export function felixSettings(configs: Resource[], node: string): HostSettings {
-  const spec = (name: string) => record(configs.find((c) => c.metadata.name === name)?.spec)
-  const layered = {...spec('default'), ...spec(`node.${node}`)}
-  const ports = (value: unknown): ProtoPort[] | undefined => (Array.isArray(value) ? value.map((v) => record(v)).map((v) => ({protocol: typeof v.protocol === 'string' ? v.protocol : 'TCP', port: Number(v.port), ...(typeof v.net === 'string' ? {net: v.net} : {})})) : undefined)
-  const action = layered.defaultEndpointToHostAction
-  return {
-    ...(action === 'Drop' || action === 'Accept' || action === 'Return' ? {endpointToHostAction: action as EndpointToHostAction} : {}),
-    ...(ports(layered.failsafeInboundHostPorts) ? {failsafeInbound: ports(layered.failsafeInboundHostPorts)} : {}),
-    ...(ports(layered.failsafeOutboundHostPorts) ? {failsafeOutbound: ports(layered.failsafeOutboundHostPorts)} : {}),
-  }
-}
+/** What Felix on a node reads from FelixConfiguration for host endpoints: its node.<name> resource over "default" (the evaluator's reading). */
+export const felixSettings = felixHostSettings
 
 const encapOn = (mode: unknown) => mode === 'Always' || mode === 'CrossSubnet'
 

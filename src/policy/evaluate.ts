@@ -281,11 +281,58 @@ export interface FlowVerdict {
   notes: string[]
 }
 
-/** What Felix on the nodes is configured with (FelixConfiguration); Felix's defaults (and the manifest's Accept) when absent. */
-export interface HostOptions {
+/** What Felix on a node reads from FelixConfiguration for host endpoints; Felix's defaults (and the manifest's Accept) when absent. */
+export interface FelixHostSettings {
   endpointToHostAction?: 'Drop' | 'Accept' | 'Return'
   failsafeInbound?: readonly ProtoPort[]
   failsafeOutbound?: readonly ProtoPort[]
+}
+
+export interface HostOptions extends FelixHostSettings {
+  /** Per node, over the settings above: its FelixConfiguration (node.<name> over default, see felixHostSettings). */
+  felix?: (node: string) => FelixHostSettings
+  /**
+   * The tunnel device pod traffic between two nodes crosses (tunl0, vxlan.calico), or undefined
+   * when it is routed unencapsulated by the node's address interface. Unknown: unencapsulated.
+   */
+  tunnel?: (node: string, peerNode: string) => string | undefined
+}
+
+const recordOf = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {})
+
+/** A node's FelixConfiguration settings for host endpoints: node.<name> over "default", field by field. */
+export function felixHostSettings(configs: readonly Resource[], node: string): FelixHostSettings {
+  const spec = (name: string) => recordOf(configs.find((c) => c.kind === 'FelixConfiguration' && c.metadata.name === name)?.spec)
+  const layered = {...spec('default'), ...spec(`node.${node}`)}
+  const ports = (value: unknown): ProtoPort[] | undefined => (Array.isArray(value) ? value.map(recordOf).map((v) => ({protocol: typeof v.protocol === 'string' ? v.protocol : 'TCP', port: Number(v.port), ...(typeof v.net === 'string' ? {net: v.net} : {})})) : undefined)
+  const action = layered.defaultEndpointToHostAction
+  const inbound = ports(layered.failsafeInboundHostPorts)
+  const outbound = ports(layered.failsafeOutboundHostPorts)
+  return {
+    ...(action === 'Drop' || action === 'Accept' || action === 'Return' ? {endpointToHostAction: action} : {}),
+    ...(inbound ? {failsafeInbound: inbound} : {}),
+    ...(outbound ? {failsafeOutbound: outbound} : {}),
+  }
+}
+
+/**
+ * Host options from a datastore's FelixConfigurations, IPPools and Nodes: per-node Felix settings,
+ * and which tunnel pod traffic between two nodes crosses (the first enabled IPv4 pool's vxlanMode,
+ * then ipipMode: Always, or CrossSubnet between nodes whose BGP addresses are in different subnets).
+ */
+export function hostOptionsFrom(resources: {felixConfigurations?: readonly Resource[]; pools?: readonly Resource[]; nodes?: readonly Resource[]}): HostOptions {
+  const configs = resources.felixConfigurations ?? []
+  const pool = (resources.pools ?? []).map((p) => recordOf(p.spec)).find((spec) => spec.disabled !== true && typeof spec.cidr === 'string' && !spec.cidr.includes(':'))
+  const subnetOf = (node: string) => {
+    const address = recordOf(recordOf((resources.nodes ?? []).find((n) => n.metadata.name === node)?.spec).bgp).ipv4Address
+    const cidr = typeof address === 'string' ? parseCidrOrIp(address) : undefined
+    return cidr ? `${cidr.network}/${cidr.prefix}` : undefined
+  }
+  const on = (mode: unknown, node: string, peerNode: string) => mode === 'Always' || (mode === 'CrossSubnet' && subnetOf(node) !== subnetOf(peerNode))
+  return {
+    felix: (node) => felixHostSettings(configs, node),
+    tunnel: (node, peerNode) => (!pool ? undefined : on(pool.vxlanMode, node, peerNode) ? 'vxlan.calico' : on(pool.ipipMode, node, peerNode) ? 'tunl0' : undefined),
+  }
 }
 
 export interface ProtoPort {
@@ -487,16 +534,20 @@ function failsafeMatch(ports: readonly ProtoPort[], packet: Packet, netSide: 'sr
 
 const nodeOf = (peer: Peer | undefined) => (peer ? String((peer.resource.spec as Record<string, unknown> | undefined)?.node ?? '') : '')
 
+const TUNNEL_DEVICES = new Set(['tunl0', 'vxlan.calico', 'vxlan-v6.calico', 'wireguard.cali', 'wg-v6.cali'])
+
 /**
- * The host endpoints of a node as a forwarded flow meets them: the uplink (the node's host
- * endpoint for one interface, by name, or by address when it names none: the interface is not in
- * the world, so the lowest name stands for it) and the all-interfaces one, which also polices
- * workload interfaces (Felix's dispatch sends every other interface to it).
+ * The host endpoints of a node as a forwarded flow meets them: the one of the interface it crosses
+ * between nodes and the all-interfaces one, which also polices workload interfaces (Felix's
+ * dispatch sends every other interface to it). The interface crossed is the tunnel device when
+ * the flow is encapsulated; else the node's address interface, which the world does not name: the
+ * host endpoint (lowest name) of an interface that is no tunnel device stands for it.
  */
-function nodeHostEndpoints(world: World, node: string): {uplink?: Peer; wildcard?: Peer; notes: string[]} {
+function nodeHostEndpoints(world: World, node: string, tunnel: string | undefined): {uplink?: Peer; wildcard?: Peer; notes: string[]} {
   const heps = world.peers.filter((p) => p.kind === 'HostEndpoint' && nodeOf(p) === node).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const wildcard = heps.find((p) => p.interfaceName === '*')
-  const interfaces = heps.filter((p) => p.interfaceName !== '*')
+  if (tunnel !== undefined) return {uplink: heps.find((p) => p.interfaceName === tunnel) ?? wildcard, wildcard, notes: []}
+  const interfaces = heps.filter((p) => p.interfaceName !== '*' && !TUNNEL_DEVICES.has(p.interfaceName ?? ''))
   const notes = new Set(interfaces.map((p) => p.interfaceName ?? '(by address)')).size > 1 ? [`node ${node} has host endpoints on several interfaces: ${interfaces[0]!.name} is taken as the one the flow crosses`] : []
   return {uplink: interfaces[0] ?? wildcard, wildcard, notes}
 }
@@ -544,9 +595,13 @@ const withStaged = (peer: Peer, d: Decision): DirectionResult => ({endpoint: pee
  * policy too, conntrack never having seen the request), mangle (preDNAT: failsafe, policy), then
  * filter (failsafe, then normal policy and profiles).
  */
+/** The settings Felix on a node works with. */
+const settingsFor = (options: HostOptions, node: string): FelixHostSettings => ({...options, ...options.felix?.(node)})
+
 function hostIngress(world: World, peer: Peer, packet: Packet, options: HostOptions, notes: string[]): DirectionResult | undefined {
-  const inbound = options.failsafeInbound ?? FAILSAFE_INBOUND
-  const outbound = options.failsafeOutbound ?? FAILSAFE_OUTBOUND
+  const settings = settingsFor(options, nodeOf(peer))
+  const inbound = settings.failsafeInbound ?? FAILSAFE_INBOUND
+  const outbound = settings.failsafeOutbound ?? FAILSAFE_OUTBOUND
   const failsafe = failsafeMatch(inbound, packet, 'src')
   if (failsafe) return withStaged(peer, allowDecision('failsafe-port'))
   const untracked = !failsafeMatch(outbound, {...packet, dstPort: packet.srcPort}, 'src') ? decideHostStage(world, peer, 'ingress', packet, 'untracked') : undefined
@@ -565,8 +620,9 @@ function hostIngress(world: World, peer: Peer, packet: Packet, options: HostOpti
 
 /** Egress from the host through a host endpoint: raw (untracked) first, then filter (failsafe, normal policy). */
 function hostEgress(world: World, peer: Peer, packet: Packet, options: HostOptions, notes: string[]): DirectionResult | undefined {
-  if (failsafeMatch(options.failsafeOutbound ?? FAILSAFE_OUTBOUND, packet, 'dst')) return withStaged(peer, allowDecision('failsafe-port'))
-  const untracked = !failsafeMatch(options.failsafeInbound ?? FAILSAFE_INBOUND, {...packet, dstPort: packet.srcPort}, 'dst') ? decideHostStage(world, peer, 'egress', packet, 'untracked') : undefined
+  const settings = settingsFor(options, nodeOf(peer))
+  if (failsafeMatch(settings.failsafeOutbound ?? FAILSAFE_OUTBOUND, packet, 'dst')) return withStaged(peer, allowDecision('failsafe-port'))
+  const untracked = !failsafeMatch(settings.failsafeInbound ?? FAILSAFE_INBOUND, {...packet, dstPort: packet.srcPort}, 'dst') ? decideHostStage(world, peer, 'egress', packet, 'untracked') : undefined
   if (untracked?.verdict === 'allow') {
     const reply: Packet = {...packet, src: packet.dst, dst: packet.src, srcPort: packet.dstPort, dstPort: packet.srcPort, srcPeers: packet.dstPeers, dstPeers: packet.srcPeers}
     if (decideHostStage(world, peer, 'ingress', reply, 'untracked')?.verdict !== 'allow') {
@@ -581,11 +637,12 @@ function hostEgress(world: World, peer: Peer, packet: Packet, options: HostOptio
  * The host endpoints a flow is forwarded through: on the source's node (a workload's traffic
  * comes in by its workload interface, policed by the all-interfaces endpoint, and leaves by the
  * uplink, or by a workload interface when the destination is on the same node), then on the
- * destination's node (in by the uplink, out by the workload interface). preDNAT policy of the
+ * destination's node (in by the uplink, out by the workload interface). Traffic to a pod of
+ * another node crosses the tunnel device when the pool encapsulates it (options.tunnel). preDNAT policy of the
  * endpoint a packet comes in by applies first, and its Allow skips that endpoint's forward
  * ingress policy (Felix's accept mark).
  */
-function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined, packet: Packet, notes: string[]): HostEndpointStep[] {
+function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined, packet: Packet, options: HostOptions, notes: string[]): HostEndpointStep[] {
   const steps: HostEndpointStep[] = []
   const fromWorkload = from?.kind === 'WorkloadEndpoint'
   const toWorkload = to?.kind === 'WorkloadEndpoint'
@@ -606,13 +663,13 @@ function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined
   }
   if (fromWorkload) {
     const node = nodeOf(from)
-    const heps = nodeHostEndpoints(world, node)
+    const heps = nodeHostEndpoints(world, node, toWorkload && nodeOf(to) !== node ? options.tunnel?.(node, nodeOf(to)) : undefined)
     notes.push(...heps.notes)
     hop(node, heps.wildcard, sameNode ? heps.wildcard : to?.kind === 'HostEndpoint' && nodeOf(to) === node ? undefined : heps.uplink)
   }
   if (toWorkload && !sameNode) {
     const node = nodeOf(to)
-    const heps = nodeHostEndpoints(world, node)
+    const heps = nodeHostEndpoints(world, node, (fromWorkload || from?.kind === 'HostEndpoint') && nodeOf(from) !== node ? options.tunnel?.(nodeOf(from), node) : undefined)
     notes.push(...heps.notes)
     hop(node, heps.uplink, heps.wildcard)
   }
@@ -660,7 +717,7 @@ export function evaluate(flow: Flow, world: World, options: HostOptions = {}): F
   } else {
     egress = (from.peer?.kind === 'HostEndpoint' ? hostEgress(world, from.peer, packet, options, notes) : undefined) ?? directionResult(world, from.peer, 'egress', packet)
     if (toOwnHost) {
-      const action = options.endpointToHostAction ?? DEFAULT_ENDPOINT_TO_HOST_ACTION
+      const action = settingsFor(options, nodeOf(to.peer)).endpointToHostAction ?? DEFAULT_ENDPOINT_TO_HOST_ACTION
       ingress = withStaged(to.peer!, {...allowDecision('default-endpoint-to-host-action'), verdict: action === 'Drop' ? 'deny' : 'allow'})
       notes.push(`a workload's traffic to its own node: its egress policy, then DefaultEndpointToHostAction ${action}; host endpoint policy does not apply`)
     } else {
@@ -669,7 +726,7 @@ export function evaluate(flow: Flow, world: World, options: HostOptions = {}): F
   }
   // Only applyOnForward and preDNAT policies police forwarded traffic: without any, no host endpoint is looked for (nor every peer made).
   const forwardPolicies = world.policies.some((p) => !p.staged && (p.applyOnForward || p.preDNAT))
-  const forwarded = toOwnHost || fromOwnHost || !forwardPolicies ? [] : forwardSteps(world, from.peer, to.peer, packet, notes)
+  const forwarded = toOwnHost || fromOwnHost || !forwardPolicies ? [] : forwardSteps(world, from.peer, to.peer, packet, options, notes)
   for (const step of forwarded) notes.push(`forwarded through ${step.endpoint.kind} ${step.endpoint.name} on ${step.node} (${step.stage} ${step.direction}): ${step.verdict}${step.policy ? ` by ${step.policy.kind} ${step.policy.name}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ''}` : ` (${step.decidedBy})`}`)
   const forwardAllowed = !forwarded.some((s) => s.verdict === 'deny')
   return {

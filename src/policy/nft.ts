@@ -40,7 +40,7 @@
 import {formatIp, parseCidr, parseIp, type Cidr} from '../resources/cidr.js'
 import {nftAddress, nftComment, nftInteger, nftName, nftPort, nftString} from '../render/nft.js'
 import type {Peer} from './endpoints.js'
-import {findEndpoint, policySelects, type Direction} from './evaluate.js'
+import {DEFAULT_ENDPOINT_TO_HOST_ACTION, FAILSAFE_INBOUND, FAILSAFE_OUTBOUND, findEndpoint, policySelects, type Direction, type ProtoPort} from './evaluate.js'
 import type {CompiledEntity, CompiledRule, PeerTest, PortRange} from './match.js'
 import type {PolicyEntry, World} from './world.js'
 
@@ -81,32 +81,15 @@ export interface NodePolicyInput {
   /** FelixConfiguration defaultEndpointToHostAction; DEFAULT_ENDPOINT_TO_HOST_ACTION when absent. */
   endpointToHostAction?: EndpointToHostAction
   /** FelixConfiguration failsafeInboundHostPorts / failsafeOutboundHostPorts; Felix's defaults when absent. */
-  failsafeInbound?: ProtoPort[]
-  failsafeOutbound?: ProtoPort[]
+  failsafeInbound?: readonly ProtoPort[]
+  failsafeOutbound?: readonly ProtoPort[]
   /** Encapsulation Felix lets through host endpoint policy: IPIP and VXLAN between the cluster's hosts (their addresses). */
   tunnels?: {ipip?: boolean; vxlan?: boolean; vxlanPort?: number; hosts: string[]}
 }
 
-export interface ProtoPort {
-  protocol?: string
-  port: number
-  net?: string
-}
-
+export type {ProtoPort} from './evaluate.js'
+export {DEFAULT_ENDPOINT_TO_HOST_ACTION, FAILSAFE_INBOUND, FAILSAFE_OUTBOUND} from './evaluate.js'
 export type EndpointToHostAction = 'Drop' | 'Accept' | 'Return'
-
-/**
- * Felix's own default is Drop (config_params.go), but the calico-node manifests set
- * FELIX_DEFAULTENDPOINTTOHOSTACTION=ACCEPT (manifests/calico.yaml), so pods can reach their
- * node (kubelet, host-networked services). A lab is such an install: Accept, unless a
- * FelixConfiguration says otherwise.
- */
-export const DEFAULT_ENDPOINT_TO_HOST_ACTION: EndpointToHostAction = 'Accept'
-
-const protoPorts = (text: string): ProtoPort[] => text.split(',').map((t) => ({protocol: t.split(':')[0]!.toUpperCase(), port: Number(t.split(':')[1])}))
-/** Felix's FailsafeInboundHostPorts / FailsafeOutboundHostPorts defaults (config_params.go). */
-export const FAILSAFE_INBOUND: readonly ProtoPort[] = protoPorts('tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667')
-export const FAILSAFE_OUTBOUND: readonly ProtoPort[] = protoPorts('udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667')
 
 /**
  * The packet mark bit meaning "accepted by untracked or preDNAT policy" (Felix's accept mark

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {hostOptionsFrom} from '../../src/policy/evaluate.js'
 import {buildWorld, evaluate, type Flow} from '../../src/policy/index.js'
 import type {Resource} from '../../src/resources/types.js'
 import {gnp, hep, wep} from './fixtures.js'
@@ -49,7 +50,7 @@ describe('policy eval: host endpoints as Felix enforces them', () => {
     assert.equal(run([], tcp('172.17.0.99', host1, 179)).allowed, true, 'BGP is failsafe')
     assert.equal(run([hostPolicy], tcp('172.17.0.99', host1, 8080)).allowed, true)
     assert.equal(run([hostPolicy], tcp('172.17.0.99', host1, 8081)).allowed, false)
-    assert.equal(run([hostPolicy], tcp('172.17.0.99', host1, 8081), {failsafeInbound: [{protocol: 'TCP', port: 8081}]}).allowed, true)
+    assert.equal(run([hostPolicy], tcp('172.17.0.99', host1, 8081), {felix: () => ({failsafeInbound: [{protocol: 'TCP', port: 8081}]})}).allowed, true)
     // Outbound: the host's own traffic meets its egress policy, failsafe 53/udp and 179/tcp pass.
     assert.equal(run([hostPolicy], tcp(host1, '172.17.0.99', 8080)).allowed, false)
     assert.equal(run([hostPolicy], tcp(host1, '172.17.0.99', 179)).egress.decidedBy, 'failsafe-port')
@@ -119,5 +120,31 @@ describe('policy eval: host endpoints as Felix enforces them', () => {
     const v = run([all, fw], tcp(ep('a'), ep('a2'), 9090))
     assert.equal(v.allowed, false)
     assert.equal(v.forwarded[0]?.endpoint.name, 'node1-all')
+  })
+
+  it("encapsulated pod traffic crosses the tunnel device, not eth0: eth0's applyOnForward policy does not see it (pools and nodes decide, as in a lab)", () => {
+    const fwIn = gnp('fw-in', {selector: "host == 'node2'", applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [9090]}}, {action: 'Allow'}]})
+    const pool = (mode: Record<string, string>): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: {name: 'default-ipv4-ippool'}, spec: {cidr: '10.0.0.0/16', ...mode}})
+    const node = (name: string, address: string): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: {name}, spec: {bgp: {ipv4Address: address}}})
+    const nodes = [node('node1', '172.17.0.32/24'), node('node2', '172.17.1.40/24')]
+    const ipip = hostOptionsFrom({pools: [pool({ipipMode: 'Always'})], nodes})
+    assert.equal(ipip.tunnel?.('node1', 'node2'), 'tunl0')
+    assert.equal(run([fwIn], tcp(ep('a'), ep('b'), 9090), ipip).allowed, true, 'in by tunl0: no host endpoint there')
+    const tunl = hep('node2-tunl0', {host: 'node2'}, [], {node: 'node2', interfaceName: 'tunl0'})
+    assert.equal(run([fwIn, tunl], tcp(ep('a'), ep('b'), 9090), ipip).allowed, false, "the tunnel's own host endpoint")
+    const crossSubnet = hostOptionsFrom({pools: [pool({vxlanMode: 'CrossSubnet'})], nodes: [...nodes, node('node3', '172.17.0.48/24')]})
+    assert.equal(crossSubnet.tunnel?.('node1', 'node2'), 'vxlan.calico')
+    assert.equal(crossSubnet.tunnel?.('node1', 'node3'), undefined, 'same subnet: routed by eth0')
+    assert.equal(hostOptionsFrom({pools: [pool({ipipMode: 'Never', vxlanMode: 'Never'})], nodes}).tunnel?.('node1', 'node2'), undefined)
+    assert.equal(run([fwIn], tcp(ep('a'), ep('b'), 9090), hostOptionsFrom({pools: [pool({})], nodes})).allowed, false)
+  })
+
+  it("FelixConfiguration per node: node.<name> over default, for that node's host endpoints and workloads", () => {
+    const fc = (name: string, spec: Record<string, unknown>): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: {name}, spec})
+    const options = hostOptionsFrom({felixConfigurations: [fc('default', {defaultEndpointToHostAction: 'Drop'}), fc('node.node2', {defaultEndpointToHostAction: 'Return', failsafeInboundHostPorts: []})]})
+    assert.equal(run([], tcp(ep('a'), host1, 8080), options).allowed, false, 'node1: the default Drop')
+    assert.equal(run([], tcp(ep('b'), host2, 8080), options).allowed, true, 'node2: Return')
+    assert.equal(run([], tcp('172.17.0.99', host2, 22), options).allowed, false, 'node2: no failsafe ports')
+    assert.equal(run([], tcp('172.17.0.99', host1, 22), options).allowed, true)
   })
 })
