@@ -1,6 +1,6 @@
 /**
- * Felix's job on one node, as an nft script: the policy of the node's workload endpoints and
- * natOutgoing. Pure: a world (src/policy/world.ts) in, one script out, loaded with `nft -f`.
+ * Felix's job on one node, as an nft script: the policy of the node's workload and host endpoints,
+ * and natOutgoing. Pure: a world (src/policy/world.ts) in, one script out, loaded with `nft -f`.
  *
  * The script replaces `table inet netctl` in one transaction (declare, delete, define). Two base
  * chains on the forward hook: `from-wl` (priority 0) sends packets coming from a workload
@@ -16,6 +16,36 @@
  * drop (defaultAction Deny) or return (Pass). A profile chain: Allow → accept, Deny → drop, Pass →
  * return (next profile). Staged policies are not rendered; a tier holding only staged ones is
  * skipped, as Felix does.
+ *
+ * The host (hostHooks): Felix's cali-INPUT/OUTPUT/FORWARD, raw and mangle chains for host
+ * endpoints (rules/static.go, endpoints.go, dispatch.go). The node's HostEndpoints (spec.node) are
+ * matched to interfaces as Felix does: by interfaceName, or by an expectedIP on the interface,
+ * the lowest name winning; interfaceName "*" is the all-interfaces endpoint, whose chains every
+ * other interface meets (workload interfaces too, on forward and preDNAT). Each endpoint has up to
+ * four kinds of chains, each with the policies event_sequencer.go gives it:
+ * - normal (`host-in`/`host-out` on the input/output hooks: the host's own traffic): conntrack,
+ *   the failsafe chain (FelixConfiguration failsafeInbound/OutboundHostPorts, Felix's defaults
+ *   tcp 22, 179, 2379, 2380, 5473, 6443, 6666, 6667, udp 68 in and udp 53, 67 out), then every
+ *   policy that is neither preDNAT nor doNotTrack, profiles, drop: a HEP with no policy and no
+ *   profile allows only failsafes. IPIP/VXLAN between the cluster's hosts pass first, as Felix
+ *   lets them; the host's traffic to its own workloads is not policed;
+ * - forward (`fw-from-hep` before from-wl, `fw-to-hep` after to-wl): applyOnForward policies only,
+ *   with the end-of-tier drop and no profiles; an endpoint without any polices nothing forwarded;
+ * - preDNAT (`mangle-pre`, prerouting at mangle priority, ingress only, after conntrack's
+ *   established accept): failsafe, then policy; tiers never drop at their end (Felix gives them
+ *   defaultAction Pass, normal policy still to come);
+ * - untracked (`raw-pre`/`raw-out`, raw priority, both directions; not for the all-interfaces
+ *   endpoint, which Felix ignores there): doNotTrack policy; Allow is NOTRACK and accept, so the
+ *   reply needs an untracked Allow of its own (stateless); the raw failsafe chains also accept
+ *   the other direction's failsafe replies by source port.
+ * An untracked or preDNAT Allow sets HEP_ACCEPT_MARK (cleared in raw first): host-in then
+ * accepts without normal policy and fw-from-hep skips the forward ingress policy, as Felix's
+ * accept mark does. A workload's traffic to its own node (input hook, from a workload interface)
+ * never meets host endpoint policy: its egress chain, then DefaultEndpointToHostAction (Accept
+ * and Return accept, Drop drops; Felix's own default is Drop but calico-node's manifest sets
+ * Accept, and so does a lab unless a FelixConfiguration says otherwise: evaluate.ts
+ * DEFAULT_ENDPOINT_TO_HOST_ACTION). Every base chain has policy accept: a packet no endpoint owns
+ * passes, as in Felix.
  *
  * Flannel labs get the same policy, as Canal gives Calico policy on flannel networking. Felix knows
  * a workload by its interface (iifname/oifname cali+ in its FORWARD chains), and so does this
