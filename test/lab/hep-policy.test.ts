@@ -33,8 +33,24 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
   let cpPodIp: string
   const children: ChildProcess[] = []
   const tcp = (netns: string, to: string, port: number) => sh(['ip', 'netns', 'exec', netns, 'python3', '-c', TCP_CLIENT, to, String(port)]).status === 0
+  let n1Ip: string
+  /** `policy eval`'s verdict for a flow (exit 0 allowed, 1 denied). */
+  const evaluate = async (from: string, to: string, port: number) => {
+    const r = await netctl(['policy', 'eval', '--lab', lab, '--from', from, '--to', to, '--protocol', 'TCP', '--port', String(port)])
+    assert.ok(r.code === 0 || r.code === 1, r.stderr)
+    return r.code === 0
+  }
+  /** What the lab measures, checked against policy eval (they must agree). */
+  const measure = async (netns: string, from: string, to: string, toIp: string, port: number) => {
+    const measured = tcp(netns, toIp, port)
+    const predicted = await evaluate(from, to, port)
+    assert.equal(predicted, measured, `${from} → ${to}:${port}: the lab measured ${measured ? 'allowed' : 'denied'}, policy eval says ${predicted ? 'allowed' : 'denied'}`)
+    return measured
+  }
   /** node01 (the host) → controlplane's address. */
-  const fromNode01 = (port: number) => tcp(nodeNs('node01'), cpIp, port)
+  const fromNode01 = (port: number) => measure(nodeNs('node01'), n1Ip, cpIp, cpIp, port)
+  const podToOwnNode = (port: number) => measure(podNs(cpPod), cpPod, cpIp, cpIp, port)
+  const podToPod = (port: number) => measure(podNs(n1Pod), n1Pod, cpPod, cpPodIp, port)
   const apply = async (doc: string) => {
     const r = await netctl(['apply', '-f', '-', '--lab', lab], doc)
     assert.equal(r.code, 0, r.stderr)
@@ -53,7 +69,7 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
     children.push(spawn('ip', ['netns', 'exec', netns, 'python3', '-m', 'http.server', '--bind', ip, String(port)], {stdio: 'ignore'}))
   }
 
-  const hep = yaml('HostEndpoint', 'controlplane-eth0', {node: 'controlplane', interfaceName: 'eth0', expectedIPs: []}, ', labels: {role: node}')
+  const hep = () => yaml('HostEndpoint', 'controlplane-eth0', {node: 'controlplane', interfaceName: 'eth0', expectedIPs: [cpIp]}, ', labels: {role: node}')
   /** Normal host policy: ingress tcp 8080 only; egress nothing (failsafes and established replies still pass). */
   const hostPolicy = yaml('GlobalNetworkPolicy', 'host', {selector: "role == 'node'", types: ['Ingress', 'Egress'], ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [8080]}}], egress: []})
 
@@ -63,7 +79,8 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
     assert.equal(up.code, 0, up.stderr)
     cpIp = address(nodeNs('controlplane'))!
     cpPodIp = address(podNs(cpPod))!
-    assert.ok(cpIp && cpPodIp)
+    n1Ip = address(nodeNs('node01'))!
+    assert.ok(cpIp && cpPodIp && n1Ip)
     for (const port of [22, 8080, 8081, 8082]) listen(nodeNs('controlplane'), cpIp, port)
     for (const port of [9090, 9091]) listen(podNs(cpPod), cpPodIp, port)
     // Local connections meet no policy: they say when all listen.
@@ -72,7 +89,7 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
       if (ready) break
       await sleep(100)
     }
-    assert.equal(fromNode01(8081), true, 'without host endpoints the node is open')
+    assert.equal(await fromNode01(8081), true, 'without host endpoints the node is open')
     assert.equal(await bgpEstablished(), true)
   })
   after(async () => {
@@ -83,10 +100,10 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
   })
 
   it('a HEP with no policy and no profile drops all but the failsafe ports: ssh and BGP keep working', async () => {
-    await apply(hep)
-    assert.equal(fromNode01(8080), false, 'tcp 8080 to the node is dropped')
-    assert.equal(fromNode01(22), true, 'tcp 22 is an inbound failsafe port')
-    assert.equal(tcp(podNs(n1Pod), cpIp, 8080), false, 'from a pod of another node too')
+    await apply(hep())
+    assert.equal(await fromNode01(8080), false, 'tcp 8080 to the node is dropped')
+    assert.equal(await fromNode01(22), true, 'tcp 22 is an inbound failsafe port')
+    assert.equal(await measure(podNs(n1Pod), n1Pod, cpIp, cpIp, 8080), false, 'from a pod of another node too')
     // BIRD's sessions: tcp 179 in and out are failsafe; a session re-established proves new connections pass.
     sh(['ip', 'netns', 'exec', nodeNs('controlplane'), 'ss', '-Ktn', 'sport', '=', ':179', 'or', 'dport', '=', ':179'])
     let established = false
@@ -99,28 +116,28 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
 
   it('normal policy polices the host: an allowed port passes, another is dropped, failsafe still passes', async () => {
     await apply(hostPolicy)
-    assert.equal(fromNode01(8080), true)
-    assert.equal(fromNode01(8081), false)
-    assert.equal(fromNode01(22), true)
+    assert.equal(await fromNode01(8080), true)
+    assert.equal(await fromNode01(8081), false)
+    assert.equal(await fromNode01(22), true)
     assert.equal(await bgpEstablished(), true)
   })
 
   it("pod → own node: not the HEP's policy but the pod's egress policy, then DefaultEndpointToHostAction", async () => {
     // 8081 is denied to others by the HEP, yet the node's own pod reaches it (Accept, as the calico-node manifest sets).
-    assert.equal(tcp(podNs(cpPod), cpIp, 8081), true)
+    assert.equal(await podToOwnNode(8081), true)
     const egress = yaml('NetworkPolicy', 'no-8081', {selector: 'all()', types: ['Egress'], egress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [8081]}}, {action: 'Allow'}]}, ', namespace: default')
     await apply(egress)
     try {
-      assert.equal(tcp(podNs(cpPod), cpIp, 8081), false, "the pod's egress policy applies")
-      assert.equal(tcp(podNs(cpPod), cpIp, 8082), true)
+      assert.equal(await podToOwnNode(8081), false, "the pod's egress policy applies")
+      assert.equal(await podToOwnNode(8082), true)
       const drop = yaml('FelixConfiguration', 'default', {defaultEndpointToHostAction: 'Drop'})
       await apply(drop)
       try {
-        assert.equal(tcp(podNs(cpPod), cpIp, 8082), false, 'DefaultEndpointToHostAction Drop')
+        assert.equal(await podToOwnNode(8082), false, 'DefaultEndpointToHostAction Drop')
       } finally {
         await remove(drop)
       }
-      assert.equal(tcp(podNs(cpPod), cpIp, 8082), true)
+      assert.equal(await podToOwnNode(8082), true)
     } finally {
       await remove(egress)
     }
@@ -128,28 +145,28 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
 
   it('applyOnForward: forwarded traffic through the HEP is policed only by applyOnForward policies', async () => {
     // The host policy (no applyOnForward) does not police pod traffic forwarded through eth0.
-    assert.equal(tcp(podNs(n1Pod), cpPodIp, 9090), true)
+    assert.equal(await podToPod(9090), true)
     const forward = yaml('GlobalNetworkPolicy', 'forward', {selector: "role == 'node'", order: 10, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [9090]}}, {action: 'Allow', protocol: 'TCP', destination: {ports: [9091, 8081]}}]})
     await apply(forward)
     try {
-      assert.equal(tcp(podNs(n1Pod), cpPodIp, 9090), false, 'denied on forward')
-      assert.equal(tcp(podNs(n1Pod), cpPodIp, 9091), true, 'allowed on forward')
+      assert.equal(await podToPod(9090), false, 'denied on forward')
+      assert.equal(await podToPod(9091), true, 'allowed on forward')
       // It is a normal policy for the host too, before the host policy (order 10).
-      assert.equal(fromNode01(8081), true)
+      assert.equal(await fromNode01(8081), true)
     } finally {
       await remove(forward)
     }
-    assert.equal(tcp(podNs(n1Pod), cpPodIp, 9090), true)
+    assert.equal(await podToPod(9090), true)
   })
 
   it('preDNAT: ingress before the normal policy; its Allow skips the normal policy, its Deny drops what normal policy allows', async () => {
     const pre = yaml('GlobalNetworkPolicy', 'pre', {selector: "role == 'node'", preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [8080]}}, {action: 'Allow', protocol: 'TCP', destination: {ports: [8081]}}]})
     await apply(pre)
     try {
-      assert.equal(fromNode01(8080), false, 'preDNAT Deny')
-      assert.equal(fromNode01(8081), true, 'preDNAT Allow')
-      assert.equal(fromNode01(8082), false, 'no preDNAT match: the normal policy drops it')
-      assert.equal(fromNode01(22), true)
+      assert.equal(await fromNode01(8080), false, 'preDNAT Deny')
+      assert.equal(await fromNode01(8081), true, 'preDNAT Allow')
+      assert.equal(await fromNode01(8082), false, 'no preDNAT match: the normal policy drops it')
+      assert.equal(await fromNode01(22), true)
     } finally {
       await remove(pre)
     }
@@ -159,11 +176,11 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
     const ingressOnly = {selector: "role == 'node'", doNotTrack: true, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [8082]}}]}
     await apply(yaml('GlobalNetworkPolicy', 'untracked', ingressOnly))
     try {
-      assert.equal(fromNode01(8082), false, 'the SYN is let in untracked, the reply meets the normal egress policy and is dropped')
+      assert.equal(await fromNode01(8082), false, 'the SYN is let in untracked, the reply meets the normal egress policy and is dropped')
       const both = {...ingressOnly, types: ['Ingress', 'Egress'], egress: [{action: 'Allow', protocol: 'TCP', source: {ports: [8082]}}]}
       await apply(yaml('GlobalNetworkPolicy', 'untracked', both))
-      assert.equal(fromNode01(8082), true, 'allowed both ways')
-      assert.equal(fromNode01(8081), false, 'other ports still meet the normal policy')
+      assert.equal(await fromNode01(8082), true, 'allowed both ways')
+      assert.equal(await fromNode01(8081), false, 'other ports still meet the normal policy')
       assert.equal(await bgpEstablished(), true)
     } finally {
       await remove(yaml('GlobalNetworkPolicy', 'untracked', ingressOnly))
