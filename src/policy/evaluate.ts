@@ -264,8 +264,8 @@ export interface DirectionResult extends Decision {
 export interface HostEndpointStep extends Decision {
   endpoint: {kind: string; name: string}
   node: string
-  /** forward: applyOnForward policy (ingress = in by this interface, egress = out by it); preDNAT: before routing. */
-  stage: 'forward' | 'preDNAT'
+  /** forward: applyOnForward policy (ingress = in by this interface, egress = out by it); preDNAT: before routing; untracked: doNotTrack, in raw. */
+  stage: 'forward' | 'preDNAT' | 'untracked'
   direction: Direction
 }
 
@@ -647,8 +647,17 @@ function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined
   const fromWorkload = from?.kind === 'WorkloadEndpoint'
   const toWorkload = to?.kind === 'WorkloadEndpoint'
   const sameNode = fromWorkload && toWorkload && nodeOf(from) === nodeOf(to)
-  const hop = (node: string, inBy: Peer | undefined, outBy: Peer | undefined) => {
-    if (inBy) {
+  const hop = (node: string, inBy: Peer | undefined, outBy: Peer | undefined, wildcard: Peer | undefined) => {
+    // doNotTrack policy of the interface the packet comes in by (never the all-interfaces endpoint's).
+    const untracked = inBy && inBy !== wildcard ? decideHostStage(world, inBy, 'ingress', packet, 'untracked') : undefined
+    if (untracked) {
+      // Forwarded, the reply never meets raw policy on this endpoint: conntrack first sees it, a TCP reply as invalid (dropped).
+      const stateless = untracked.verdict === 'allow' && packet.protocol === 6
+      if (stateless) notes.push(`doNotTrack policy of ${showRef(inBy!)} lets the forwarded request in untracked; conntrack takes the TCP reply as invalid and it is dropped`)
+      steps.push({endpoint: {kind: inBy!.kind, name: inBy!.name}, node, stage: 'untracked', direction: 'ingress', ...untracked, verdict: stateless ? 'deny' : untracked.verdict})
+      if (untracked.verdict === 'deny' || stateless) return
+    }
+    if (inBy && !untracked) {
       const pre = decideHostStage(world, inBy, 'ingress', packet, 'preDNAT')
       if (pre) steps.push({endpoint: {kind: inBy.kind, name: inBy.name}, node, stage: 'preDNAT', direction: 'ingress', ...pre})
       if (pre?.verdict !== 'allow') {
@@ -665,13 +674,13 @@ function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined
     const node = nodeOf(from)
     const heps = nodeHostEndpoints(world, node, toWorkload && nodeOf(to) !== node ? options.tunnel?.(node, nodeOf(to)) : undefined)
     notes.push(...heps.notes)
-    hop(node, heps.wildcard, sameNode ? heps.wildcard : to?.kind === 'HostEndpoint' && nodeOf(to) === node ? undefined : heps.uplink)
+    hop(node, heps.wildcard, sameNode ? heps.wildcard : to?.kind === 'HostEndpoint' && nodeOf(to) === node ? undefined : heps.uplink, heps.wildcard)
   }
   if (toWorkload && !sameNode) {
     const node = nodeOf(to)
     const heps = nodeHostEndpoints(world, node, (fromWorkload || from?.kind === 'HostEndpoint') && nodeOf(from) !== node ? options.tunnel?.(nodeOf(from), node) : undefined)
     notes.push(...heps.notes)
-    hop(node, heps.uplink, heps.wildcard)
+    hop(node, heps.uplink, heps.wildcard, heps.wildcard)
   }
   return steps
 }
@@ -724,8 +733,8 @@ export function evaluate(flow: Flow, world: World, options: HostOptions = {}): F
       ingress = (to.peer?.kind === 'HostEndpoint' ? hostIngress(world, to.peer, packet, options, notes) : undefined) ?? directionResult(world, to.peer, 'ingress', packet)
     }
   }
-  // Only applyOnForward and preDNAT policies police forwarded traffic: without any, no host endpoint is looked for (nor every peer made).
-  const forwardPolicies = world.policies.some((p) => !p.staged && (p.applyOnForward || p.preDNAT))
+  // Only applyOnForward, preDNAT and doNotTrack policies police forwarded traffic: without any, no host endpoint is looked for (nor every peer made).
+  const forwardPolicies = world.policies.some((p) => !p.staged && (p.applyOnForward || p.preDNAT || p.doNotTrack))
   const forwarded = toOwnHost || fromOwnHost || !forwardPolicies ? [] : forwardSteps(world, from.peer, to.peer, packet, options, notes)
   for (const step of forwarded) notes.push(`forwarded through ${step.endpoint.kind} ${step.endpoint.name} on ${step.node} (${step.stage} ${step.direction}): ${step.verdict}${step.policy ? ` by ${step.policy.kind} ${step.policy.name}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ''}` : ` (${step.decidedBy})`}`)
   const forwardAllowed = !forwarded.some((s) => s.verdict === 'deny')

@@ -182,8 +182,14 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
       assert.equal(await fromNode01(8082), true, 'allowed both ways')
       assert.equal(await fromNode01(8081), false, 'other ports still meet the normal policy')
       assert.equal(await bgpEstablished(), true)
+      // Forwarded traffic in by eth0 meets it too: Deny drops; Allow lets the request in untracked, and the TCP reply, unknown to conntrack, is dropped.
+      const forwarded = {...ingressOnly, ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [9090]}}, {action: 'Allow', protocol: 'TCP', destination: {ports: [9091]}}]}
+      await apply(yaml('GlobalNetworkPolicy', 'untracked', forwarded))
+      assert.equal(await podToPod(9090), false)
+      assert.equal(await podToPod(9091), false)
     } finally {
       await remove(yaml('GlobalNetworkPolicy', 'untracked', ingressOnly))
     }
+    assert.equal(await podToPod(9091), true)
   })
 })

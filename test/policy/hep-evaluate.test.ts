@@ -147,4 +147,17 @@ describe('policy eval: host endpoints as Felix enforces them', () => {
     assert.equal(run([], tcp('172.17.0.99', host2, 22), options).allowed, false, 'node2: no failsafe ports')
     assert.equal(run([], tcp('172.17.0.99', host1, 22), options).allowed, true)
   })
+
+  it('doNotTrack on forwarded traffic: its Deny drops; its Allow leaves a TCP reply that conntrack never saw the request of (invalid, dropped)', () => {
+    const deny = gnp('untracked', {selector: "host == 'node2'", doNotTrack: true, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [9090]}}]})
+    const v = run([deny], tcp(ep('a'), ep('b'), 9090))
+    assert.equal(v.allowed, false)
+    assert.deepEqual(v.forwarded.map((s) => [s.endpoint.name, s.stage, s.verdict]), [['node2-eth0', 'untracked', 'deny']])
+    assert.equal(run([deny], tcp(ep('a'), ep('b'), 9091)).allowed, true)
+    const allow = gnp('untracked', {selector: "host == 'node2'", doNotTrack: true, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [9090]}}]})
+    assert.equal(run([allow], tcp(ep('a'), ep('b'), 9090)).allowed, false)
+    const all = hep('node2-all', {host: 'node2'}, [], {node: 'node2', interfaceName: '*'})
+    const ipip = {tunnel: () => 'tunl0'}
+    assert.equal(run([deny, all], tcp(ep('a'), ep('b'), 9090), ipip).allowed, true, 'in by tunl0: the all-interfaces endpoint has no untracked policy')
+  })
 })
