@@ -14,6 +14,17 @@
  * returns on the accept mark), and when no profile allowed (or there is none) the packet is dropped.
  * Staged policies never enforce; the "staged" view evaluates them as if enforced
  * (checker.StagedAsEnforced), which is what Calico reports as the pending action.
+ *
+ * Host endpoints, as Felix's iptables/nftables chains treat them (rules/static.go, the same model
+ * src/policy/nft.ts renders): the host's own traffic through a HEP meets the failsafe ports
+ * first, then doNotTrack (stateless: the reply needs its own untracked Allow) and preDNAT policy
+ * (ingress), then normal policy and profiles; a workload's traffic to its own node meets its
+ * egress policy and DefaultEndpointToHostAction, never HEP policy; the host's traffic to its own
+ * workloads is not policed; a forwarded flow meets the applyOnForward (and preDNAT, doNotTrack)
+ * policy of the host endpoints of the interfaces it crosses (`forwarded` in the verdict), where
+ * a node's interface is its HEP of that interface (the tunnel device when the pool encapsulates)
+ * or its all-interfaces HEP. FelixConfiguration and the tunnel come in HostOptions
+ * (hostOptionsFrom reads them from a datastore's objects).
  */
 import {NetctlError} from '../errors.js'
 import {containsIp, formatCidr, parseCidrOrIp, parseIp} from '../resources/cidr.js'

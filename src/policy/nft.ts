@@ -539,13 +539,23 @@ function nodeHostEndpoints(world: World, input: NodePolicyInput): NodeHostEndpoi
     if (peer.interfaceName === '*') {
       if (!wildcard || peer.name < wildcard.name) wildcard = peer
     } else if (peer.interfaceName) {
-      consider(peer.interfaceName, peer)
+      // No interface has a name nft cannot write (over 15 bytes, quotes, control characters): such an endpoint polices nothing.
+      if (validInterfaceName(peer.interfaceName)) consider(peer.interfaceName, peer)
     } else {
       for (const i of interfaces) if (i.addresses.some((a) => peer.addresses.some((b) => b.family === a!.family && b.value === a!.value))) consider(i.name, peer)
     }
   }
   const byInterface = [...best].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ifname, peer]) => ({ifname, peer}))
   return {byInterface, wildcard}
+}
+
+const validInterfaceName = (name: string) => {
+  try {
+    nftString(name, 15)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const record = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {})

@@ -188,4 +188,10 @@ describe('policy → nft: host endpoints', () => {
     assert.ok(hostIn.includes('meta l4proto 4 drop comment "IPIP from non-Calico hosts"'))
     assert.ok(chain(script, 'host-out').includes('meta nfproto ipv4 udp dport 4789 ip daddr { 192.168.0.1, 192.168.0.2 } fib saddr type local accept comment "VXLAN to allowed hosts"'))
   })
+
+  it('a hostile or impossible interfaceName never reaches the script (that endpoint polices nothing)', () => {
+    const script = compile([hep('evil', {role: 'node'}, [], {interfaceName: 'eth0" } drop; #'}), hep('long', {role: 'node'}, [], {interfaceName: 'a-very-long-interface-name'}), denyAllHost])
+    assert.ok(!script.includes('eth0"') && !script.includes('a-very-long'))
+    assert.equal(hasChain(script, 'host-out'), false, 'no host endpoint on this node')
+  })
 })
