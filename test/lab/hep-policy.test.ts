@@ -193,3 +193,40 @@ describe('lab host endpoints: failsafe, normal, applyOnForward, preDNAT, doNotTr
     assert.equal(await podToPod(9091), true)
   })
 })
+
+describe('lab host endpoints: encapsulation between the hosts passes them, as Felix lets it', {skip}, () => {
+  let state: ReturnType<typeof tempDir>
+  const netctl = (args: string[], input?: string) => runCli(args, {stateDir: state.path, input})
+  let lab = ''
+  const nodeNs = (node: string) => `nc-${lab}.n-${node}`
+  const podNs = (pod: string) => `nc-${lab}.p-${pod}`
+  const address = (netns: string) => /inet (\d+\.\d+\.\d+\.\d+)\//.exec(sh(['ip', 'netns', 'exec', netns, 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']).stdout)?.[1]
+  const children: ChildProcess[] = []
+  after(async () => {
+    for (const child of children) if (child.pid && child.exitCode === null) child.kill('SIGKILL')
+    await netctl(['lab', 'down', '--all'])
+    removeNamespaces(namespacesWithPrefix(`nc-${tag}`))
+    state?.cleanup()
+  })
+
+  for (const encapsulation of ['IPIP', 'VXLAN']) {
+    it(`${encapsulation}: HEPs without policy on both nodes' eth0 still carry pod traffic between the nodes; the nodes' other ports are closed`, async (t) => {
+      state ??= tempDir()
+      lab = `${tag}${encapsulation === 'IPIP' ? 'i' : 'v'}`
+      const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1', '--bgp', 'off', '--encapsulation', encapsulation])
+      if (up.code !== 0 && /lacks ipip/.test(up.stderr)) return t.skip('this kernel has no ipip')
+      assert.equal(up.code, 0, up.stderr)
+      const podIp = address(podNs('busybox-node01-0'))!
+      const cpIp = address(nodeNs('controlplane'))!
+      children.push(spawn('ip', ['netns', 'exec', podNs('busybox-node01-0'), 'python3', '-m', 'http.server', '--bind', podIp, '9090'], {stdio: 'ignore'}))
+      children.push(spawn('ip', ['netns', 'exec', nodeNs('controlplane'), 'python3', '-m', 'http.server', '--bind', cpIp, '8080'], {stdio: 'ignore'}))
+      const reach = (netns: string, ip: string, port: number) => sh(['ip', 'netns', 'exec', netns, 'python3', '-c', TCP_CLIENT, ip, String(port)]).status === 0
+      for (let i = 0; i < 100 && !(reach(podNs('busybox-node01-0'), podIp, 9090) && reach(nodeNs('controlplane'), cpIp, 8080)); i++) await sleep(100)
+      const heps = ['controlplane', 'node01'].map((node) => yaml('HostEndpoint', `${node}-eth0`, {node, interfaceName: 'eth0', expectedIPs: [address(nodeNs(node))]})).join('---\n')
+      const applied = await netctl(['apply', '-f', '-', '--lab', lab], heps)
+      assert.equal(applied.code, 0, applied.stderr)
+      assert.equal(reach(podNs('busybox-controlplane-0'), podIp, 9090), true, `pod to pod across the nodes, ${encapsulation}-encapsulated`)
+      assert.equal(reach(nodeNs('node01'), cpIp, 8080), false, 'a node port: dropped')
+    })
+  }
+})
