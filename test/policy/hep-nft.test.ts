@@ -194,4 +194,13 @@ describe('policy → nft: host endpoints', () => {
     assert.ok(!script.includes('eth0"') && !script.includes('a-very-long'))
     assert.equal(hasChain(script, 'host-out'), false, 'no host endpoint on this node')
   })
+
+  it('a flannel node (Canal): workloads reach the host through cni0, told apart by their port mark; the host reaches them by cni0 unpoliced', () => {
+    const script = compile([nodeHep, denyAllHost], {bridge: 'cni0', workloads: [{interfaceName: 'vetha', address: '10.0.0.1', name: 'a', namespace: 'default'}]})
+    const hostIn = chain(script, 'host-in')
+    assert.ok(hostIn.includes('iifname "cni0" meta mark and 0xffff0000 vmap { 0x00010000 : jump from-wl0 } comment "workload egress policy, then DefaultEndpointToHostAction Accept"'), hostIn.join('\n'))
+    assert.ok(chain(script, 'host-out').includes('oifname "cni0" accept comment "host to local workloads: not policed"'))
+    const dropped = chain(compile([], {bridge: 'cni0', endpointToHostAction: 'Drop', workloads: [{interfaceName: 'vetha', address: '10.0.0.1', name: 'a', namespace: 'default'}]}), 'host-in')
+    assert.ok(dropped.includes('iifname "cni0" drop comment "DefaultEndpointToHostAction Drop"'), dropped.join('\n'))
+  })
 })
