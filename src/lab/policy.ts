@@ -1,5 +1,6 @@
 /**
- * Felix's part a lab plays itself: after every reconcile, each node's policy and natOutgoing
+ * Felix's part a lab plays itself: after every reconcile, each node's policy (workload and host
+ * endpoints, with FelixConfiguration's failsafe ports and defaultEndpointToHostAction) and natOutgoing
  * (calico) or flanneld's IPMASQ (flannel, where the policy is Canal's: see src/policy/nft.ts) compiled (src/policy/nft.ts) from the datastore and loaded into that node's
  * namespace with `ip netns exec <node> nft -f -`, only where the script changed (or the table is
  * missing, e.g. in a rebuilt namespace). Nothing ever runs nft outside a lab node's namespace.
@@ -10,9 +11,11 @@ import type {Datastore} from '../datastore/datastore.js'
 import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
 import {inNetns, inParallel, run} from '../dataplane/run.js'
 import {isNetctlError, NetctlError} from '../errors.js'
+import {felixConfigurationKind} from '../resources/felixconfiguration.js'
 import {ipPoolKind} from '../resources/ippool.js'
 import type {Resource} from '../resources/types.js'
-import {compileNodePolicy, NFT_TABLE, type NatPool} from '../policy/nft.js'
+import {felixHostSettings} from '../policy/evaluate.js'
+import {compileNodePolicy, NFT_TABLE, type NatPool, type NodePolicyInput} from '../policy/nft.js'
 import type {World} from '../policy/world.js'
 import {loadWorld} from '../services/policy.js'
 import type {LabCluster, LabNode} from './cluster.js'
@@ -42,8 +45,17 @@ export function natPools(pools: Resource[]): NatPool[] {
   })
 }
 
-/** Each node's script: its workload endpoints are the lab's pods on it, found by the WorkloadEndpoints the world holds. */
-export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPool[]): Map<string, string> {
+/** What Felix on a node reads from FelixConfiguration for host endpoints: its node.<name> resource over "default" (the evaluator's reading). */
+export const felixSettings = felixHostSettings
+
+const encapOn = (mode: unknown) => mode === 'Always' || mode === 'CrossSubnet'
+
+/**
+ * Each node's script: its workload endpoints are the lab's pods on it, found by the
+ * WorkloadEndpoints the world holds; its host endpoints are the world's HostEndpoints of that node
+ * (spec.node), on eth0 by name or by the node address in expectedIPs.
+ */
+export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPool[], felixConfigs: Resource[] = []): Map<string, string> {
   const scripts = new Map<string, string>()
   // The WEP Felix would use: on this node, for this interface (one pass over the world, not one per pod).
   const wepByInterface = new Map<string, {name: string; namespace?: string}>()
@@ -53,6 +65,8 @@ export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPo
     if (!wepByInterface.has(key)) wepByInterface.set(key, {name: w.name, namespace: w.namespace})
   }
   const flannel = cluster.flavor === 'flannel'
+  // Felix lets IPIP/VXLAN between the cluster's hosts through host endpoint policy, when a pool uses it.
+  const tunnels = {ipip: encapOn(cluster.pool?.spec?.ipipMode), vxlan: encapOn(cluster.pool?.spec?.vxlanMode), hosts: cluster.nodes.map((n) => n.ip).filter((ip) => ip !== undefined)}
   for (const node of cluster.nodes) {
     const workloads = cluster.pods
       .filter((p) => p.node === node.name)
@@ -60,9 +74,10 @@ export function compileLabPolicy(world: World, cluster: LabCluster, pools: NatPo
         const wep = wepByInterface.get(`${node.name}/${pod.hostIf}`)
         return {interfaceName: pod.hostIf, address: pod.ip, name: wep?.name, namespace: wep?.namespace}
       })
-    const input = flannel
-      ? {node: node.name, workloads, bridge: 'cni0', flannelMasq: {network: String(cluster.pool.spec?.cidr ?? ''), subnet: node.blocks[0] ?? ''}}
-      : {node: node.name, workloads, pools, uplink: 'eth0'}
+    const host = {hostInterfaces: [{name: 'eth0', addresses: node.ip === undefined ? [] : [node.ip]}], ...felixSettings(felixConfigs, node.name)}
+    const input: NodePolicyInput = flannel
+      ? {node: node.name, workloads, bridge: 'cni0', flannelMasq: {network: String(cluster.pool.spec?.cidr ?? ''), subnet: node.blocks[0] ?? ''}, ...host}
+      : {node: node.name, workloads, pools, uplink: 'eth0', ...host, tunnels}
     scripts.set(node.name, compileNodePolicy(world, input))
   }
   return scripts
@@ -102,14 +117,12 @@ async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, sc
 export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: LabCluster): Promise<PolicyApplied> {
   if (!enforces(cluster)) return {loaded: [], unchanged: [], compileMs: 0, loadMs: 0, warnings: []}
   const started = performance.now()
-  const [world, pools] = await Promise.all([
-    loadWorld(ds),
-    ds.list(ipPoolKind).catch((error: unknown) => {
-      if (isNetctlError(error, 'not-found')) return [] as Resource[]
-      throw error
-    }),
-  ])
-  const scripts = compileLabPolicy(world, cluster, natPools(pools))
+  const none = (error: unknown) => {
+    if (isNetctlError(error, 'not-found')) return [] as Resource[]
+    throw error
+  }
+  const [world, pools, felixConfigs] = await Promise.all([loadWorld(ds), ds.list(ipPoolKind).catch(none), ds.list(felixConfigurationKind).catch(none)])
+  const scripts = compileLabPolicy(world, cluster, natPools(pools), felixConfigs)
   const compiled = performance.now()
   const loaded = await inParallel(cluster.nodes, 8, (node) => loadNode(stateDir, cluster, node, scripts.get(node.name)!))
   return {

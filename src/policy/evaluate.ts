@@ -14,9 +14,20 @@
  * returns on the accept mark), and when no profile allowed (or there is none) the packet is dropped.
  * Staged policies never enforce; the "staged" view evaluates them as if enforced
  * (checker.StagedAsEnforced), which is what Calico reports as the pending action.
+ *
+ * Host endpoints, as Felix's iptables/nftables chains treat them (rules/static.go, the same model
+ * src/policy/nft.ts renders): the host's own traffic through a HEP meets the failsafe ports
+ * first, then doNotTrack (stateless: the reply needs its own untracked Allow) and preDNAT policy
+ * (ingress), then normal policy and profiles; a workload's traffic to its own node meets its
+ * egress policy and DefaultEndpointToHostAction, never HEP policy; the host's traffic to its own
+ * workloads is not policed; a forwarded flow meets the applyOnForward (and preDNAT, doNotTrack)
+ * policy of the host endpoints of the interfaces it crosses (`forwarded` in the verdict), where
+ * a node's interface is its HEP of that interface (the tunnel device when the pool encapsulates)
+ * or its all-interfaces HEP. FelixConfiguration and the tunnel come in HostOptions
+ * (hostOptionsFrom reads them from a datastore's objects).
  */
 import {NetctlError} from '../errors.js'
-import {containsIp, formatCidr, parseIp} from '../resources/cidr.js'
+import {containsIp, formatCidr, parseCidrOrIp, parseIp} from '../resources/cidr.js'
 import type {Resource} from '../resources/types.js'
 import {protocolNumber, type Labels, type Peer} from './endpoints.js'
 import {matchRule, type CompiledEntity, type CompiledRule, type MatchNotes, type Packet} from './match.js'
@@ -224,7 +235,7 @@ export interface Flow {
   ipVersion?: 4 | 6
 }
 
-export type DecidedBy = 'rule' | 'end-of-tier' | 'profile' | 'no-profile-allowed' | 'no-profiles' | 'not-an-endpoint'
+export type DecidedBy = 'rule' | 'end-of-tier' | 'profile' | 'no-profile-allowed' | 'no-profiles' | 'not-an-endpoint' | 'failsafe-port' | 'default-endpoint-to-host-action' | 'host-to-local-workload'
 
 export interface TraceStep {
   tier?: string
@@ -260,6 +271,15 @@ export interface DirectionResult extends Decision {
   stagedPolicies: Array<{tier: string; policy: {kind: string; name: string; namespace?: string}; outcome: 'allow' | 'deny' | 'pass' | 'no-match'; ruleIndex?: number; rule?: string}>
 }
 
+/** A host endpoint's forward policy (applyOnForward) or preDNAT policy met by a flow forwarded through its node. */
+export interface HostEndpointStep extends Decision {
+  endpoint: {kind: string; name: string}
+  node: string
+  /** forward: applyOnForward policy (ingress = in by this interface, egress = out by it); preDNAT: before routing; untracked: doNotTrack, in raw. */
+  stage: 'forward' | 'preDNAT' | 'untracked'
+  direction: Direction
+}
+
 export interface FlowVerdict {
   allowed: boolean
   /** Allowed if staged policies were enforced. */
@@ -267,8 +287,82 @@ export interface FlowVerdict {
   packet: {ipVersion: 4 | 6; source: string; destination: string; protocol: number; port?: number; srcPort?: number; icmp?: {type?: number; code?: number}}
   egress: DirectionResult
   ingress: DirectionResult
+  /** Host endpoints the flow is forwarded through (their applyOnForward and preDNAT policy), in the order it meets them. */
+  forwarded: HostEndpointStep[]
   notes: string[]
 }
+
+/** What Felix on a node reads from FelixConfiguration for host endpoints; Felix's defaults (and the manifest's Accept) when absent. */
+export interface FelixHostSettings {
+  endpointToHostAction?: 'Drop' | 'Accept' | 'Return'
+  failsafeInbound?: readonly ProtoPort[]
+  failsafeOutbound?: readonly ProtoPort[]
+}
+
+export interface HostOptions extends FelixHostSettings {
+  /** Per node, over the settings above: its FelixConfiguration (node.<name> over default, see felixHostSettings). */
+  felix?: (node: string) => FelixHostSettings
+  /**
+   * The tunnel device pod traffic between two nodes crosses (tunl0, vxlan.calico), or undefined
+   * when it is routed unencapsulated by the node's address interface. Unknown: unencapsulated.
+   */
+  tunnel?: (node: string, peerNode: string) => string | undefined
+}
+
+const recordOf = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {})
+
+/** A node's FelixConfiguration settings for host endpoints: node.<name> over "default", field by field. */
+export function felixHostSettings(configs: readonly Resource[], node: string): FelixHostSettings {
+  const spec = (name: string) => recordOf(configs.find((c) => c.kind === 'FelixConfiguration' && c.metadata.name === name)?.spec)
+  const layered = {...spec('default'), ...spec(`node.${node}`)}
+  const ports = (value: unknown): ProtoPort[] | undefined => (Array.isArray(value) ? value.map(recordOf).map((v) => ({protocol: typeof v.protocol === 'string' ? v.protocol : 'TCP', port: Number(v.port), ...(typeof v.net === 'string' ? {net: v.net} : {})})) : undefined)
+  const action = layered.defaultEndpointToHostAction
+  const inbound = ports(layered.failsafeInboundHostPorts)
+  const outbound = ports(layered.failsafeOutboundHostPorts)
+  return {
+    ...(action === 'Drop' || action === 'Accept' || action === 'Return' ? {endpointToHostAction: action} : {}),
+    ...(inbound ? {failsafeInbound: inbound} : {}),
+    ...(outbound ? {failsafeOutbound: outbound} : {}),
+  }
+}
+
+/**
+ * Host options from a datastore's FelixConfigurations, IPPools and Nodes: per-node Felix settings,
+ * and which tunnel pod traffic between two nodes crosses (the first enabled IPv4 pool's vxlanMode,
+ * then ipipMode: Always, or CrossSubnet between nodes whose BGP addresses are in different subnets).
+ */
+export function hostOptionsFrom(resources: {felixConfigurations?: readonly Resource[]; pools?: readonly Resource[]; nodes?: readonly Resource[]}): HostOptions {
+  const configs = resources.felixConfigurations ?? []
+  const pool = (resources.pools ?? []).map((p) => recordOf(p.spec)).find((spec) => spec.disabled !== true && typeof spec.cidr === 'string' && !spec.cidr.includes(':'))
+  const subnetOf = (node: string) => {
+    const address = recordOf(recordOf((resources.nodes ?? []).find((n) => n.metadata.name === node)?.spec).bgp).ipv4Address
+    const cidr = typeof address === 'string' ? parseCidrOrIp(address) : undefined
+    return cidr ? `${cidr.network}/${cidr.prefix}` : undefined
+  }
+  const on = (mode: unknown, node: string, peerNode: string) => mode === 'Always' || (mode === 'CrossSubnet' && subnetOf(node) !== subnetOf(peerNode))
+  return {
+    felix: (node) => felixHostSettings(configs, node),
+    tunnel: (node, peerNode) => (!pool ? undefined : on(pool.vxlanMode, node, peerNode) ? 'vxlan.calico' : on(pool.ipipMode, node, peerNode) ? 'tunl0' : undefined),
+  }
+}
+
+export interface ProtoPort {
+  protocol?: string
+  port: number
+  net?: string
+}
+
+const protoPorts = (text: string): ProtoPort[] => text.split(',').map((t) => ({protocol: t.split(':')[0]!.toUpperCase(), port: Number(t.split(':')[1])}))
+/** Felix's FailsafeInboundHostPorts / FailsafeOutboundHostPorts defaults (felix/config/config_params.go). */
+export const FAILSAFE_INBOUND: readonly ProtoPort[] = protoPorts('tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667')
+export const FAILSAFE_OUTBOUND: readonly ProtoPort[] = protoPorts('udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667')
+
+/**
+ * Felix's own default is Drop (config_params.go), but the calico-node manifests set
+ * FELIX_DEFAULTENDPOINTTOHOSTACTION=ACCEPT (manifests/calico.yaml), so pods can reach their
+ * node (kubelet, host-networked services): Accept, unless a FelixConfiguration says otherwise.
+ */
+export const DEFAULT_ENDPOINT_TO_HOST_ACTION = 'Accept' as const
 
 interface ResolvedEnd {
   peer?: Peer
@@ -437,8 +531,173 @@ function directionResult(world: World, peer: Peer | undefined, direction: Direct
 
 const PORTED = new Set([6, 17, 132, 136])
 
+const PORT_PROTOCOLS: Record<string, number> = {TCP: 6, UDP: 17, SCTP: 132}
+
+/** Whether a packet matches a failsafe port: by destination port (the net on the given side), as Felix's failsafe chains. */
+function failsafeMatch(ports: readonly ProtoPort[], packet: Packet, netSide: 'src' | 'dst'): ProtoPort | undefined {
+  return ports.find((p) => {
+    if (PORT_PROTOCOLS[String(p.protocol ?? 'TCP').toUpperCase()] !== packet.protocol || packet.dstPort !== p.port) return false
+    if (p.net === undefined) return true
+    const net = parseCidrOrIp(p.net)
+    return net !== undefined && containsIp(net, packet.family, netSide === 'src' ? packet.src : packet.dst)
+  })
+}
+
+const nodeOf = (peer: Peer | undefined) => (peer ? String((peer.resource.spec as Record<string, unknown> | undefined)?.node ?? '') : '')
+
+const TUNNEL_DEVICES = new Set(['tunl0', 'vxlan.calico', 'vxlan-v6.calico', 'wireguard.cali', 'wg-v6.cali'])
+
+/**
+ * The host endpoints of a node as a forwarded flow meets them: the one of the interface it crosses
+ * between nodes and the all-interfaces one, which also polices workload interfaces (Felix's
+ * dispatch sends every other interface to it). The interface crossed is the tunnel device when
+ * the flow is encapsulated; else the node's address interface, which the world does not name: the
+ * host endpoint (lowest name) of an interface that is no tunnel device stands for it.
+ */
+function nodeHostEndpoints(world: World, node: string, tunnel: string | undefined): {uplink?: Peer; wildcard?: Peer; notes: string[]} {
+  const heps = world.peers.filter((p) => p.kind === 'HostEndpoint' && nodeOf(p) === node).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const wildcard = heps.find((p) => p.interfaceName === '*')
+  if (tunnel !== undefined) return {uplink: heps.find((p) => p.interfaceName === tunnel) ?? wildcard, wildcard, notes: []}
+  const interfaces = heps.filter((p) => p.interfaceName !== '*' && !TUNNEL_DEVICES.has(p.interfaceName ?? ''))
+  const notes = new Set(interfaces.map((p) => p.interfaceName ?? '(by address)')).size > 1 ? [`node ${node} has host endpoints on several interfaces: ${interfaces[0]!.name} is taken as the one the flow crosses`] : []
+  return {uplink: interfaces[0] ?? wildcard, wildcard, notes}
+}
+
+/**
+ * A host endpoint's preDNAT, untracked or forward policy for a packet (rules/endpoints.go with
+ * chain types preDNAT, untracked, forward): tiers in order; forward tiers end with the end-of-tier
+ * drop, preDNAT and untracked ones never do (Felix makes their default action Pass: normal policy
+ * is still to come). No profiles. Undefined when nothing decided (the packet goes on).
+ */
+function decideHostStage(world: World, peer: Peer, direction: Direction, packet: Packet, stage: 'forward' | 'preDNAT' | 'untracked'): Decision | undefined {
+  const trace: TraceStep[] = []
+  const notes: MatchNotes = {notes: []}
+  const wanted = (p: PolicyEntry) => !p.staged && (stage === 'untracked' ? p.doNotTrack : stage === 'preDNAT' ? p.preDNAT && !p.doNotTrack : p.applyOnForward && inNormalChain(p))
+  for (const tier of world.tiers) {
+    const policies = tier.policies.filter((p) => wanted(p) && rulesFor(p, direction) && policySelects(p, peer))
+    if (policies.length === 0) continue
+    let passed = false
+    for (const policy of policies) {
+      const result = runRules(rulesFor(policy, direction)!, packet, notes)
+      const step: TraceStep = {tier: tier.name, policy: policyRef(policy), staged: false, outcome: result.outcome}
+      if (result.rule) Object.assign(step, {ruleIndex: result.rule.index, rule: result.rule.text})
+      trace.push(step)
+      if (result.outcome === 'allow' || result.outcome === 'deny') {
+        return {verdict: result.outcome, decidedBy: 'rule', tier: tier.name, policy: policyRef(policy), ruleIndex: result.rule!.index, action: result.rule!.action, rule: result.rule!.text, trace, notes: [...new Set(notes.notes)]}
+      }
+      if (result.outcome === 'pass') {
+        passed = true
+        break
+      }
+    }
+    if (passed || stage !== 'forward' || tier.defaultAction === 'Pass') continue
+    trace.push({tier: tier.name, outcome: 'end-of-tier-deny'})
+    return {verdict: 'deny', decidedBy: 'end-of-tier', tier: tier.name, trace, notes: [...new Set(notes.notes)]}
+  }
+  return undefined
+}
+
+const allowDecision = (decidedBy: DecidedBy): Decision => ({verdict: 'allow', decidedBy, trace: [], notes: []})
+const withStaged = (peer: Peer, d: Decision): DirectionResult => ({endpoint: peerRef(peer), ...d, staged: d, stagedPolicies: []})
+
+/**
+ * Ingress to the host through a host endpoint, in Felix's order: raw (untracked: failsafe, then
+ * doNotTrack policy; an untracked Allow needs the reply allowed by the endpoint's untracked egress
+ * policy too, conntrack never having seen the request), mangle (preDNAT: failsafe, policy), then
+ * filter (failsafe, then normal policy and profiles).
+ */
+/** The settings Felix on a node works with. */
+const settingsFor = (options: HostOptions, node: string): FelixHostSettings => ({...options, ...options.felix?.(node)})
+
+function hostIngress(world: World, peer: Peer, packet: Packet, options: HostOptions, notes: string[]): DirectionResult | undefined {
+  const settings = settingsFor(options, nodeOf(peer))
+  const inbound = settings.failsafeInbound ?? FAILSAFE_INBOUND
+  const outbound = settings.failsafeOutbound ?? FAILSAFE_OUTBOUND
+  const failsafe = failsafeMatch(inbound, packet, 'src')
+  if (failsafe) return withStaged(peer, allowDecision('failsafe-port'))
+  const untracked = !failsafeMatch(outbound, {...packet, dstPort: packet.srcPort}, 'src') ? decideHostStage(world, peer, 'ingress', packet, 'untracked') : undefined
+  if (untracked?.verdict === 'deny') return withStaged(peer, untracked)
+  if (untracked?.verdict === 'allow') {
+    const reply: Packet = {...packet, src: packet.dst, dst: packet.src, srcPort: packet.dstPort, dstPort: packet.srcPort, srcPeers: packet.dstPeers, dstPeers: packet.srcPeers}
+    const back = decideHostStage(world, peer, 'egress', reply, 'untracked')
+    if (back?.verdict === 'allow') return withStaged(peer, untracked)
+    notes.push(`doNotTrack policy lets the request in untracked, but no doNotTrack egress rule of ${showRef(peer)} allows the reply${packet.srcPort === undefined ? ' (give --src-port to match rules on it)' : ''}: the connection fails`)
+    return withStaged(peer, {...untracked, verdict: 'deny'})
+  }
+  const preDNAT = decideHostStage(world, peer, 'ingress', packet, 'preDNAT')
+  if (preDNAT) return withStaged(peer, preDNAT)
+  return undefined
+}
+
+/** Egress from the host through a host endpoint: raw (untracked) first, then filter (failsafe, normal policy). */
+function hostEgress(world: World, peer: Peer, packet: Packet, options: HostOptions, notes: string[]): DirectionResult | undefined {
+  const settings = settingsFor(options, nodeOf(peer))
+  if (failsafeMatch(settings.failsafeOutbound ?? FAILSAFE_OUTBOUND, packet, 'dst')) return withStaged(peer, allowDecision('failsafe-port'))
+  const untracked = !failsafeMatch(settings.failsafeInbound ?? FAILSAFE_INBOUND, {...packet, dstPort: packet.srcPort}, 'dst') ? decideHostStage(world, peer, 'egress', packet, 'untracked') : undefined
+  if (untracked?.verdict === 'allow') {
+    const reply: Packet = {...packet, src: packet.dst, dst: packet.src, srcPort: packet.dstPort, dstPort: packet.srcPort, srcPeers: packet.dstPeers, dstPeers: packet.srcPeers}
+    if (decideHostStage(world, peer, 'ingress', reply, 'untracked')?.verdict !== 'allow') {
+      notes.push(`doNotTrack policy lets the request out untracked, but no doNotTrack ingress rule of ${showRef(peer)} allows the reply: the connection fails`)
+      return withStaged(peer, {...untracked, verdict: 'deny'})
+    }
+  }
+  return untracked ? withStaged(peer, untracked) : undefined
+}
+
+/**
+ * The host endpoints a flow is forwarded through: on the source's node (a workload's traffic
+ * comes in by its workload interface, policed by the all-interfaces endpoint, and leaves by the
+ * uplink, or by a workload interface when the destination is on the same node), then on the
+ * destination's node (in by the uplink, out by the workload interface). Traffic to a pod of
+ * another node crosses the tunnel device when the pool encapsulates it (options.tunnel). preDNAT policy of the
+ * endpoint a packet comes in by applies first, and its Allow skips that endpoint's forward
+ * ingress policy (Felix's accept mark).
+ */
+function forwardSteps(world: World, from: Peer | undefined, to: Peer | undefined, packet: Packet, options: HostOptions, notes: string[]): HostEndpointStep[] {
+  const steps: HostEndpointStep[] = []
+  const fromWorkload = from?.kind === 'WorkloadEndpoint'
+  const toWorkload = to?.kind === 'WorkloadEndpoint'
+  const sameNode = fromWorkload && toWorkload && nodeOf(from) === nodeOf(to)
+  const hop = (node: string, inBy: Peer | undefined, outBy: Peer | undefined, wildcard: Peer | undefined) => {
+    // doNotTrack policy of the interface the packet comes in by (never the all-interfaces endpoint's).
+    const untracked = inBy && inBy !== wildcard ? decideHostStage(world, inBy, 'ingress', packet, 'untracked') : undefined
+    if (untracked) {
+      // Forwarded, the reply never meets raw policy on this endpoint: conntrack first sees it, a TCP reply as invalid (dropped).
+      const stateless = untracked.verdict === 'allow' && packet.protocol === 6
+      if (stateless) notes.push(`doNotTrack policy of ${showRef(inBy!)} lets the forwarded request in untracked; conntrack takes the TCP reply as invalid and it is dropped`)
+      steps.push({endpoint: {kind: inBy!.kind, name: inBy!.name}, node, stage: 'untracked', direction: 'ingress', ...untracked, verdict: stateless ? 'deny' : untracked.verdict})
+      if (untracked.verdict === 'deny' || stateless) return
+    }
+    if (inBy && !untracked) {
+      const pre = decideHostStage(world, inBy, 'ingress', packet, 'preDNAT')
+      if (pre) steps.push({endpoint: {kind: inBy.kind, name: inBy.name}, node, stage: 'preDNAT', direction: 'ingress', ...pre})
+      if (pre?.verdict !== 'allow') {
+        const fw = decideHostStage(world, inBy, 'ingress', packet, 'forward')
+        if (fw) steps.push({endpoint: {kind: inBy.kind, name: inBy.name}, node, stage: 'forward', direction: 'ingress', ...fw})
+      }
+    }
+    if (outBy) {
+      const fw = decideHostStage(world, outBy, 'egress', packet, 'forward')
+      if (fw) steps.push({endpoint: {kind: outBy.kind, name: outBy.name}, node, stage: 'forward', direction: 'egress', ...fw})
+    }
+  }
+  if (fromWorkload) {
+    const node = nodeOf(from)
+    const heps = nodeHostEndpoints(world, node, toWorkload && nodeOf(to) !== node ? options.tunnel?.(node, nodeOf(to)) : undefined)
+    notes.push(...heps.notes)
+    hop(node, heps.wildcard, sameNode ? heps.wildcard : to?.kind === 'HostEndpoint' && nodeOf(to) === node ? undefined : heps.uplink, heps.wildcard)
+  }
+  if (toWorkload && !sameNode) {
+    const node = nodeOf(to)
+    const heps = nodeHostEndpoints(world, node, (fromWorkload || from?.kind === 'HostEndpoint') && nodeOf(from) !== node ? options.tunnel?.(nodeOf(from), node) : undefined)
+    notes.push(...heps.notes)
+    hop(node, heps.uplink, heps.wildcard, heps.wildcard)
+  }
+  return steps
+}
+
 /** Would the flow be allowed: egress at the source endpoint, ingress at the destination endpoint. */
-export function evaluate(flow: Flow, world: World): FlowVerdict {
+export function evaluate(flow: Flow, world: World, options: HostOptions = {}): FlowVerdict {
   const protocol = protocolNumber(flow.protocol)
   if (protocol === undefined) throw new NetctlError('usage', `unknown protocol ${JSON.stringify(flow.protocol)}`, 'use TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 0-255')
   const from = resolveEnd(world, flow.from, 'source')
@@ -462,17 +721,41 @@ export function evaluate(flow: Flow, world: World): FlowVerdict {
     srcPeers: peersAt(world, family, src.value),
     dstPeers: peersAt(world, family, dst.value),
   }
-  if (from.peer?.kind === 'HostEndpoint' || to.peer?.kind === 'HostEndpoint') {
-    notes.push('a host endpoint end is taken as traffic to or from the host itself (normal chain); forwarded traffic (applyOnForward), preDNAT and doNotTrack policies are not evaluated')
+  // Felix's hooks (rules/static.go): a workload's traffic to its own node is the workload's egress
+  // policy, then DefaultEndpointToHostAction, never host endpoint policy; the host's traffic to its
+  // own workloads is not policed; the host's own traffic through a host endpoint meets failsafe
+  // ports, doNotTrack and preDNAT policy before normal policy; forwarded traffic meets the host
+  // endpoints' applyOnForward (and preDNAT) policy.
+  const sameNode = from.peer !== undefined && to.peer !== undefined && nodeOf(from.peer) === nodeOf(to.peer)
+  const toOwnHost = from.peer?.kind === 'WorkloadEndpoint' && to.peer?.kind === 'HostEndpoint' && sameNode
+  const fromOwnHost = from.peer?.kind === 'HostEndpoint' && to.peer?.kind === 'WorkloadEndpoint' && sameNode
+  let egress: DirectionResult
+  let ingress: DirectionResult
+  if (fromOwnHost) {
+    egress = withStaged(from.peer!, allowDecision('host-to-local-workload'))
+    ingress = withStaged(to.peer!, allowDecision('host-to-local-workload'))
+  } else {
+    egress = (from.peer?.kind === 'HostEndpoint' ? hostEgress(world, from.peer, packet, options, notes) : undefined) ?? directionResult(world, from.peer, 'egress', packet)
+    if (toOwnHost) {
+      const action = settingsFor(options, nodeOf(to.peer)).endpointToHostAction ?? DEFAULT_ENDPOINT_TO_HOST_ACTION
+      ingress = withStaged(to.peer!, {...allowDecision('default-endpoint-to-host-action'), verdict: action === 'Drop' ? 'deny' : 'allow'})
+      notes.push(`a workload's traffic to its own node: its egress policy, then DefaultEndpointToHostAction ${action}; host endpoint policy does not apply`)
+    } else {
+      ingress = (to.peer?.kind === 'HostEndpoint' ? hostIngress(world, to.peer, packet, options, notes) : undefined) ?? directionResult(world, to.peer, 'ingress', packet)
+    }
   }
-  const egress = directionResult(world, from.peer, 'egress', packet)
-  const ingress = directionResult(world, to.peer, 'ingress', packet)
+  // Only applyOnForward, preDNAT and doNotTrack policies police forwarded traffic: without any, no host endpoint is looked for (nor every peer made).
+  const forwardPolicies = world.policies.some((p) => !p.staged && (p.applyOnForward || p.preDNAT || p.doNotTrack))
+  const forwarded = toOwnHost || fromOwnHost || !forwardPolicies ? [] : forwardSteps(world, from.peer, to.peer, packet, options, notes)
+  for (const step of forwarded) notes.push(`forwarded through ${step.endpoint.kind} ${step.endpoint.name} on ${step.node} (${step.stage} ${step.direction}): ${step.verdict}${step.policy ? ` by ${step.policy.kind} ${step.policy.name}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ''}` : ` (${step.decidedBy})`}`)
+  const forwardAllowed = !forwarded.some((s) => s.verdict === 'deny')
   return {
-    allowed: egress.verdict === 'allow' && ingress.verdict === 'allow',
-    stagedAllowed: egress.staged.verdict === 'allow' && ingress.staged.verdict === 'allow',
+    allowed: egress.verdict === 'allow' && ingress.verdict === 'allow' && forwardAllowed,
+    stagedAllowed: egress.staged.verdict === 'allow' && ingress.staged.verdict === 'allow' && forwardAllowed,
     packet: {ipVersion: family, source: src.text, destination: dst.text, protocol, ...(packet.dstPort !== undefined ? {port: packet.dstPort} : {}), ...(packet.srcPort !== undefined ? {srcPort: packet.srcPort} : {}), ...(icmp ? {icmp} : {})},
     egress,
     ingress,
+    forwarded,
     notes,
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Felix's job on one node, as an nft script: the policy of the node's workload endpoints and
- * natOutgoing. Pure: a world (src/policy/world.ts) in, one script out, loaded with `nft -f`.
+ * Felix's job on one node, as an nft script: the policy of the node's workload and host endpoints,
+ * and natOutgoing. Pure: a world (src/policy/world.ts) in, one script out, loaded with `nft -f`.
  *
  * The script replaces `table inet netctl` in one transaction (declare, delete, define). Two base
  * chains on the forward hook: `from-wl` (priority 0) sends packets coming from a workload
@@ -16,6 +16,36 @@
  * drop (defaultAction Deny) or return (Pass). A profile chain: Allow → accept, Deny → drop, Pass →
  * return (next profile). Staged policies are not rendered; a tier holding only staged ones is
  * skipped, as Felix does.
+ *
+ * The host (hostHooks): Felix's cali-INPUT/OUTPUT/FORWARD, raw and mangle chains for host
+ * endpoints (rules/static.go, endpoints.go, dispatch.go). The node's HostEndpoints (spec.node) are
+ * matched to interfaces as Felix does: by interfaceName, or by an expectedIP on the interface,
+ * the lowest name winning; interfaceName "*" is the all-interfaces endpoint, whose chains every
+ * other interface meets (workload interfaces too, on forward and preDNAT). Each endpoint has up to
+ * four kinds of chains, each with the policies event_sequencer.go gives it:
+ * - normal (`host-in`/`host-out` on the input/output hooks: the host's own traffic): conntrack,
+ *   the failsafe chain (FelixConfiguration failsafeInbound/OutboundHostPorts, Felix's defaults
+ *   tcp 22, 179, 2379, 2380, 5473, 6443, 6666, 6667, udp 68 in and udp 53, 67 out), then every
+ *   policy that is neither preDNAT nor doNotTrack, profiles, drop: a HEP with no policy and no
+ *   profile allows only failsafes. IPIP/VXLAN between the cluster's hosts pass first, as Felix
+ *   lets them; the host's traffic to its own workloads is not policed;
+ * - forward (`fw-from-hep` before from-wl, `fw-to-hep` after to-wl): applyOnForward policies only,
+ *   with the end-of-tier drop and no profiles; an endpoint without any polices nothing forwarded;
+ * - preDNAT (`mangle-pre`, prerouting at mangle priority, ingress only, after conntrack's
+ *   established accept): failsafe, then policy; tiers never drop at their end (Felix gives them
+ *   defaultAction Pass, normal policy still to come);
+ * - untracked (`raw-pre`/`raw-out`, raw priority, both directions; not for the all-interfaces
+ *   endpoint, which Felix ignores there): doNotTrack policy; Allow is NOTRACK and accept, so the
+ *   reply needs an untracked Allow of its own (stateless); the raw failsafe chains also accept
+ *   the other direction's failsafe replies by source port.
+ * An untracked or preDNAT Allow sets HEP_ACCEPT_MARK (cleared in raw first): host-in then
+ * accepts without normal policy and fw-from-hep skips the forward ingress policy, as Felix's
+ * accept mark does. A workload's traffic to its own node (input hook, from a workload interface)
+ * never meets host endpoint policy: its egress chain, then DefaultEndpointToHostAction (Accept
+ * and Return accept, Drop drops; Felix's own default is Drop but calico-node's manifest sets
+ * Accept, and so does a lab unless a FelixConfiguration says otherwise: evaluate.ts
+ * DEFAULT_ENDPOINT_TO_HOST_ACTION). Every base chain has policy accept: a packet no endpoint owns
+ * passes, as in Felix.
  *
  * Flannel labs get the same policy, as Canal gives Calico policy on flannel networking. Felix knows
  * a workload by its interface (iifname/oifname cali+ in its FORWARD chains), and so does this
@@ -40,7 +70,7 @@
 import {formatIp, parseCidr, parseIp, type Cidr} from '../resources/cidr.js'
 import {nftAddress, nftComment, nftInteger, nftName, nftPort, nftString} from '../render/nft.js'
 import type {Peer} from './endpoints.js'
-import {findEndpoint, policySelects, type Direction} from './evaluate.js'
+import {DEFAULT_ENDPOINT_TO_HOST_ACTION, FAILSAFE_INBOUND, FAILSAFE_OUTBOUND, findEndpoint, policySelects, type Direction, type ProtoPort} from './evaluate.js'
 import type {CompiledEntity, CompiledRule, PeerTest, PortRange} from './match.js'
 import type {PolicyEntry, World} from './world.js'
 
@@ -73,7 +103,32 @@ export interface NodePolicyInput {
   bridge?: string
   /** flanneld's IPMASQ: the flannel network and this node's subnet. */
   flannelMasq?: {network: string; subnet: string}
+  /**
+   * The node's interfaces and their addresses: a HostEndpoint of this node without an
+   * interfaceName polices the interface holding one of its expectedIPs (Felix's match on address).
+   */
+  hostInterfaces?: Array<{name: string; addresses: string[]}>
+  /** FelixConfiguration defaultEndpointToHostAction; DEFAULT_ENDPOINT_TO_HOST_ACTION when absent. */
+  endpointToHostAction?: EndpointToHostAction
+  /** FelixConfiguration failsafeInboundHostPorts / failsafeOutboundHostPorts; Felix's defaults when absent. */
+  failsafeInbound?: readonly ProtoPort[]
+  failsafeOutbound?: readonly ProtoPort[]
+  /** Encapsulation Felix lets through host endpoint policy: IPIP and VXLAN between the cluster's hosts (their addresses). */
+  tunnels?: {ipip?: boolean; vxlan?: boolean; vxlanPort?: number; hosts: string[]}
 }
+
+export type {ProtoPort} from './evaluate.js'
+export {DEFAULT_ENDPOINT_TO_HOST_ACTION, FAILSAFE_INBOUND, FAILSAFE_OUTBOUND} from './evaluate.js'
+export type EndpointToHostAction = 'Drop' | 'Accept' | 'Return'
+
+/**
+ * The packet mark bit meaning "accepted by untracked or preDNAT policy" (Felix's accept mark
+ * carried from raw and mangle to filter): outside the bridged-workload marks (0xffff0000) and
+ * kube-proxy's 0x4000/0x8000.
+ */
+export const HEP_ACCEPT_MARK = 0x1000
+const acceptMark = `0x${HEP_ACCEPT_MARK.toString(16).padStart(8, '0')}`
+const markAccepted = `meta mark and ${acceptMark} != 0`
 
 /**
  * A bridged workload's mark: its index + 1 in the upper 16 bits (Felix's default mark mask is
@@ -86,6 +141,21 @@ const PORTED = [6, 17, 132, 136]
 
 const rulesFor = (policy: PolicyEntry, direction: Direction) => (direction === 'ingress' ? (policy.ingress ? policy.ingressRules : undefined) : policy.egress ? policy.egressRules : undefined)
 const inNormalChain = (p: PolicyEntry) => !p.doNotTrack && !p.preDNAT
+
+/**
+ * Where an endpoint chain sits, as Felix's chain types (rules/endpoints.go): normal (workloads;
+ * host endpoints for the host's own traffic), forward (a host endpoint's forwarded traffic:
+ * applyOnForward policies only, allowed when none applies), untracked (doNotTrack, raw) and
+ * preDNAT (mangle prerouting, ingress only). Which policies each takes is event_sequencer.go's
+ * tierInfoToProtoTierInfo.
+ */
+type ChainKind = 'normal' | 'forward' | 'untracked' | 'preDNAT'
+const inChain: Record<ChainKind, (p: PolicyEntry) => boolean> = {
+  normal: inNormalChain,
+  forward: (p) => inNormalChain(p) && p.applyOnForward,
+  untracked: (p) => p.doNotTrack,
+  preDNAT: (p) => p.preDNAT && !p.doNotTrack,
+}
 
 /** Drop prefixes contained in others (and duplicates): an nft interval set refuses overlaps. */
 export function collapseCidrs(cidrs: Cidr[]): Cidr[] {
@@ -281,12 +351,20 @@ function ruleMatches(rule: CompiledRule, index: AddressIndex): Alternatives {
 
 const VERDICTS: Record<string, string> = {Allow: 'accept', Deny: 'drop', Pass: 'return'}
 
-function renderRules(rules: CompiledRule[], label: string, index: AddressIndex): string[] {
+/** Untracked Allow: NOTRACK and accept (both ways must be allowed); untracked and preDNAT Allow mark the packet so filter accepts it too. */
+const KIND_VERDICTS: Record<ChainKind, Record<string, string>> = {
+  normal: VERDICTS,
+  forward: VERDICTS,
+  untracked: {...VERDICTS, Allow: `meta mark set meta mark or ${acceptMark} notrack accept`},
+  preDNAT: {...VERDICTS, Allow: `meta mark set meta mark or ${acceptMark} accept`},
+}
+
+function renderRules(rules: CompiledRule[], label: string, index: AddressIndex, verdicts: Record<string, string> = VERDICTS): string[] {
   const lines: string[] = []
   for (const rule of rules) {
     const comment = `comment ${nftComment(`${label}/${rule.index}`)}`
     for (const matches of ruleMatches(rule, index)) {
-      const verdict = rule.action === 'Log' ? `log prefix ${nftString('calico-packet: ')}` : VERDICTS[rule.action]!
+      const verdict = rule.action === 'Log' ? `log prefix ${nftString('calico-packet: ')}` : verdicts[rule.action]!
       lines.push([...matches, verdict, comment].join(' '))
     }
   }
@@ -306,7 +384,7 @@ interface ChainBuilder {
   ids: Map<PolicyEntry, number>
   /** Sharing key → the top chain already made for it. */
   made: Map<string, string>
-  count: Record<Direction, number>
+  count: Record<string, number>
   chains: Chain[]
 }
 
@@ -314,39 +392,55 @@ interface ChainBuilder {
  * The chains of one endpoint and direction; returns the name of its top chain. Their text depends
  * only on the applicable policies and the profiles (selectors and named ports are resolved over
  * the whole world, not the endpoint), so endpoints alike share one set of chains.
+ *
+ * A host endpoint's chains start with its failsafe chain (Felix: after conntrack, before any
+ * policy). Normal and forward chains end a tier with the end-of-tier drop; untracked and preDNAT
+ * tiers never drop at their end (Felix gives them defaultAction Pass: the filter table's policy
+ * is still to come). Only normal chains try profiles and drop at the end; a forward chain with
+ * no applyOnForward policy allows, and untracked/preDNAT chains return undecided.
  */
-function endpointChains(b: ChainBuilder, peer: Peer, direction: Direction): string {
+function endpointChains(b: ChainBuilder, peer: Peer, direction: Direction, kind: ChainKind = 'normal', failsafe?: string): string {
   const {world, index} = b
   const tiers = world.tiers
-    .map((tier) => ({tier, policies: tier.policies.filter((p) => !p.staged && inNormalChain(p) && rulesFor(p, direction) && policySelects(p, peer))}))
+    .map((tier) => ({tier, policies: tier.policies.filter((p) => !p.staged && inChain[kind](p) && rulesFor(p, direction) && policySelects(p, peer))}))
     .filter((t) => t.policies.length > 0)
-  const key = JSON.stringify([direction, tiers.map((t) => t.policies.map((p) => b.ids.get(p))), peer.profiles])
+  const profiles = kind === 'normal' ? peer.profiles : []
+  const key = JSON.stringify([direction, kind, failsafe ?? '', tiers.map((t) => t.policies.map((p) => b.ids.get(p))), profiles])
   const known = b.made.get(key)
   if (known) return known
-  const prefix = nftName(`${direction === 'ingress' ? 'to' : 'from'}-wl${b.count[direction]++}`)
+  const stem = peer.kind === 'HostEndpoint' ? `${direction === 'ingress' ? 'from' : 'to'}-hep${kind === 'normal' ? '' : kind === 'forward' ? '-fw' : kind === 'untracked' ? '-untr' : '-pre'}` : `${direction === 'ingress' ? 'to' : 'from'}-wl`
+  const prefix = nftName(`${stem}${(b.count[stem] = (b.count[stem] ?? -1) + 1)}`)
   b.made.set(key, prefix)
   const top: Chain = {name: prefix, lines: []}
+  if (kind !== 'untracked' && peer.kind === 'HostEndpoint') top.lines.push('ct state invalid drop')
+  if (failsafe) top.lines.push(`jump ${failsafe}`)
   const chains: Chain[] = [top]
+  const verdicts = KIND_VERDICTS[kind]
+  const dropsAtTierEnd = kind === 'normal' || kind === 'forward'
   let t = 0
   for (const {tier, policies} of tiers) {
     const chain: Chain = {name: `${prefix}-t${t++}`, lines: []}
     for (const policy of policies) {
       const label = `${tier.name}/${policy.namespace ? `${policy.namespace}/` : ''}${policy.name}/${direction}`
-      chain.lines.push(...renderRules(rulesFor(policy, direction)!, label, index))
+      chain.lines.push(...renderRules(rulesFor(policy, direction)!, label, index, verdicts))
     }
-    chain.lines.push(`${tier.defaultAction === 'Pass' ? 'return' : 'drop'} comment ${nftComment(`end of tier ${tier.name}`)}`)
+    chain.lines.push(`${dropsAtTierEnd && tier.defaultAction !== 'Pass' ? 'drop' : 'return'} comment ${nftComment(`end of tier ${tier.name}`)}`)
     top.lines.push(`jump ${chain.name}`)
     chains.push(chain)
   }
-  peer.profiles.forEach((name, i) => {
-    const profile = world.profiles.get(name)
-    const rules = profile ? (direction === 'ingress' ? profile.ingressRules : profile.egressRules) : []
-    if (rules.length === 0) return
-    const chain: Chain = {name: `${prefix}-p${i}`, lines: renderRules(rules, `profile/${name}/${direction}`, index)}
-    top.lines.push(`jump ${chain.name}`)
-    chains.push(chain)
-  })
-  top.lines.push(`drop comment ${nftComment(peer.profiles.length === 0 ? 'no profiles' : 'no profile allowed')}`)
+  if (kind === 'normal') {
+    profiles.forEach((name, i) => {
+      const profile = world.profiles.get(name)
+      const rules = profile ? (direction === 'ingress' ? profile.ingressRules : profile.egressRules) : []
+      if (rules.length === 0) return
+      const chain: Chain = {name: `${prefix}-p${i}`, lines: renderRules(rules, `profile/${name}/${direction}`, index)}
+      top.lines.push(`jump ${chain.name}`)
+      chains.push(chain)
+    })
+    top.lines.push(`drop comment ${nftComment(profiles.length === 0 ? 'no profiles' : 'no profile allowed')}`)
+  } else if (kind === 'forward' && tiers.length === 0) {
+    top.lines.push(`accept comment ${nftComment('no applyOnForward policy: forwarded traffic allowed')}`)
+  }
   b.chains.push(...chains)
   return prefix
 }
@@ -402,13 +496,206 @@ function flannelMasqChain(masq: {network: string; subnet: string}): Chain | unde
   }
 }
 
+const PROTOCOLS: Record<string, number> = {TCP: 6, UDP: 17, SCTP: 132}
+
+/**
+ * A failsafe chain (rules/static.go failsafeInChain / failsafeOutChain): each port (on a source
+ * net for inbound, to a destination net for outbound) is accepted; the raw table's chains also
+ * accept the other direction's replies by source port, as Felix's do (before conntrack, a reply
+ * must not fall into an untracked policy).
+ */
+function failsafeChain(name: string, ports: readonly ProtoPort[], netSide: 'saddr' | 'daddr', replies: readonly ProtoPort[] = []): Chain {
+  const lines: string[] = []
+  const add = (p: ProtoPort, portSide: 'dport' | 'sport') => {
+    const protocol = PROTOCOLS[String(p.protocol ?? 'TCP').toUpperCase()]
+    if (protocol === undefined || !isPort(p.port)) return
+    const net = p.net === undefined ? undefined : parseCidr(p.net) ?? (parseIp(p.net) && parseCidr(`${p.net}/${p.net.includes(':') ? 128 : 32}`))
+    if (p.net !== undefined && !net) return
+    const where = net ? `${net.family === 4 ? 'ip' : 'ip6'} ${netSide} ${renderCidr(net)} ` : ''
+    lines.push(`${where}meta l4proto ${protocol} th ${portSide} ${nftPort(p.port)} accept comment ${nftComment(`failsafe ${String(p.protocol ?? 'TCP').toLowerCase()}:${p.port}`)}`)
+  }
+  for (const p of ports) add(p, 'dport')
+  for (const p of replies) add(p, 'sport')
+  return {name, lines}
+}
+
+interface NodeHostEndpoints {
+  /** Per interface, the host endpoint Felix would pick: the lowest name among those naming it or holding one of its addresses. */
+  byInterface: Array<{ifname: string; peer: Peer}>
+  /** The all-interfaces (interfaceName "*") host endpoint with the lowest name. */
+  wildcard?: Peer
+}
+
+function nodeHostEndpoints(world: World, input: NodePolicyInput): NodeHostEndpoints {
+  const best = new Map<string, Peer>()
+  let wildcard: Peer | undefined
+  const consider = (ifname: string, peer: Peer) => {
+    const current = best.get(ifname)
+    if (!current || peer.name < current.name) best.set(ifname, peer)
+  }
+  const interfaces = (input.hostInterfaces ?? []).map((i) => ({name: i.name, addresses: i.addresses.map((a) => parseIp(a)).filter((a) => a !== undefined)}))
+  for (const peer of world.peers) {
+    if (peer.kind !== 'HostEndpoint' || String(record(peer.resource.spec).node ?? '') !== input.node) continue
+    if (peer.interfaceName === '*') {
+      if (!wildcard || peer.name < wildcard.name) wildcard = peer
+    } else if (peer.interfaceName) {
+      // No interface has a name nft cannot write (over 15 bytes, quotes, control characters): such an endpoint polices nothing.
+      if (validInterfaceName(peer.interfaceName)) consider(peer.interfaceName, peer)
+    } else {
+      for (const i of interfaces) if (i.addresses.some((a) => peer.addresses.some((b) => b.family === a!.family && b.value === a!.value))) consider(i.name, peer)
+    }
+  }
+  const byInterface = [...best].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ifname, peer]) => ({ifname, peer}))
+  return {byInterface, wildcard}
+}
+
+const validInterfaceName = (name: string) => {
+  try {
+    nftString(name, 15)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const record = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {})
+
+/** Whether any enforced policy of a chain kind applies to the endpoint in a direction. */
+const hasPolicy = (world: World, peer: Peer, direction: Direction, kind: ChainKind) => world.policies.some((p) => !p.staged && inChain[kind](p) && rulesFor(p, direction) && policySelects(p, peer))
+
+/** A dispatch on interface names (a vmap of jumps), then the all-interfaces endpoint's chain for any other interface. */
+function dispatch(match: 'iifname' | 'oifname', entries: Array<{ifname: string; chain: string}>, wildcard?: string): string[] {
+  const lines: string[] = []
+  if (entries.length > 0) lines.push(`${match} vmap { ${entries.map((e) => `${nftString(e.ifname, 15)} : jump ${e.chain}`).join(', ')} }`)
+  if (wildcard) lines.push(`jump ${wildcard} comment ${nftComment('all-interfaces host endpoint')}`)
+  return lines
+}
+
+interface Hook {
+  name: string
+  hook: string
+  lines: string[]
+}
+
+/**
+ * The host's own hooks, as Felix's static chains (rules/static.go) and dispatch (rules/dispatch.go):
+ * - input (cali-INPUT): IPIP/VXLAN from the cluster's hosts allowed (from others dropped);
+ *   workload traffic to the host runs the workload's egress chain, then
+ *   DefaultEndpointToHostAction (cali-wl-to-host: host endpoint policy never applies to it);
+ *   then what raw or mangle already accepted is accepted, and the rest meets the ingress chain
+ *   of the interface's host endpoint (or of the all-interfaces one): failsafe, normal policy,
+ *   profiles, drop;
+ * - output (cali-OUTPUT): traffic to local workloads is not policed; IPIP/VXLAN to the hosts
+ *   allowed; the rest meets the egress chain of the out-interface's host endpoint;
+ * - forward: two more base chains around from-wl/to-wl (cali-from-hep-forward before them,
+ *   cali-to-hep-forward after): applyOnForward policy of the in- and out-interface's host
+ *   endpoint, skipped on ingress when raw or mangle accepted the packet;
+ * - raw prerouting/output: doNotTrack policy (untracked: NOTRACK and accept, marked so filter
+ *   accepts too; not for the all-interfaces endpoint, as Felix ignores it there);
+ * - mangle prerouting: preDNAT policy, ingress only, after conntrack's established accept.
+ * Every base chain has policy accept: a packet no endpoint owns passes, as in Felix.
+ */
+function hostHooks(b: ChainBuilder, input: NodePolicyInput, wl: {fromMatch: string; fromDispatch: string[]; workloadInterfaces: string[]}): Hook[] {
+  const {world} = b
+  const heps = nodeHostEndpoints(world, input)
+  const all = [...heps.byInterface, ...(heps.wildcard ? [{ifname: '*', peer: heps.wildcard}] : [])]
+  const hooks: Hook[] = []
+  const hasWorkloads = wl.fromDispatch.length > 0
+  const failsafes = new Set<string>()
+  const inbound = input.failsafeInbound ?? FAILSAFE_INBOUND
+  const outbound = input.failsafeOutbound ?? FAILSAFE_OUTBOUND
+  const action = input.endpointToHostAction ?? DEFAULT_ENDPOINT_TO_HOST_ACTION
+  const chainsOf = (direction: Direction, kind: ChainKind, failsafe: string | undefined, only: (peer: Peer) => boolean = () => true) => {
+    const entries: Array<{ifname: string; chain: string}> = []
+    let wildcard: string | undefined
+    for (const {ifname, peer} of all) {
+      if (!only(peer)) continue
+      if (failsafe) failsafes.add(failsafe)
+      const chain = endpointChains(b, peer, direction, kind, failsafe)
+      if (ifname === '*') wildcard = chain
+      else entries.push({ifname, chain})
+    }
+    return {entries, wildcard}
+  }
+  const tunnels = input.tunnels
+  const hosts = (tunnels?.hosts ?? []).map((h) => parseIp(h)).filter((h) => h?.family === 4).map((h) => nftAddress(formatIp(4, h!.value)))
+  const hostSet = hosts.length > 0 ? set(hosts) : undefined
+  const vxlanPort = nftPort(tunnels?.vxlanPort ?? 4789)
+
+  // input
+  const inLines = ['type filter hook input priority filter; policy accept;', 'ct state established,related accept']
+  if (all.length > 0 && tunnels?.ipip) {
+    if (hostSet) inLines.push(`meta l4proto 4 ip saddr ${hostSet} fib daddr type local accept comment ${nftComment('IPIP from Calico hosts')}`)
+    inLines.push(`meta l4proto 4 drop comment ${nftComment('IPIP from non-Calico hosts')}`)
+  }
+  if (all.length > 0 && tunnels?.vxlan) {
+    if (hostSet) inLines.push(`meta nfproto ipv4 udp dport ${vxlanPort} ip saddr ${hostSet} fib daddr type local accept comment ${nftComment('VXLAN from allowed hosts')}`)
+    inLines.push(`meta nfproto ipv4 udp dport ${vxlanPort} fib daddr type local drop comment ${nftComment('VXLAN from non-allowed hosts')}`)
+  }
+  if (hasWorkloads) {
+    const fromWorkload = wl.fromMatch === 'iifname' ? `iifname ${set(wl.workloadInterfaces)}` : wl.fromMatch.replace(/ meta mark and .*/, '')
+    inLines.push(`${fromWorkload} icmpv6 type { 130, 131, 132, 133, 135, 136 } accept comment ${nftComment('workload to host: ICMPv6 a router needs')}`)
+    if (action === 'Drop') inLines.push(`${fromWorkload} drop comment ${nftComment('DefaultEndpointToHostAction Drop')}`)
+    // Accept and Return alike: the egress chain accepts what it allows (Return would hand it to rules this namespace has none of).
+    else inLines.push(`${wl.fromMatch} vmap { ${wl.fromDispatch.join(', ')} } comment ${nftComment(`workload egress policy, then DefaultEndpointToHostAction ${action}`)}`)
+  }
+  if (all.length > 0) {
+    inLines.push(`${markAccepted} accept comment ${nftComment('accepted by untracked or preDNAT policy')}`)
+    const {entries, wildcard} = chainsOf('ingress', 'normal', 'failsafe-in')
+    inLines.push(...dispatch('iifname', entries, wildcard))
+  }
+  if (inLines.length > 2) hooks.push({name: 'host-in', hook: inLines[0]!, lines: inLines.slice(1)})
+  if (all.length === 0) return hooks
+
+  // output
+  const outLines = [`${markAccepted} accept comment ${nftComment('accepted by untracked policy')}`, 'ct state established,related accept']
+  if (wl.workloadInterfaces.length > 0) outLines.push(`oifname ${set(wl.workloadInterfaces)} accept comment ${nftComment('host to local workloads: not policed')}`)
+  if (tunnels?.ipip && hostSet) outLines.push(`meta l4proto 4 ip daddr ${hostSet} fib saddr type local accept comment ${nftComment('IPIP to Calico hosts')}`)
+  if (tunnels?.vxlan && hostSet) outLines.push(`meta nfproto ipv4 udp dport ${vxlanPort} ip daddr ${hostSet} fib saddr type local accept comment ${nftComment('VXLAN to allowed hosts')}`)
+  {
+    const {entries, wildcard} = chainsOf('egress', 'normal', 'failsafe-out')
+    outLines.push(...dispatch('oifname', entries, wildcard))
+  }
+  hooks.push({name: 'host-out', hook: 'type filter hook output priority filter; policy accept;', lines: outLines})
+
+  // forward: only endpoints with applyOnForward policy in the direction (without, Felix allows forwarded traffic)
+  const fwIn = chainsOf('ingress', 'forward', undefined, (peer) => hasPolicy(world, peer, 'ingress', 'forward'))
+  if (fwIn.entries.length > 0 || fwIn.wildcard) {
+    hooks.push({name: 'fw-from-hep', hook: 'type filter hook forward priority filter - 1; policy accept;', lines: ['ct state established,related accept', `${markAccepted} accept comment ${nftComment('accepted by untracked or preDNAT policy')}`, ...dispatch('iifname', fwIn.entries, fwIn.wildcard)]})
+  }
+  const fwOut = chainsOf('egress', 'forward', undefined, (peer) => hasPolicy(world, peer, 'egress', 'forward'))
+  if (fwOut.entries.length > 0 || fwOut.wildcard) {
+    hooks.push({name: 'fw-to-hep', hook: 'type filter hook forward priority filter + 2; policy accept;', lines: ['ct state established,related accept', ...dispatch('oifname', fwOut.entries, fwOut.wildcard)]})
+  }
+
+  // raw: clear the accept bit, then untracked policy (interface host endpoints only)
+  const clear = `meta mark set meta mark and 0x${(~HEP_ACCEPT_MARK >>> 0).toString(16).padStart(8, '0')}`
+  const untracked = (peer: Peer) => peer !== heps.wildcard && (hasPolicy(world, peer, 'ingress', 'untracked') || hasPolicy(world, peer, 'egress', 'untracked'))
+  const rawIn = chainsOf('ingress', 'untracked', 'failsafe-raw-in', untracked)
+  const rawOut = chainsOf('egress', 'untracked', 'failsafe-raw-out', untracked)
+  hooks.push({name: 'raw-pre', hook: 'type filter hook prerouting priority raw; policy accept;', lines: [clear, ...dispatch('iifname', rawIn.entries)]})
+  hooks.push({name: 'raw-out', hook: 'type filter hook output priority raw; policy accept;', lines: [clear, ...dispatch('oifname', rawOut.entries)]})
+
+  // mangle: preDNAT policy
+  const pre = chainsOf('ingress', 'preDNAT', 'failsafe-in', (peer) => hasPolicy(world, peer, 'ingress', 'preDNAT'))
+  if (pre.entries.length > 0 || pre.wildcard) {
+    hooks.push({name: 'mangle-pre', hook: 'type filter hook prerouting priority mangle; policy accept;', lines: ['ct state established,related accept', `${markAccepted} accept comment ${nftComment('accepted by untracked policy')}`, ...dispatch('iifname', pre.entries, pre.wildcard)]})
+  }
+
+  if (failsafes.has('failsafe-in')) b.chains.push(failsafeChain('failsafe-in', inbound, 'saddr'))
+  if (failsafes.has('failsafe-out')) b.chains.push(failsafeChain('failsafe-out', outbound, 'daddr'))
+  if (failsafes.has('failsafe-raw-in')) b.chains.push(failsafeChain('failsafe-raw-in', inbound, 'saddr', outbound))
+  if (failsafes.has('failsafe-raw-out')) b.chains.push(failsafeChain('failsafe-raw-out', outbound, 'daddr', inbound))
+  return hooks
+}
+
 /** The whole nft script for one node (deterministic: the same world gives the same text). */
 export function compileNodePolicy(world: World, input: NodePolicyInput): string {
   const index = new AddressIndex(world)
   const table = `inet ${nftName(NFT_TABLE)}`
   const workloads = [...input.workloads].sort((a, b) => (a.interfaceName < b.interfaceName ? -1 : a.interfaceName > b.interfaceName ? 1 : 0))
   const chains: Chain[] = []
-  const builder: ChainBuilder = {world, index, ids: new Map(world.policies.map((p, i) => [p, i])), made: new Map(), count: {ingress: 0, egress: 0}, chains}
+  const builder: ChainBuilder = {world, index, ids: new Map(world.policies.map((p, i) => [p, i])), made: new Map(), count: {}, chains}
   const bridge = input.bridge === undefined ? undefined : nftString(input.bridge, 15)
   const fromDispatch: string[] = []
   const toDispatch: string[] = []
@@ -458,6 +745,7 @@ export function compileNodePolicy(world: World, input: NodePolicyInput): string 
   }
   base('from-wl', 'type filter hook forward priority filter; policy accept;', [...conntrack, ...(fromDispatch.length > 0 ? [`${fromMatch} vmap { ${fromDispatch.join(', ')} }`] : [])])
   base('to-wl', 'type filter hook forward priority filter + 1; policy accept;', [...conntrack, ...toLines])
+  for (const hook of hostHooks(builder, input, {fromMatch, fromDispatch, workloadInterfaces: bridge === undefined ? workloads.map((w) => nftString(w.interfaceName, 15)) : [bridge]})) base(hook.name, hook.hook, hook.lines)
   for (const named of index.sets.values()) {
     out.push(`\tset ${named.name} {`, `\t\ttype ${named.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}`, '\t\tflags interval', `\t\telements = { ${named.elements.join(', ')} }`, '\t}')
   }

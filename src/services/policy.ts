@@ -7,7 +7,10 @@ import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import {parseIp} from '../resources/cidr.js'
 import type {KindInfo} from '../resources/kind.js'
+import {felixConfigurationKind} from '../resources/felixconfiguration.js'
 import {hostEndpointKind} from '../resources/hostendpoint.js'
+import {ipPoolKind} from '../resources/ippool.js'
+import {nodeKind} from '../resources/node.js'
 import {globalNetworkSetKind, namespacedNetworkSetKind} from '../resources/networkset.js'
 import {globalNetworkPolicyKind, networkPolicyKind, stagedGlobalNetworkPolicyKind, stagedKubernetesNetworkPolicyKind, stagedNetworkPolicyKind} from '../resources/policy.js'
 import {profileKind} from '../resources/profile.js'
@@ -97,6 +100,11 @@ export async function evaluateFlow(ds: Datastore, query: FlowQuery): Promise<Flo
   const from = flowEnd(loaded, query.from, query.namespace)
   const to = flowEnd(loaded, query.to, query.namespace)
   const world = await worldOf(loaded)
-  const {evaluate} = await import('../policy/index.js')
-  return evaluate({from, to, protocol: query.protocol, port: query.port}, world)
+  const {evaluate, hostOptionsFrom} = await import('../policy/evaluate.js')
+  // Host endpoints: each node's FelixConfiguration (failsafe ports, defaultEndpointToHostAction), and whether pods' traffic is tunnelled.
+  const [felixConfigurations, pools, nodes] = await Promise.all([felixConfigurationKind, ipPoolKind, nodeKind].map((kind) => ds.list(kind).catch((error: unknown) => {
+    if (isNetctlError(error, 'not-found')) return [] as Resource[]
+    throw error
+  })))
+  return evaluate({from, to, protocol: query.protocol, port: query.port}, world, hostOptionsFrom({felixConfigurations, pools, nodes}))
 }

@@ -18,7 +18,7 @@ export const hep = (name: string, labels: Record<string, string>, ips: string[],
   apiVersion: API,
   kind: 'HostEndpoint',
   metadata: {name, labels},
-  spec: {node: 'node1', interfaceName: 'eth0', expectedIPs: ips, ...extra},
+  spec: {node: 'host1', interfaceName: 'eth0', expectedIPs: ips, ...extra},
 })
 
 export const np = (namespace: string, name: string, spec: Spec): Resource => ({apiVersion: API, kind: 'NetworkPolicy', metadata: {name, namespace}, spec})
