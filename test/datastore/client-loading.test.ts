@@ -1,6 +1,7 @@
 /**
  * The datastore clients a command loads: the bundles `npm run build` makes (scripts/bundle-vendor.js),
- * not the packages, and never client-node's generated API clients (0.6 s and 75 MB for nothing).
+ * not the packages, and never client-node's generated API clients (0.6 s and 75 MB for nothing);
+ * reading etcd loads no etcd3 client at all (EtcdRangeClient).
  * That the bundles work (TLS, client certificates, exec plugins, auth, errors) is what the
  * CLI tests of etcd.test.ts and kubeconfig.test.ts show, which run the built CLI.
  */
@@ -42,9 +43,9 @@ describe('datastore clients as the built CLI loads them', () => {
     dir.cleanup()
   })
 
-  const loadedBy = async (env: Record<string, string>): Promise<string> => {
+  const loadedBy = async (env: Record<string, string>, args = ['get', 'workloadendpoints', '-A'], input?: string): Promise<string> => {
     writeFileSync(log, '')
-    const result = await runCli(['get', 'workloadendpoints', '-A'], {stateDir: dir.path, env: {...env, NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`}})
+    const result = await runCli(args, {input, stateDir: dir.path, env: {...env, NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`}})
     assert.equal(result.code, 0, result.stderr)
     const loaded = readFileSync(log, 'utf8')
     assert.match(loaded, /bin\/run\.js/, 'the recorder saw the CLI start')
@@ -57,9 +58,15 @@ describe('datastore clients as the built CLI loads them', () => {
     assert.ok(!loaded.includes('@kubernetes/client-node'), 'loaded @kubernetes/client-node')
   })
 
-  it('the etcd datastore loads the bundled etcd3 client, not the packages', async () => {
-    const loaded = await loadedBy({DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint})
-    assert.match(loaded, /\/dist\/vendor\/etcd3\/lib\/etcd3\.js/)
-    for (const name of ['/node_modules/etcd3/', '/node_modules/@grpc/', '/node_modules/protobufjs/', '/node_modules/cockatiel/']) assert.ok(!loaded.includes(name), `loaded ${name}`)
+  const etcdPackages = ['/node_modules/etcd3/', '/node_modules/@grpc/', '/node_modules/protobufjs/', '/node_modules/cockatiel/']
+
+  it('reading etcd loads no etcd3 client; writing loads the bundled one, not the packages', async () => {
+    const env = {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint}
+    const read = await loadedBy(env)
+    for (const name of [...etcdPackages, '/dist/vendor/etcd3/']) assert.ok(!read.includes(name), `get loaded ${name}`)
+    const pool = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: loading}\nspec: {cidr: 10.9.0.0/16}\n'
+    const written = await loadedBy(env, ['create', '-f', '-'], pool)
+    assert.match(written, /\/dist\/vendor\/etcd3\/lib\/etcd3\.js/)
+    for (const name of etcdPackages) assert.ok(!written.includes(name), `create loaded ${name}`)
   })
 })
