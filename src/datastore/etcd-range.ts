@@ -139,6 +139,9 @@ export class EtcdRangeClient {
       settings: {initialWindowSize: streamWindow},
     })
     session.on('connect', () => session.setLocalWindowSize(sessionWindow))
+    // An idle connection does not keep netctl running (one left unclosed cannot hang it); a call
+    // under way does, through its deadline's timer.
+    session.unref()
     // Every open stream fails with the session; later calls go to the etcd3 client.
     session.on('error', (error) => (this.broken = error))
     session.on('close', () => {

@@ -1,5 +1,6 @@
 /** EtcdRangeClient: etcd's Range over node:http2, the same answers as the etcd3 client, and the client's errors when it cannot answer. */
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {createServer, type Http2Server} from 'node:http2'
 import {after, before, describe, it} from 'node:test'
 
@@ -9,7 +10,7 @@ import {EtcdDatastore} from '../../src/datastore/etcd.js'
 import {decodeRangeResponse, EtcdRangeClient, EtcdRangeUnavailable, type RangeRequest} from '../../src/datastore/etcd-range.js'
 import {NetctlError} from '../../src/errors.js'
 import {ipPoolKind} from '../../src/resources/ippool.js'
-import {runCli} from '../helpers/cli.js'
+import {repoRoot, runCli} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 
 describe('etcd Range without the etcd3 client', () => {
@@ -55,6 +56,18 @@ describe('etcd Range without the etcd3 client', () => {
       assert.deepEqual(ours.kvs.map(fields), theirs.kvs.map(fields))
     })
   }
+
+  it('holds the process open while a read is under way, and not after: a datastore left unclosed cannot hang netctl', () => {
+    const script = `
+      const {EtcdDatastore} = await import(${JSON.stringify(`${repoRoot}/src/datastore/etcd.ts`)})
+      const ds = await EtcdDatastore.open({datastoreType: 'etcdv3', stateDir: '', etcdEndpoints: ${JSON.stringify(etcd.endpoint)}})
+      const [kv] = (await ds.list({kind: 'X', plural: 'x', namespaced: false, aliases: [], columns: {ps: [], wide: []}, cells: {}}))
+      console.log('listed ' + String(kv === undefined))`
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: repoRoot, encoding: 'utf8', timeout: 8000})
+    assert.equal(r.signal, null, 'the process did not exit on its own')
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, 'listed true\n')
+  })
 
   it('reads int64 revisions beyond 2^53 exactly, and refuses a malformed reply', () => {
     // RangeResponse{header{revision: 2^60+1}, kvs[{key "k", mod_revision 2^60+1}], more true}
