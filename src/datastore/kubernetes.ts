@@ -6,7 +6,8 @@
  * through node:http(s) (kube-request.ts, bounded in time and size) so paging, merge patches
  * and errors stay in our hands. Every reply is checked for the shape netctl reads.
  */
-import type {RequestOptions} from 'node:https'
+import {Agent as HttpAgent} from 'node:http'
+import {Agent as HttpsAgent, type RequestOptions} from 'node:https'
 
 import {NetctlError} from '../errors.js'
 import {
@@ -69,6 +70,8 @@ export class KubernetesDatastore implements Datastore {
 
   /** The server as messages show it: credentials in the URL masked. */
   private readonly shownServer: string
+  /** The keep-alive agent requests go through, and the settings of client-node's agent it stands for. */
+  private reused?: {agent: HttpAgent; settings: Array<[string, unknown]>}
 
   private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly limits: KubeLimits) {
     const context = kc.getCurrentContext()
@@ -180,7 +183,29 @@ export class KubernetesDatastore implements Datastore {
     return current
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.reused?.agent.destroy()
+    this.reused = undefined
+  }
+
+  /**
+   * client-node makes a new agent for every request, and such an agent closes its connection
+   * after one reply: a listing of 40 pages would connect (and shake TLS hands) 40 times. One
+   * keep-alive agent per set of connection settings instead (new certificates from an exec
+   * plugin make a new one). Proxy agents are used as they come.
+   */
+  private keepAlive(agent: unknown): unknown {
+    if (!(agent instanceof HttpAgent) || (agent.constructor !== HttpAgent && agent.constructor !== HttpsAgent)) return agent
+    const options = (agent as HttpAgent & {options: Record<string, unknown>}).options
+    const settings = Object.entries(options).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    settings.push(['(class)', agent.constructor])
+    const known = this.reused
+    if (known && known.settings.length === settings.length && known.settings.every(([key, value], i) => key === settings[i]![0] && sameSetting(value, settings[i]![1]))) return known.agent
+    known?.agent.destroy()
+    const Made = agent.constructor as typeof HttpAgent
+    this.reused = {agent: new Made({...options, keepAlive: true}), settings}
+    return this.reused.agent
+  }
 
   // --- workload endpoints ------------------------------------------------------------------
 
@@ -403,6 +428,7 @@ export class KubernetesDatastore implements Datastore {
       if (error instanceof NetctlError) throw error
       throw new NetctlError('unavailable', `cannot get credentials for the kubeconfig user: ${(error as Error).message}`, 'check the user entry (token, certificates or exec plugin) of the kubeconfig', {cause: error})
     }
+    requestOptions.agent = this.keepAlive(requestOptions.agent) as RequestOptions['agent']
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body))
     if (payload) Object.assign(requestOptions.headers!, {'Content-Type': options.contentType ?? 'application/json', 'Content-Length': payload.length})
     const reply = await boundedRequest({
@@ -451,6 +477,14 @@ const hasName = (object: Record<string, unknown>): boolean => {
 
 const describeJson = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`
+
+/** Equal connection settings: CA, certificates and keys come as new buffers (or lists of them) each time. */
+function sameSetting(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameSetting(item, b[i]))
+  return false
+}
 
 /** The promise, or `error()` if it has not settled within ms. */
 async function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {

@@ -1,5 +1,7 @@
-/** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one. */
+/** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one, over the same connection. */
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {connect, createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
@@ -48,6 +50,39 @@ describe('kubernetes paged listing', () => {
     for await (const page of {[Symbol.asyncIterator]: () => pages}) count += page.length
     assert.equal(count, names.length)
     assert.equal(podLists() - before, 3)
+  })
+
+  it('reads every page over one connection (client-node would make one per request)', async () => {
+    // A TCP relay in front of the double counts the connections netctl opens.
+    const target = new URL(api.url)
+    let connections = 0
+    const sockets: Socket[] = []
+    const relay: Server = createServer((socket) => {
+      connections += 1
+      const upstream = connect(Number(target.port), target.hostname)
+      sockets.push(socket, upstream)
+      socket.pipe(upstream).pipe(socket)
+      socket.on('error', () => upstream.destroy())
+      upstream.on('error', () => socket.destroy())
+    })
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+    const kubeconfig = join(dir.path, 'relayed')
+    const port = (relay.address() as {port: number}).port
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'relayed',
+      clusters: [{name: 'relayed', cluster: {server: `http://127.0.0.1:${port}`}}],
+      users: [{name: 'u', user: {token: api.token}}],
+      contexts: [{name: 'relayed', context: {cluster: 'relayed', user: 'u'}}],
+    }))
+    const relayed = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
+    try {
+      assert.equal((await relayed.list(workloadEndpointKind)).length, names.length)
+      assert.equal(connections, 1)
+    } finally {
+      await relayed.close()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => relay.close(() => resolve()))
+    }
   })
 
   it('sorts each page by namespace/name as localeCompare does, and list() the whole', async () => {
