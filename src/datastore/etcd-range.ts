@@ -48,11 +48,15 @@ export interface EtcdRangeOptions {
   /** TLS: the CA that signed etcd's certificate, and the client certificate and key. */
   tls?: {rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer}
   callMs: number
+  /** Default maxReplyBytes (tests use less). */
+  maxReplyBytes?: number
 }
 
 // A listing page is a few MB: windows that large keep etcd sending instead of waiting for ours.
 const streamWindow = 16 * 1024 * 1024
 const sessionWindow = 64 * 1024 * 1024
+/** A reply larger than this is left to the etcd3 client (which refuses over 4 MiB, as it always has): memory stays bounded. */
+export const maxReplyBytes = 64 * 1024 * 1024
 
 export class EtcdRangeClient {
   private session?: ClientHttp2Session
@@ -112,7 +116,14 @@ export class EtcdRangeClient {
         status = String(trailers['grpc-status'] ?? '')
         message = String(trailers['grpc-message'] ?? '')
       })
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      let received = 0
+      const limit = this.options.maxReplyBytes ?? maxReplyBytes
+      stream.on('data', (chunk: Buffer) => {
+        received += chunk.length
+        if (received <= limit) return void chunks.push(chunk)
+        stream.close(constants.NGHTTP2_CANCEL)
+        finish(new EtcdRangeUnavailable(`a reply of more than ${limit} bytes`))
+      })
       stream.on('error', (error) => finish(new EtcdRangeUnavailable(error.message)))
       stream.on('close', () => {
         if (status !== '0') return finish(new EtcdRangeUnavailable(status === undefined ? 'the stream closed without a gRPC status' : `gRPC status ${status}: ${decodeURIComponent(message)}`))

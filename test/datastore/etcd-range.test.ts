@@ -69,6 +69,16 @@ describe('etcd Range without the etcd3 client', () => {
     assert.equal(r.stdout, 'listed true\n')
   })
 
+  it('leaves a reply over its size bound to the etcd3 client, and reads on after it', async () => {
+    const bounded = EtcdRangeClient.for([etcd.endpoint], undefined, {callMs: 5000, maxReplyBytes: 100_000})!
+    try {
+      await assert.rejects(bounded.range({key: Buffer.from('/r/big')}), (error) => error instanceof EtcdRangeUnavailable && /more than 100000 bytes/.test(error.message))
+      assert.equal((await bounded.range({key: Buffer.from('/r/a')})).kvs[0]!.value.toString(), 'second')
+    } finally {
+      bounded.close()
+    }
+  })
+
   it('reads int64 revisions beyond 2^53 exactly, and refuses a malformed reply', () => {
     // RangeResponse{header{revision: 2^60+1}, kvs[{key "k", mod_revision 2^60+1}], more true}
     const varint = (n: bigint) => {
