@@ -87,9 +87,88 @@ export function sortKeys<T>(value: T): T {
 
 export const toJson = (value: unknown): string => JSON.stringify(sortKeys(value), null, 2)
 
+const isArrayIndex = (key: string): boolean => /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295
+
+/**
+ * toJson's text, each line after the first indented by `indent`, written in one pass: no
+ * sorted copy of the object first. The same bytes as JSON.stringify(sortKeys(value), null, 2),
+ * down to the order JSON.stringify gives the copy's keys (array indices first, ascending).
+ * Undefined for what JSON.stringify leaves out (undefined, functions, symbols).
+ */
+export function sortedJson(value: unknown, indent = ''): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value)
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null'
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'object':
+      if (value === null) return 'null'
+      break
+    case 'bigint':
+      return JSON.stringify(value)
+    default:
+      return undefined
+  }
+  const inner = indent + '  '
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]'
+    let out = '[\n'
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? inner : ',\n' + inner) + (sortedJson(value[i], inner) ?? 'null')
+    return out + '\n' + indent + ']'
+  }
+  let keys = Object.keys(value).sort()
+  if (keys.some(isArrayIndex)) keys = [...keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isArrayIndex(k))]
+  let out = ''
+  for (const key of keys) {
+    const text = sortedJson((value as Record<string, unknown>)[key], inner)
+    if (text === undefined) continue
+    out += (out === '' ? '{\n' : ',\n') + inner + JSON.stringify(key) + ': ' + text
+  }
+  return out === '' ? '{}' : out + '\n' + indent + '}'
+}
+
 export async function toYaml(value: unknown): Promise<string> {
   const {dump} = await import('js-yaml')
   return dump(value, {sortKeys: true, lineWidth: -1, noRefs: true, noArrayIndent: true, quotingType: '"'}).trimEnd()
+}
+
+/**
+ * Every key of every object in value, added to keys; false where JSON.stringify with a list of
+ * keys would not print what sortKeys then JSON.stringify print: an array index as a key (the copy
+ * puts those first), __proto__, or an object that is not plain data (a Date's toJSON, say).
+ */
+function collectKeys(value: unknown, keys: Set<string>): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (!collectKeys(item, keys)) return false
+    return true
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) return false
+  for (const key of Object.keys(value)) {
+    const first = key.charCodeAt(0)
+    if ((first >= 48 && first <= 57 && isArrayIndex(key)) || key === '__proto__') return false
+    keys.add(key)
+    if (!collectKeys((value as Record<string, unknown>)[key], keys)) return false
+  }
+  return true
+}
+
+const itemsOpen = '{\n  "items": [\n'
+const itemsClose = '\n  ]\n}'
+
+/**
+ * A page of a <Kind>List's items as toJson prints them inside the whole list (indented four
+ * spaces, comma-separated). JSON.stringify given every key of the page, sorted, writes each
+ * object's keys in that order: sortKeys' text without sortKeys' copy of 20,000 objects.
+ */
+function jsonItems(page: unknown[]): string {
+  const keys = new Set<string>(['items'])
+  // JSON.stringify tries every listed key on every object: with many distinct keys (a label key per pod), one object at a time.
+  if (!page.every((item) => collectKeys(item, keys)) || keys.size > 256) return page.map((item) => '    ' + sortedJson(item, '    ')).join(',\n')
+  return JSON.stringify({items: page}, [...keys].sort(), 2).slice(itemsOpen.length, -itemsClose.length)
 }
 
 /** One named object prints alone; a listing prints as <Kind>List with items. */
@@ -109,8 +188,19 @@ function widenColumns(widths: number[], rows: string[][]): number[] {
   return widths
 }
 
-const formatRows = (rows: string[][], widths: number[]): string =>
-  rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(Math.max(widths[i]! + 3, 5)))).join('').trimEnd()).join('\n')
+/** Each cell but the last padded to its column; lines trimmed. One string built in place: 20,000 rows, no array per row. */
+function formatRows(rows: string[][], widths: number[]): string {
+  let out = ''
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    let line = ''
+    const last = row.length - 1
+    for (let i = 0; i < last; i++) line += row[i]!.padEnd(widths[i]! + 3 > 5 ? widths[i]! + 3 : 5)
+    if (last >= 0) line += row[last]!
+    out += r === 0 ? line.trimEnd() : '\n' + line.trimEnd()
+  }
+  return out
+}
 
 export interface TableOptions {
   format: OutputFormat
@@ -155,7 +245,7 @@ export async function writeListingPages(info: KindInfo, pages: AsyncIterable<Res
     let opened = false
     for await (const page of pages) {
       if (page.length === 0) continue
-      const items = page.map((item) => '    ' + JSON.stringify(sortKeys(item), null, 2).replaceAll('\n', '\n    ')).join(',\n')
+      const items = jsonItems(page)
       write(opened ? `,\n${items}` : `{\n  "apiVersion": ${JSON.stringify(API_VERSION)},\n  "items": [\n${items}`)
       opened = true
       count += page.length

@@ -4,7 +4,8 @@
  * revision as resourceVersion. Every write is a transaction that compares revisions, so a
  * lost race is a conflict, never a silent overwrite.
  */
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -12,10 +13,13 @@ import type {Resource} from '../resources/types.js'
 import type {ConfigValues} from './config.js'
 import {alreadyExists, BatchWriteError, conflict, interrupted, notFound, opName, type Datastore, type ListOptions, type Listing, type WriteBatchOptions, type WriteOp} from './datastore.js'
 import {decodeIpamValue, encodeIpamValue, ipamEtcdKey, ipamEtcdKeyByName, ipamEtcdPrefix, isListedByName} from './etcd-ipam.js'
+import {EtcdRangeClient, EtcdRangeTimeout, type RangeReply, type RangeRequest} from './etcd-range.js'
 import {redactEndpoints} from './redact.js'
 
 type Etcd3 = import('etcd3').Etcd3
 type KeyValue = import('etcd3').IKeyValue
+/** What decoding reads of a key, from the etcd3 client or from EtcdRangeClient. */
+type StoredKey = Pick<KeyValue, 'key' | 'value' | 'mod_revision'>
 
 export const calicoKeyPrefix = '/calico/resources/v3/projectcalico.org/'
 
@@ -66,28 +70,60 @@ export class EtcdDatastore implements Datastore {
   readonly location: string
   private readonly shownEndpoints: string
 
-  private constructor(private readonly client: Etcd3, private readonly endpoints: string[], private readonly timeouts: EtcdTimeouts) {
+  /** The etcd3 client, made on first use: reads that EtcdRangeClient answers never load it. */
+  private etcd3?: Promise<Etcd3>
+  /** Reads without the etcd3 client while it answers; dropped at its first failure. */
+  private ranges?: EtcdRangeClient
+
+  private constructor(private readonly makeClient: () => Promise<Etcd3>, ranges: EtcdRangeClient | undefined, private readonly endpoints: string[], private readonly timeouts: EtcdTimeouts) {
+    this.ranges = ranges
     this.shownEndpoints = redactEndpoints(endpoints.join(', '))
     this.location = `etcd ${redactEndpoints(endpoints.join(','))}`
   }
 
   static async open(config: ConfigValues, timeouts: EtcdTimeouts = defaultTimeouts): Promise<EtcdDatastore> {
     const endpoints = (config.etcdEndpoints ?? 'http://127.0.0.1:2379').split(',').map((e) => e.trim()).filter(Boolean)
-    const [{Etcd3}, {noop}] = await Promise.all([import('etcd3'), import('cockatiel')])
     // Like etcd's own client, connect to the host of an endpoint that carries user:password@;
     // those credentials are used when ETCD_USERNAME does not name others.
     const inUrl = endpoints.map(credentialsIn).find(Boolean)
     const auth = config.etcdUsername ? {username: config.etcdUsername, password: config.etcdPassword ?? ''} : inUrl
-    const client = new Etcd3({
-      hosts: endpoints.map(withoutCredentials),
-      credentials: tlsCredentials(config),
-      auth,
-      dialTimeout: timeouts.dialMs,
-      defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + timeouts.callMs}),
-      // Fail within the deadline instead of retrying for half a minute: the user is waiting.
-      faultHandling: {global: noop, host: () => noop},
-    })
-    return new EtcdDatastore(client, endpoints, timeouts)
+    const credentials = tlsCredentials(config)
+    const makeClient = async () => {
+      const {Etcd3, noop} = await etcdClient()
+      return new Etcd3({
+        hosts: endpoints.map(withoutCredentials),
+        credentials,
+        auth,
+        dialTimeout: timeouts.dialMs,
+        defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + timeouts.callMs}),
+        // Fail within the deadline instead of retrying for half a minute: the user is waiting.
+        faultHandling: {global: noop, host: () => noop},
+      })
+    }
+    const ranges = EtcdRangeClient.for(endpoints, auth?.username, {tls: credentials, callMs: timeouts.callMs})
+    return new EtcdDatastore(makeClient, ranges, endpoints, timeouts)
+  }
+
+  private client(): Promise<Etcd3> {
+    return (this.etcd3 ??= this.makeClient())
+  }
+
+  /**
+   * One range read: through EtcdRangeClient while it answers, else (and from then on) through
+   * the etcd3 client, whose failures say what is wrong as they always have. A deadline
+   * EtcdRangeClient met is the answer: waiting a second deadline would tell the user nothing more.
+   */
+  private async range(request: RangeRequest): Promise<RangeReply> {
+    if (this.ranges) {
+      try {
+        return await this.ranges.range(request)
+      } catch (error) {
+        if (error instanceof EtcdRangeTimeout) throw this.explain(error)
+        this.ranges.close()
+        this.ranges = undefined
+      }
+    }
+    return this.call(async () => (await this.client()).kv.range(request))
   }
 
   async get(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
@@ -97,7 +133,7 @@ export class EtcdDatastore implements Datastore {
       if (!found) throw notFound(kind, name, namespace)
       return found
     }
-    const response = await this.call(() => this.client.kv.range({key: Buffer.from(ipamEtcdKeyByName(kind, name) ?? etcdKey(kind, name, namespace))}))
+    const response = await this.range({key: Buffer.from(ipamEtcdKeyByName(kind, name) ?? etcdKey(kind, name, namespace))})
     const kv = response.kvs[0]
     if (!kv) throw notFound(kind, name, namespace)
     return this.decode(kind, kv)
@@ -122,9 +158,9 @@ export class EtcdDatastore implements Datastore {
   private pagesAt(kind: KindInfo, options: ListOptions): {pages: AsyncGenerator<Resource[]>; revision: () => string} {
     const prefix = Buffer.from(ipamEtcdPrefix(kind) ?? (kind.namespaced && options.namespace !== undefined ? `${calicoKeyPrefix}${kind.plural}/${options.namespace}/` : `${calicoKeyPrefix}${kind.plural}/`))
     const end = prefixEnd(prefix)
-    const range = (key: Buffer, revision?: string) => this.call(() => this.client.kv.range({key, range_end: end, limit: etcdPageSize, revision}))
+    const range = (key: Buffer, revision?: string) => this.range({key, range_end: end, limit: etcdPageSize, revision})
     let revision = ''
-    const decode = (kv: KeyValue) => this.decode(kind, kv)
+    const decode = (kv: StoredKey) => this.decode(kind, kv)
     async function* pages(): AsyncGenerator<Resource[]> {
       let page = await range(prefix)
       // Every page reads at the first page's revision: the listing is one consistent snapshot.
@@ -165,7 +201,8 @@ export class EtcdDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
-    this.client.close()
+    this.ranges?.close()
+    if (this.etcd3) (await this.etcd3.catch(() => undefined))?.close()
   }
 
   /**
@@ -196,7 +233,7 @@ export class EtcdDatastore implements Datastore {
       const guardCompares = guards.map((g) => ({key: g.key, range_end: g.end, target: 'Mod' as const, result: 'Less' as const, mod_revision: String(g.revision + 1n)}))
       let txn
       try {
-        txn = await this.client.kv.txn({
+        txn = await (await this.client()).kv.txn({
           compare: [...guardCompares, ...chunk.map((op) => op.compare)],
           success: chunk.map((op) => op.request),
           failure: chunk.map((op) => ({request_range: {key: op.key}})),
@@ -295,7 +332,7 @@ export class EtcdDatastore implements Datastore {
   private async wasApplied(chunk: TxnOp[]): Promise<string | false | undefined> {
     const probe = chunk.find((op) => op.value) ?? chunk[0]!
     try {
-      const response = await this.client.kv.range({key: probe.key})
+      const response = await (await this.client()).kv.range({key: probe.key})
       const now = response.kvs[0]
       if (probe.value) return now && now.value.equals(probe.value) ? now.mod_revision : false
       return now ? false : response.header.revision
@@ -304,7 +341,7 @@ export class EtcdDatastore implements Datastore {
     }
   }
 
-  private badValue(kind: KindInfo, kv: KeyValue, what: string): NetctlError {
+  private badValue(kind: KindInfo, kv: StoredKey, what: string): NetctlError {
     const key = kv.key.toString('utf8')
     return new NetctlError(
       'unavailable',
@@ -314,18 +351,19 @@ export class EtcdDatastore implements Datastore {
   }
 
   /** Calico keeps no resourceVersion in the value: the key's mod revision is the version. */
-  private decode(kind: KindInfo, kv: KeyValue): Resource {
+  private decode(kind: KindInfo, kv: StoredKey): Resource {
     const text = kv.value.toString('utf8')
-    const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}…` : JSON.stringify(text)
+    // Only for a message: built when a value is bad, not for each of 20,000 good ones.
+    const shown = () => (text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}…` : JSON.stringify(text))
     let value: unknown
     try {
       // Calico once stored block affinities with no value at all.
       value = text === '' && ipamEtcdPrefix(kind) ? {} : JSON.parse(text)
     } catch {
-      throw this.badValue(kind, kv, `${shown}, which is not JSON`)
+      throw this.badValue(kind, kv, `${shown()}, which is not JSON`)
     }
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-    if (!isObject(value)) throw this.badValue(kind, kv, `${shown}, which is not a JSON object`)
+    if (!isObject(value)) throw this.badValue(kind, kv, `${shown()}, which is not a JSON object`)
     if (ipamEtcdPrefix(kind)) {
       const decoded = decodeIpamValue(kind, kv.key.toString('utf8'), value)
       if (typeof decoded === 'string') throw this.badValue(kind, kv, decoded)
@@ -393,6 +431,17 @@ export class EtcdDatastore implements Datastore {
     }
     return out
   }
+}
+
+/**
+ * etcd3 (with cockatiel's noop) as `npm run build` bundles it into one file
+ * (scripts/bundle-vendor.js), which loads in about half the time; the packages from src.
+ */
+async function etcdClient(): Promise<{Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}> {
+  const bundle = new URL('../vendor/etcd3/lib/etcd3.js', import.meta.url)
+  if (existsSync(fileURLToPath(bundle))) return (await import(bundle.href)) as {Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}
+  const [{Etcd3}, {noop}] = await Promise.all([import('etcd3'), import('cockatiel')])
+  return {Etcd3, noop}
 }
 
 /** etcd (or gRPC in front of it) refused a request for its size or its number of ops: nothing of it was written. */

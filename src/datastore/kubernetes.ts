@@ -6,7 +6,8 @@
  * through node:http(s) (kube-request.ts, bounded in time and size) so paging, merge patches
  * and errors stay in our hands. Every reply is checked for the shape netctl reads.
  */
-import type {RequestOptions} from 'node:https'
+import {Agent as HttpAgent} from 'node:http'
+import {Agent as HttpsAgent, type RequestOptions} from 'node:https'
 
 import {NetctlError} from '../errors.js'
 import {
@@ -53,8 +54,15 @@ interface KubeStatus {
   reason?: string
 }
 
-/** calicoctl's order for WorkloadEndpoints from pods: namespace/name. */
-const byNamespacedName = (a: Resource, b: Resource): number => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name)
+/** The comparison String.prototype.localeCompare makes, without making a collator per call. */
+const collate = new Intl.Collator().compare
+
+/** calicoctl's order for WorkloadEndpoints from pods: namespace/name (each key built once, not per comparison). */
+function byNamespacedName(resources: Resource[]): Resource[] {
+  const keyed = resources.map((r) => ({key: r.metadata.namespace! + '/' + r.metadata.name, r}))
+  keyed.sort((a, b) => collate(a.key, b.key))
+  return keyed.map(({r}) => r)
+}
 
 export class KubernetesDatastore implements Datastore {
   readonly location: string
@@ -62,6 +70,8 @@ export class KubernetesDatastore implements Datastore {
 
   /** The server as messages show it: credentials in the URL masked. */
   private readonly shownServer: string
+  /** The keep-alive agent requests go through, and the settings of client-node's agent it stands for. */
+  private reused?: {agent: HttpAgent; settings: Array<[string, unknown]>}
 
   private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly limits: KubeLimits) {
     const context = kc.getCurrentContext()
@@ -105,7 +115,7 @@ export class KubernetesDatastore implements Datastore {
     if (kind.kind === 'WorkloadEndpoint') {
       const out: Resource[] = []
       for await (const page of this.listPages(kind, options)) out.push(...page)
-      return out.sort(byNamespacedName)
+      return byNamespacedName(out)
     }
     if (kind.kind === 'Profile') return this.listProfiles(kind)
     const out: Resource[] = []
@@ -127,7 +137,7 @@ export class KubernetesDatastore implements Datastore {
     if (kind.kind === 'WorkloadEndpoint') {
       const base = options.namespace !== undefined ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods` : '/api/v1/pods'
       const query: Record<string, string> = options.node ? {fieldSelector: `spec.nodeName=${options.node}`} : {}
-      for await (const pods of this.pageArrays<Pod>(base, query, kind)) yield pods.filter(hasWorkloadEndpoint).map(podToWorkloadEndpoint).sort(byNamespacedName)
+      for await (const pods of this.pageArrays<Pod>(base, query, kind)) yield byNamespacedName(pods.filter(hasWorkloadEndpoint).map(podToWorkloadEndpoint))
     } else if (kind.kind === 'Profile' || kind.kind === 'NetworkPolicy') {
       yield await this.list(kind, options)
     } else {
@@ -173,7 +183,29 @@ export class KubernetesDatastore implements Datastore {
     return current
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.reused?.agent.destroy()
+    this.reused = undefined
+  }
+
+  /**
+   * client-node makes a new agent for every request, and such an agent closes its connection
+   * after one reply: a listing of 40 pages would connect (and shake TLS hands) 40 times. One
+   * keep-alive agent per set of connection settings instead (new certificates from an exec
+   * plugin make a new one). Proxy agents are used as they come.
+   */
+  private keepAlive(agent: unknown): unknown {
+    if (!(agent instanceof HttpAgent) || (agent.constructor !== HttpAgent && agent.constructor !== HttpsAgent)) return agent
+    const options = (agent as HttpAgent & {options: Record<string, unknown>}).options
+    const settings = Object.entries(options).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    settings.push(['(class)', agent.constructor])
+    const known = this.reused
+    if (known && known.settings.length === settings.length && known.settings.every(([key, value], i) => key === settings[i]![0] && sameSetting(value, settings[i]![1]))) return known.agent
+    known?.agent.destroy()
+    const Made = agent.constructor as typeof HttpAgent
+    this.reused = {agent: new Made({...options, keepAlive: true}), settings}
+    return this.reused.agent
+  }
 
   // --- workload endpoints ------------------------------------------------------------------
 
@@ -288,18 +320,25 @@ export class KubernetesDatastore implements Datastore {
       error: () => giveUp(`${listing} did not finish within ${listMs / 1000} s (${pages} pages, ${objects} objects so far)`),
     }
     const seenTokens = new Set<string>()
-    let token: string | undefined
-    do {
-      if (pages >= maxListPages) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
+    const request = (token?: string) => {
       const params = new URLSearchParams({...query, limit: String(kubePageSize)})
       if (token) params.set('continue', token)
-      const response = await this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline})
+      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline})
+      // A consumer that stops early (or a failed page) must not leave it unhandled.
+      pending.catch(() => {})
+      return pending
+    }
+    let next: Promise<Response> | undefined = request()
+    let token: string | undefined
+    do {
+      if (!next) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
+      const response: Response = await next
       pages += 1
       if (response.status === 404) {
         throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resource}`, resource === resourceName(kind) ? 'install Calico (its CRDs) in this cluster, or check the kubeconfig context' : 'check the kubeconfig context: the server does not look like a Kubernetes API server')
       }
       this.check(response, 'list', kind, resource)
-      const list = this.listPage<T>(response)
+      const list: {items: T[]; continue?: string} = this.listPage<T>(response)
       objects += list.items.length
       if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
       token = list.continue
@@ -308,6 +347,8 @@ export class KubernetesDatastore implements Datastore {
         if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
         seenTokens.add(token)
       }
+      // Ask for the next page before handing this one out: the server works while we convert and print.
+      next = token !== undefined && pages < maxListPages ? request(token) : undefined
       yield list.items
     } while (token !== undefined)
   }
@@ -387,6 +428,7 @@ export class KubernetesDatastore implements Datastore {
       if (error instanceof NetctlError) throw error
       throw new NetctlError('unavailable', `cannot get credentials for the kubeconfig user: ${(error as Error).message}`, 'check the user entry (token, certificates or exec plugin) of the kubeconfig', {cause: error})
     }
+    requestOptions.agent = this.keepAlive(requestOptions.agent) as RequestOptions['agent']
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body))
     if (payload) Object.assign(requestOptions.headers!, {'Content-Type': options.contentType ?? 'application/json', 'Content-Length': payload.length})
     const reply = await boundedRequest({
@@ -435,6 +477,14 @@ const hasName = (object: Record<string, unknown>): boolean => {
 
 const describeJson = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`
+
+/** Equal connection settings: CA, certificates and keys come as new buffers (or lists of them) each time. */
+function sameSetting(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameSetting(item, b[i]))
+  return false
+}
 
 /** The promise, or `error()` if it has not settled within ms. */
 async function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {

@@ -1,0 +1,72 @@
+/**
+ * The datastore clients a command loads: the bundles `npm run build` makes (scripts/bundle-vendor.js),
+ * not the packages, and never client-node's generated API clients (0.6 s and 75 MB for nothing);
+ * reading etcd loads no etcd3 client at all (EtcdRangeClient).
+ * That the bundles work (TLS, client certificates, exec plugins, auth, errors) is what the
+ * CLI tests of etcd.test.ts and kubeconfig.test.ts show, which run the built CLI.
+ */
+import assert from 'node:assert/strict'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {after, before, describe, it} from 'node:test'
+
+import {runCli, tempDir} from '../helpers/cli.js'
+import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
+import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
+
+// A resolve hook (in the loader thread) that appends every module URL the CLI resolves to a file.
+const recorder = `import {appendFileSync} from 'node:fs'
+let file
+export function initialize(data) { file = data.file }
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context)
+  appendFileSync(file, result.url + '\\n')
+  return result
+}`
+
+describe('datastore clients as the built CLI loads them', () => {
+  const dir = tempDir()
+  const log = join(dir.path, 'modules.txt')
+  const hook = join(dir.path, 'record.mjs')
+  let etcd: EtcdServer
+  let api: KubeApiDouble
+
+  before(async () => {
+    writeFileSync(join(dir.path, 'hook.mjs'), recorder)
+    writeFileSync(hook, `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir.path, 'hook.mjs')).href)}, {data: {file: ${JSON.stringify(log)}}})\n`)
+    ;[etcd, api] = await Promise.all([startEtcd(), startKubeApiDouble()])
+    api.writeKubeconfig(join(dir.path, 'kubeconfig'))
+  })
+  after(async () => {
+    await Promise.all([etcd?.stop(), api?.stop()])
+    dir.cleanup()
+  })
+
+  const loadedBy = async (env: Record<string, string>, args = ['get', 'workloadendpoints', '-A'], input?: string): Promise<string> => {
+    writeFileSync(log, '')
+    const result = await runCli(args, {input, stateDir: dir.path, env: {...env, NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`}})
+    assert.equal(result.code, 0, result.stderr)
+    const loaded = readFileSync(log, 'utf8')
+    assert.match(loaded, /bin\/run\.js/, 'the recorder saw the CLI start')
+    return loaded
+  }
+
+  it('the Kubernetes datastore loads the bundled KubeConfig, not @kubernetes/client-node and its API clients', async () => {
+    const loaded = await loadedBy({DATASTORE_TYPE: 'kubernetes', KUBECONFIG: join(dir.path, 'kubeconfig')})
+    assert.match(loaded, /\/dist\/vendor\/kubeconfig\.js/)
+    assert.ok(!loaded.includes('@kubernetes/client-node'), 'loaded @kubernetes/client-node')
+  })
+
+  const etcdPackages = ['/node_modules/etcd3/', '/node_modules/@grpc/', '/node_modules/protobufjs/', '/node_modules/cockatiel/']
+
+  it('reading etcd loads no etcd3 client; writing loads the bundled one, not the packages', async () => {
+    const env = {DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint}
+    const read = await loadedBy(env)
+    for (const name of [...etcdPackages, '/dist/vendor/etcd3/']) assert.ok(!read.includes(name), `get loaded ${name}`)
+    const pool = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: loading}\nspec: {cidr: 10.9.0.0/16}\n'
+    const written = await loadedBy(env, ['create', '-f', '-'], pool)
+    assert.match(written, /\/dist\/vendor\/etcd3\/lib\/etcd3\.js/)
+    for (const name of etcdPackages) assert.ok(!written.includes(name), `create loaded ${name}`)
+  })
+})
