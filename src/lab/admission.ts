@@ -30,6 +30,7 @@ export function admittingDatastore(ds: Datastore, stateDir: string, lab: string)
     delete: (kind, name, namespace, resourceVersion) => locked(() => inner.delete(kind, name, namespace, resourceVersion)),
     close: () => inner.close(),
     ...(inner.transaction ? {transaction: <T>(fn: (tx: Datastore) => Promise<T>) => locked(() => inner.transaction!((tx) => fn(wrap(tx))))} : {}),
+    ...(inner.listPages ? {listPages: (kind: KindInfo, options?: ListOptions) => inner.listPages!(kind, options)} : {}),
     ...(inner.listWithRevision ? {listWithRevision: (kind: KindInfo, options?: ListOptions) => inner.listWithRevision!(kind, options)} : {}),
     ...(inner.writeBatch
       ? {
