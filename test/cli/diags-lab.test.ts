@@ -21,7 +21,7 @@ describe('diags of a lab', {skip: kernelSkipReason()}, () => {
   const netctl = (args: string[]) => runCli(args, {stateDir: state.path})
   before(async () => {
     state = tempDir()
-    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1'])
+    const up = await netctl(['lab', 'up', '--name', lab, '--nodes', '2', '--pods-per-node', '1', '--encapsulation', 'None'])
     assert.equal(up.code, 0, up.stderr)
   })
   after(async () => {
