@@ -1,0 +1,50 @@
+// dist/oclif.js (copied here by scripts/build.js): loads dist/netctl.cjs, the bundle of netctl's code,
+// @oclif/core and js-yaml, from a V8 code cache (dist/netctl.cache): one file read and no parsing instead
+// of ~220 files that Node would each resolve, read and compile. It exports @oclif/core's API (bin/run.js
+// starts oclif with it) and `netctl`, the bundle, from which dist/commands/** and dist/hooks/** take
+// their code: the CLI, its commands and its hook share one copy of oclif. Imported as '#oclif'
+// (package.json "imports").
+import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {dirname} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import vm from 'node:vm'
+
+const filename = fileURLToPath(new URL('netctl.cjs', import.meta.url))
+const cacheFile = fileURLToPath(new URL('netctl.cache', import.meta.url))
+
+function load() {
+  let cachedData
+  try {
+    cachedData = readFileSync(cacheFile)
+  } catch {
+    // No cache yet: compiled from source, and the cache written at exit.
+  }
+  // Node's CommonJS wrapper, plus __import: code run from a cache cannot import() (Node 20 loses the
+  // callback), so the build made the bundle's import() calls __import().
+  const source = `(function (exports, require, module, __filename, __dirname, __import) {${readFileSync(filename, 'latin1')}\n})`
+  const script = new vm.Script(source, {filename, cachedData})
+  const module = {exports: {}, filename, id: filename, loaded: false}
+  const importModule = (specifier) => import(specifier)
+  script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, dirname(filename), importModule)
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // At exit the functions this run compiled are in the cache too. Best effort: a read-only install
+    // just goes on compiling; the rename keeps concurrent runs from reading half a file.
+    process.once('exit', () => {
+      try {
+        const temporary = `${cacheFile}.${process.pid}`
+        writeFileSync(temporary, script.createCachedData())
+        renameSync(temporary, cacheFile)
+      } catch {
+        // ignored
+      }
+    })
+  }
+  return module.exports
+}
+
+export const netctl = load()
+export const {
+  Args, Command, CommandHelp, Config, Constraints, Errors, Flags, Help, HelpBase, Interfaces, ModuleLoader, Parser,
+  Performance, Plugin, execute, flush, getLogger, handle, loadHelpClass, run, settings, toConfiguredId, toStandardizedId, ux,
+} = netctl.oclif

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Builds dist/ with esbuild (tsc only type-checks). Node spends most of netctl's start-up finding, reading
+// and compiling modules: `netctl get` loaded ~220 files, ~170 of them @oclif/core's. So:
+// - dist/netctl.cjs: one CommonJS bundle of our code, @oclif/core and js-yaml, run by dist/oclif.js
+//   (copied from scripts/build-runtime/oclif.js) from a V8 code cache. Code that is imported lazily
+//   (import()) stays lazy: it is in the file but neither run nor compiled until it is imported.
+// - dist/commands/**.js, dist/hooks/*.js: one small ES module per command, where oclif.manifest.json says,
+//   that takes its command from the bundle: oclif still finds, loads and runs only the command asked for.
+// Other packages are not bundled: they load from node_modules when the code that needs them runs.
+import {build} from 'esbuild'
+import {copyFileSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const src = join(root, 'src')
+const dist = join(root, 'dist')
+const modules = (dir) => readdirSync(join(src, dir), {recursive: true}).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f.slice(0, -3)}`).sort()
+const entries = [...modules('commands'), ...modules('hooks')]
+
+// The bundle's exports: oclif, and each command and hook as a function that imports it (so only the
+// one run is initialised).
+const entry = [
+  `export * as oclif from '@oclif/core'`,
+  `export const modules = {`,
+  ...entries.map((m) => `  ${JSON.stringify(m)}: () => import(${JSON.stringify(`./${m}.ts`)}),`),
+  `}`,
+].join('\n')
+
+const ID_ORDER = '-:0123456789abcdefghijklmnopqrstuvwxyz'
+function compareIds(a, b) {
+  if (!/^[-:0-9a-z]*$/.test(a) || !/^[-:0-9a-z]*$/.test(b)) return a.localeCompare(b)
+  for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return ID_ORDER.indexOf(a[i]) - ID_ORDER.indexOf(b[i])
+  return a.length - b.length
+}
+// The same order as localeCompare, on this Node's ICU, for random ids.
+for (let n = 0; n < 20000; n++) {
+  const id = () => Array.from({length: 1 + Math.floor(Math.random() * 5)}, () => ID_ORDER[Math.floor(Math.random() * ID_ORDER.length)]).join('')
+  const [a, b] = [id(), id()]
+  if (Math.sign(compareIds(a, b)) !== Math.sign(a.localeCompare(b))) throw new Error(`compareIds(${a}, ${b}) differs from localeCompare`)
+}
+
+const plugin = {
+  name: 'netctl',
+  setup(b) {
+    // Our modules find files of the package (libexec/, bin/) relative to where tsc would have put them.
+    b.onLoad({filter: /\.ts$/}, async (args) => {
+      const {readFile} = await import('node:fs/promises')
+      const text = await readFile(args.path, 'utf8')
+      if (!text.includes('import.meta.url')) return undefined
+      const tscPath = relative(src, args.path).replace(/\.ts$/, '.js')
+      const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(tscPath)})).href`
+      return {contents: text.replaceAll('import.meta.url', url), loader: 'ts'}
+    })
+    // oclif's own check that Node satisfies *its* engines (>=18) loads semver (~15 ms) at every start;
+    // netctl's engines (>=20) are stricter and npm checks those.
+    b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]index\.js$/}, async (args) => {
+      const {readFile} = await import('node:fs/promises')
+      const text = await readFile(args.path, 'utf8')
+      if (!text.includes('\ncheckNodeVersion();\n')) throw new Error(`${args.path}: no checkNodeVersion() call to leave out`)
+      return {contents: text.replace('\ncheckNodeVersion();\n', '\n'), loader: 'js'}
+    })
+    // Plugin.load sorts the commands with localeCompare, whose first call builds an ICU collator (~6 ms at
+    // every start). For ids made of lowercase letters, digits, '-' and ':' (all of netctl's and its
+    // plugin's) the collation is plain ordering by ID_ORDER: checked against localeCompare below.
+    b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, async (args) => {
+      const {readFile} = await import('node:fs/promises')
+      const text = await readFile(args.path, 'utf8')
+      const sort = '.sort((a, b) => a.id.localeCompare(b.id));'
+      if (!text.includes(sort)) throw new Error(`${args.path}: no localeCompare sort to replace`)
+      return {contents: `${text.replace(sort, '.sort((a, b) => compareIds(a.id, b.id));')}\n${compareIds}\nconst ID_ORDER = ${JSON.stringify(ID_ORDER)}\n`, loader: 'js'}
+    })
+    // js-yaml's ES module build (its package.json maps require() to a different file).
+    b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
+    // Bundled: @oclif/core (and what it requires), js-yaml. Everything else loads from node_modules.
+    b.onResolve({filter: /^[^./]/}, (args) => {
+      if (args.path.startsWith('node:') || args.importer.includes('/node_modules/') || args.path === '@oclif/core') return undefined
+      return {path: args.path, external: true}
+    })
+  },
+}
+
+const result = await build({
+  stdin: {contents: entry, resolveDir: src, sourcefile: 'netctl-entry.ts', loader: 'ts'},
+  outfile: join(dist, 'netctl.cjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Only for TypeScript sources in development (oclif's ts-path): never bundled.
+  external: ['typescript', 'ts-node', 'tsx'],
+  plugins: [plugin],
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+  logOverride: {'require-resolve-not-external': 'silent'},
+})
+
+// Packages the bundle requires at the top of a module that is not imported lazily would load at every
+// start, and ES-module-only ones fail on Node < 20.19: only import() those.
+const staticExternal = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external && i.kind === 'import-statement' && /^[^./]/.test(i.path) && !i.path.startsWith('node:')).map((i) => i.path))
+const allowedStatic = new Set(['cli-progress']) // CommonJS, and only progress.ts (imported lazily) uses it
+const unexpected = [...new Set(staticExternal)].filter((p) => !allowedStatic.has(p))
+if (unexpected.length > 0) throw new Error(`src imports ${unexpected.join(', ')} statically: import() it where it is needed (startup stays small)`)
+
+// A script run from a code cache cannot import() on Node 20 (the dynamic import callback is lost), so
+// the bundle's import() calls (oclif loading commands, our lazy imports of packages) call __import,
+// which dist/oclif.js passes in.
+let code = new TextDecoder().decode(result.outputFiles[0].contents)
+const dynamicImport = /(?<![\w$."'`])import\(/g
+const count = code.match(dynamicImport)?.length ?? 0
+if (count < 5) throw new Error(`netctl.cjs: expected import() calls to rewrite, found ${count}`)
+code = code.replace(dynamicImport, '__import(')
+// Pure ASCII, so that dist/oclif.js can read it as latin1: a one-byte string, no UTF-8 decoding (esbuild
+// leaves a few characters in comments and regular expressions, where \u escapes mean the same).
+if (/\\[^\x00-\x7f]/.test(code)) throw new Error('netctl.cjs: an escaped non-ASCII character (a \\u escape would change its meaning)')
+code = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+mkdirSync(dist, {recursive: true})
+writeFileSync(join(dist, 'netctl.cjs'), code)
+copyFileSync(join(root, 'scripts/build-runtime/oclif.js'), join(dist, 'oclif.js'))
+
+for (const m of entries) {
+  const file = join(dist, `${m}.js`)
+  mkdirSync(dirname(file), {recursive: true})
+  writeFileSync(file, `// Built by scripts/build.js from src/${m}.ts, whose code is in dist/netctl.cjs.\nimport {netctl} from '#oclif'\n\nexport default (await netctl.modules[${JSON.stringify(m)}]()).default\n`)
+}
+console.log(`dist/netctl.cjs: ${(code.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules; ${entries.length} command and hook modules; ${count} import() calls made __import()`)
