@@ -118,6 +118,16 @@ mkdirSync(dist, {recursive: true})
 writeFileSync(join(dist, 'netctl.cjs'), code)
 copyFileSync(join(root, 'scripts/build-runtime/oclif.js'), join(dist, 'oclif.js'))
 
+// @oclif/plugin-autocomplete's commands (`netctl autocomplete`) as commands of ours, each a module that
+// imports the plugin's own: a plugin would be found, read and its manifest parsed at every start (~5 ms).
+const autocomplete = ['autocomplete/index', 'autocomplete/create', 'autocomplete/script']
+for (const m of autocomplete) {
+  if (entries.includes(`commands/${m}`)) throw new Error(`src/commands/${m}.ts: the autocomplete plugin's command has that name`)
+  const file = join(dist, 'commands', `${m}.js`)
+  mkdirSync(dirname(file), {recursive: true})
+  writeFileSync(file, `// Built by scripts/build.js: @oclif/plugin-autocomplete's command, run as one of netctl's.\nconst plugin = import.meta.resolve('@oclif/plugin-autocomplete') // its lib/index.js\nexport default (await import(new URL(${JSON.stringify(`commands/${m}.js`)}, plugin))).default\n`)
+}
+
 for (const m of entries) {
   const file = join(dist, `${m}.js`)
   mkdirSync(dirname(file), {recursive: true})
