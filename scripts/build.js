@@ -12,6 +12,27 @@ import {copyFileSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
+
+// `node scripts/build.js --cache` (after `oclif manifest`, which ran every command's module and so left a
+// cache of all of them): writes dist/netctl.cache from one ordinary command instead, what most runs use.
+if (process.argv.includes('--cache')) {
+  const {mkdtempSync, rmSync, existsSync} = await import('node:fs')
+  const {spawnSync} = await import('node:child_process')
+  const {tmpdir} = await import('node:os')
+  const cache = join(root, 'dist/netctl.cache')
+  rmSync(cache, {force: true})
+  const state = mkdtempSync(join(tmpdir(), 'netctl-build-'))
+  try {
+    const env = {...process.env, NETCTL_STATE_DIR: state, XDG_CONFIG_HOME: state, XDG_DATA_HOME: state, XDG_CACHE_HOME: state, DATASTORE_TYPE: 'file'}
+    for (const name of ['CALICO_DATASTORE_TYPE', 'NETCTL_CONFIG', 'KUBECONFIG', 'ETCD_ENDPOINTS']) delete env[name]
+    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'get', 'ippools', '-o', 'yaml'], {env, encoding: 'utf8'})
+    if (r.status !== 0) throw new Error(`netctl get ippools: ${r.stderr}`)
+  } finally {
+    rmSync(state, {recursive: true, force: true})
+  }
+  if (!existsSync(cache)) throw new Error('netctl get ippools wrote no dist/netctl.cache')
+  process.exit(0)
+}
 const src = join(root, 'src')
 const dist = join(root, 'dist')
 const modules = (dir) => readdirSync(join(src, dir), {recursive: true}).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f.slice(0, -3)}`).sort()
@@ -21,6 +42,8 @@ const entries = [...modules('commands'), ...modules('hooks')]
 // one run is initialised).
 const entry = [
   `export * as oclif from '@oclif/core'`,
+  // Our modules initialised so far, in order (test/cli/startup.test.ts checks what `get` initialises).
+  `export const initialized = __netctlInitialized`,
   `export const modules = {`,
   ...entries.map((m) => `  ${JSON.stringify(m)}: () => import(${JSON.stringify(`./${m}.ts`)}),`),
   `}`,
@@ -69,6 +92,15 @@ const plugin = {
       if (!text.includes(sort)) throw new Error(`${args.path}: no localeCompare sort to replace`)
       return {contents: `${text.replace(sort, '.sort((a, b) => compareIds(a.id, b.id));')}\n${compareIds}\nconst ID_ORDER = ${JSON.stringify(ID_ORDER)}\n`, loader: 'js'}
     })
+    // fdir (oclif's globbing, unused when the manifest is there) checks at load that picomatch resolves,
+    // a lookup through node_modules at every start: the bundle has picomatch.
+    b.onLoad({filter: /[\\/]fdir[\\/]dist[\\/]index\.cjs$/}, async (args) => {
+      const {readFile} = await import('node:fs/promises')
+      const text = await readFile(args.path, 'utf8')
+      const check = 'require.resolve("picomatch");'
+      if (!text.includes(check)) throw new Error(`${args.path}: no picomatch check to leave out`)
+      return {contents: text.replace(check, ''), loader: 'js'}
+    })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
     // Bundled: @oclif/core (and what it requires), js-yaml. Everything else loads from node_modules.
@@ -110,6 +142,10 @@ const dynamicImport = /(?<![\w$."'`])import\(/g
 const count = code.match(dynamicImport)?.length ?? 0
 if (count < 5) throw new Error(`netctl.cjs: expected import() calls to rewrite, found ${count}`)
 code = code.replace(dynamicImport, '__import(')
+// Record each of our modules (esbuild's lazy __esm wrappers: name = source path) as it is initialised.
+const esmInit = 'return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;'
+if (!code.includes(esmInit)) throw new Error('netctl.cjs: esbuild\'s __esm helper changed: update the initialisation record')
+code = `var __netctlInitialized = [];\n${code.replace(esmInit, 'return fn && (__netctlInitialized.push(__getOwnPropNames(fn)[0]), res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;')}`
 // Pure ASCII, so that dist/oclif.js can read it as latin1: a one-byte string, no UTF-8 decoding (esbuild
 // leaves a few characters in comments and regular expressions, where \u escapes mean the same).
 if (/\\[^\x00-\x7f]/.test(code)) throw new Error('netctl.cjs: an escaped non-ASCII character (a \\u escape would change its meaning)')

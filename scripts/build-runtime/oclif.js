@@ -13,6 +13,9 @@ import vm from 'node:vm'
 const filename = fileURLToPath(new URL('netctl.cjs', import.meta.url))
 const cacheFile = fileURLToPath(new URL('netctl.cache', import.meta.url))
 
+/** Whether this run's bundle came from the code cache: 'accepted', 'rejected' (another Node), 'absent'. */
+export let codeCache = 'absent'
+
 function load() {
   let cachedData
   try {
@@ -27,7 +30,8 @@ function load() {
   const module = {exports: {}, filename, id: filename, loaded: false}
   const importModule = (specifier) => import(specifier)
   script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, dirname(filename), importModule)
-  if (cachedData === undefined || script.cachedDataRejected) {
+  if (cachedData !== undefined) codeCache = script.cachedDataRejected ? 'rejected' : 'accepted'
+  if (codeCache !== 'accepted') {
     // At exit the functions this run compiled are in the cache too. Best effort: a read-only install
     // just goes on compiling; the rename keeps concurrent runs from reading half a file.
     process.once('exit', () => {
