@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds dist/ with esbuild (tsc only type-checks). Node spends most of netctl's start-up finding, reading
 // and compiling modules: `netctl get` loaded ~220 files, ~170 of them @oclif/core's. So:
-// - dist/netctl.cjs: one CommonJS bundle of our code, @oclif/core and js-yaml, run by dist/oclif.js
+// - dist/netctl.cjs: one CommonJS bundle of our code, @oclif/core, js-yaml and cli-table3, run by dist/oclif.js
 //   (copied from scripts/build-runtime/oclif.js) from a V8 code cache. Code that is imported lazily
 //   (import()) stays lazy: it is in the file but neither run nor compiled until it is imported.
 // - dist/commands/**.js, dist/hooks/*.js: one small ES module per command, where oclif.manifest.json says,
@@ -62,6 +62,7 @@ for (let n = 0; n < 20000; n++) {
   if (Math.sign(compareIds(a, b)) !== Math.sign(a.localeCompare(b))) throw new Error(`compareIds(${a}, ${b}) differs from localeCompare`)
 }
 
+const bundled = new Set(['@oclif/core', 'js-yaml', 'cli-table3'])
 const plugin = {
   name: 'netctl',
   setup(b) {
@@ -103,9 +104,10 @@ const plugin = {
     })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
-    // Bundled: @oclif/core (and what it requires), js-yaml. Everything else loads from node_modules.
+    // Bundled: @oclif/core (and what it requires), js-yaml, cli-table3 (every table). Everything else
+    // loads from node_modules when the code that needs it runs.
     b.onResolve({filter: /^[^./]/}, (args) => {
-      if (args.path.startsWith('node:') || args.importer.includes('/node_modules/') || args.path === '@oclif/core') return undefined
+      if (args.path.startsWith('node:') || args.importer.includes('/node_modules/') || bundled.has(args.path)) return undefined
       return {path: args.path, external: true}
     })
   },

@@ -1,9 +1,9 @@
 // dist/oclif.js (copied here by scripts/build.js): loads dist/netctl.cjs, the bundle of netctl's code,
-// @oclif/core and js-yaml, from a V8 code cache (dist/netctl.cache): one file read and no parsing instead
-// of ~220 files that Node would each resolve, read and compile. It exports @oclif/core's API (bin/run.js
-// starts oclif with it) and `netctl`, the bundle, from which dist/commands/** and dist/hooks/** take
-// their code: the CLI, its commands and its hook share one copy of oclif. Imported as '#oclif'
-// (package.json "imports").
+// @oclif/core, js-yaml and cli-table3, from a V8 code cache (dist/netctl.cache): one file read and no
+// parsing instead of ~220 files that Node would each resolve, read and compile. It exports @oclif/core's
+// API (bin/run.js starts oclif with it) and `netctl`, the bundle, from which dist/commands/** and
+// dist/hooks/** take their code: the CLI, its commands and its hook share one copy of oclif. Imported as
+// '#oclif' (package.json "imports").
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname} from 'node:path'
