@@ -8,7 +8,7 @@
 //   that takes its command from the bundle: oclif still finds, loads and runs only the command asked for.
 // Other packages are not bundled: they load from node_modules when the code that needs them runs.
 import {build} from 'esbuild'
-import {copyFileSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -16,7 +16,7 @@ const root = new URL('..', import.meta.url).pathname
 // `node scripts/build.js --cache` (after `oclif manifest`, which ran every command's module and so left a
 // cache of all of them): writes dist/netctl.cache from one ordinary command instead, what most runs use.
 if (process.argv.includes('--cache')) {
-  const {mkdtempSync, rmSync, existsSync} = await import('node:fs')
+  const {mkdtempSync, existsSync} = await import('node:fs')
   const {spawnSync} = await import('node:child_process')
   const {tmpdir} = await import('node:os')
   const cache = join(root, 'dist/netctl.cache')
@@ -152,7 +152,12 @@ code = `var __netctlInitialized = [];\n${code.replace(esmInit, 'return fn && (__
 // leaves a few characters in comments and regular expressions, where \u escapes mean the same).
 if (/\\[^\x00-\x7f]/.test(code)) throw new Error('netctl.cjs: an escaped non-ASCII character (a \\u escape would change its meaning)')
 code = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+// V8 accepts a code cache made for any source of the same length: the cache is tied to this build by
+// its first line, which dist/oclif.js compares.
+const {createHash} = await import('node:crypto')
+code = `// netctl build ${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n${code}`
 mkdirSync(dist, {recursive: true})
+rmSync(join(dist, 'netctl.cache'), {force: true})
 writeFileSync(join(dist, 'netctl.cjs'), code)
 copyFileSync(join(root, 'scripts/build-runtime/oclif.js'), join(dist, 'oclif.js'))
 

@@ -13,19 +13,25 @@ import vm from 'node:vm'
 const filename = fileURLToPath(new URL('netctl.cjs', import.meta.url))
 const cacheFile = fileURLToPath(new URL('netctl.cache', import.meta.url))
 
-/** Whether this run's bundle came from the code cache: 'accepted', 'rejected' (another Node), 'absent'. */
+/** Whether this run's bundle came from the code cache: 'accepted', 'rejected' (another Node or build), 'absent'. */
 export let codeCache = 'absent'
 
 function load() {
+  const code = readFileSync(filename, 'latin1')
+  // The cache starts with the bundle's first line ('// netctl build HASH'): V8 itself would take a
+  // cache made for another build of the same length.
+  const build = Buffer.from(`${code.slice(0, code.indexOf('\n'))}\n`, 'latin1')
   let cachedData
   try {
-    cachedData = readFileSync(cacheFile)
+    const cache = readFileSync(cacheFile)
+    if (cache.subarray(0, build.length).equals(build)) cachedData = cache.subarray(build.length)
+    else codeCache = 'rejected'
   } catch {
     // No cache yet: compiled from source, and the cache written at exit.
   }
   // Node's CommonJS wrapper, plus __import: code run from a cache cannot import() (Node 20 loses the
   // callback), so the build made the bundle's import() calls __import().
-  const source = `(function (exports, require, module, __filename, __dirname, __import) {${readFileSync(filename, 'latin1')}\n})`
+  const source = `(function (exports, require, module, __filename, __dirname, __import) {${code}\n})`
   const script = new vm.Script(source, {filename, cachedData})
   const module = {exports: {}, filename, id: filename, loaded: false}
   const importModule = (specifier) => import(specifier)
@@ -37,7 +43,7 @@ function load() {
     process.once('exit', () => {
       try {
         const temporary = `${cacheFile}.${process.pid}`
-        writeFileSync(temporary, script.createCachedData())
+        writeFileSync(temporary, Buffer.concat([build, script.createCachedData()]))
         renameSync(temporary, cacheFile)
       } catch {
         // ignored

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {test} from 'node:test'
@@ -42,17 +42,17 @@ interface Loaded {
   codeCache?: string
 }
 
-function load(dir: string, args: string[]): Loaded {
+function load(dir: string, args: string[], root = repoRoot): Loaded {
   const log = join(dir, 'modules.txt')
   const report = join(dir, 'report.json')
   writeFileSync(log, '')
   writeFileSync(report, '{}')
   writeFileSync(join(dir, 'hook.mjs'), recorder)
   writeFileSync(join(dir, 'record.mjs'), `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)}, {data: {file: ${JSON.stringify(log)}}})\n`)
-  const oclif = pathToFileURL(join(repoRoot, 'dist', 'oclif.js')).href
-  const bin = join(repoRoot, 'bin', 'run.js')
+  const oclif = pathToFileURL(join(root, 'dist', 'oclif.js')).href
+  const bin = join(root, 'bin', 'run.js')
   writeFileSync(join(dir, 'driver.mjs'), `import {createRequire} from 'node:module'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs'
 let oclif
 process.on('exit', () => writeFileSync(${JSON.stringify(report)}, JSON.stringify({
   cjs: Object.keys(createRequire(import.meta.url).cache),
@@ -71,7 +71,7 @@ if (readFileSync(${JSON.stringify(log)}, 'utf8').includes(${JSON.stringify(oclif
   const ours = (path: string): string | undefined => {
     const m = /[\\/]node_modules[\\/](.*)$/.exec(path)
     if (m) return `node_modules/${m[1]}`
-    return path.startsWith(repoRoot) ? path.slice(repoRoot.length + 1) : undefined
+    return path.startsWith(root) ? path.slice(root.length + 1) : undefined
   }
   const files = [...new Set([...urls.map((u) => new URL(u).pathname), ...cjs].map(ours))].filter((f): f is string => f !== undefined)
   return {code: r.status, stdout: r.stdout, stderr: r.stderr, files: files.sort(), initialized, codeCache}
@@ -104,6 +104,34 @@ test('get ippools on the file store loads four modules of ours and initialises n
       // The second run of the same build compiles nothing: the bundle comes from the code cache.
       assert.equal(run.codeCache, 'accepted', `${what}: the V8 code cache of dist/netctl.cjs was not used`)
     }
+  } finally {
+    dir.cleanup()
+  }
+})
+
+test('a code cache made for another build is not used, and is replaced by one for this build', () => {
+  const dir = tempDir()
+  try {
+    // A copy of the package whose cache says it was made for another build (V8 alone would take any
+    // cache made for a bundle of the same length).
+    const root = join(dir.path, 'netctl')
+    for (const path of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(join(repoRoot, path), join(root, path), {recursive: true})
+    symlinkSync(realpathSync(join(repoRoot, 'node_modules')), join(root, 'node_modules'))
+    const cache = readFileSync(join(root, 'dist', 'netctl.cache'))
+    const build = cache.subarray(0, cache.indexOf(10)).toString('latin1')
+    assert.equal(build, readFileSync(join(root, 'dist', 'netctl.cjs'), 'latin1').split('\n')[0], 'the cache names the build it was made for')
+    assert.match(build, /^\/\/ netctl build [0-9a-f]{16}$/)
+    writeFileSync(join(root, 'dist', 'netctl.cache'), Buffer.concat([Buffer.from(`// netctl build ${'0'.repeat(16)}`), cache.subarray(build.length)]))
+    const state = join(dir.path, 'state')
+    mkdirSync(state)
+    const first = load(state, ['get', 'ippools', '-o', 'yaml'], root)
+    assert.equal(first.code, 0, first.stderr)
+    assert.equal(first.codeCache, 'rejected')
+    assert.ok(readFileSync(join(root, 'dist', 'netctl.cache')).subarray(0, build.length).equals(Buffer.from(build)), 'rewritten for this build')
+    const second = load(state, ['get', 'ippools', '-o', 'yaml'], root)
+    assert.equal(second.code, 0, second.stderr)
+    assert.equal(second.codeCache, 'accepted')
+    assert.equal(second.stdout, first.stdout)
   } finally {
     dir.cleanup()
   }
