@@ -102,6 +102,17 @@ const plugin = {
       if (!text.includes(check)) throw new Error(`${args.path}: no picomatch check to leave out`)
       return {contents: text.replace(check, ''), loader: 'js'}
     })
+    // node:crypto takes ~3 ms to load (its ~20 internal modules) and `get` never calls it (only writes,
+    // locks and names do): our modules get functions that load it on their first call.
+    b.onResolve({filter: /^node:crypto$/}, (args) => (args.importer.startsWith(src) ? {path: 'node:crypto', namespace: 'lazy-builtin'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, async () => {
+      const crypto = await import('node:crypto')
+      const names = Object.keys(crypto).filter((name) => name !== 'default' && /^[a-z]/.test(name) && typeof crypto[name] === 'function')
+      return {
+        contents: `let crypto\nconst load = () => (crypto ??= require('node:crypto'))\n${names.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`,
+        loader: 'js',
+      }
+    })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
     // Bundled: @oclif/core (and what it requires), js-yaml, cli-table3 (every table). Everything else

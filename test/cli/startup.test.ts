@@ -37,6 +37,8 @@ interface Loaded {
   stderr: string
   /** Files loaded, relative to the package ('dist/netctl.cjs'), or 'node_modules/NAME/…'. */
   files: string[]
+  /** Node's own modules loaded: 'fs', 'crypto', 'internal/…'. */
+  builtins: string[]
   /** Modules the bundle initialised: 'src/commands/get.ts', … (undefined: the bundle was not loaded). */
   initialized?: string[]
   codeCache?: string
@@ -56,6 +58,7 @@ import {cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSyn
 let oclif
 process.on('exit', () => writeFileSync(${JSON.stringify(report)}, JSON.stringify({
   cjs: Object.keys(createRequire(import.meta.url).cache),
+  builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)),
   initialized: oclif?.netctl.initialized, codeCache: oclif?.codeCache,
 })))
 process.argv = [process.argv[0], ${JSON.stringify(bin)}, ...process.argv.slice(2)]
@@ -66,7 +69,7 @@ if (readFileSync(${JSON.stringify(log)}, 'utf8').includes(${JSON.stringify(oclif
   const env: Record<string, string | undefined> = {...process.env, NETCTL_STATE_DIR: dir, XDG_CONFIG_HOME: join(dir, 'config')}
   for (const name of ['DATASTORE_TYPE', 'CALICO_DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'KUBECONFIG', 'NETCTL_CONFIG', 'NETCTL_DEBUG']) delete env[name]
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'record.mjs')).href, join(dir, 'driver.mjs'), ...args], {env, encoding: 'utf8'})
-  const {cjs, initialized, codeCache} = JSON.parse(readFileSync(report, 'utf8')) as {cjs: string[]; initialized?: string[]; codeCache?: string}
+  const {cjs, builtins, initialized, codeCache} = JSON.parse(readFileSync(report, 'utf8')) as {cjs: string[]; builtins: string[]; initialized?: string[]; codeCache?: string}
   const urls = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith('file:'))
   const ours = (path: string): string | undefined => {
     const m = /[\\/]node_modules[\\/](.*)$/.exec(path)
@@ -74,7 +77,7 @@ if (readFileSync(${JSON.stringify(log)}, 'utf8').includes(${JSON.stringify(oclif
     return path.startsWith(root) ? path.slice(root.length + 1) : undefined
   }
   const files = [...new Set([...urls.map((u) => new URL(u).pathname), ...cjs].map(ours))].filter((f): f is string => f !== undefined)
-  return {code: r.status, stdout: r.stdout, stderr: r.stderr, files: files.sort(), initialized, codeCache}
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr, files: files.sort(), builtins, initialized, codeCache}
 }
 
 test('get ippools on the file store loads four modules of ours and initialises none of the heavy ones', () => {
@@ -99,6 +102,8 @@ test('get ippools on the file store loads four modules of ours and initialises n
       for (const module of initialized) {
         assert.doesNotMatch(module, /^src\/(lab|policy|bgp|dataplane|ipam)\/|^src\/datastore\/(etcd|kubernetes|kubeconfig)\.ts$|^src\/cli\/progress\.ts$/, `${what} initialised ${module}`)
       }
+      // node:crypto (~3 ms) only where something is written, locked or hashed.
+      assert.ok(!run.builtins.includes('crypto'), `${what} loaded node:crypto`)
       // 36 when this was written (get, the base command, the resource kinds, the file datastore).
       assert.ok(initialized.length <= 45, `${what} initialised ${initialized.length} modules: ${initialized.join(' ')}`)
       // The second run of the same build compiles nothing: the bundle comes from the code cache.
