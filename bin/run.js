@@ -15,6 +15,6 @@ if (process.argv[2] === '--version') {
   const cpu = arch() === 'ia32' ? 'x86' : arch()
   process.stdout.write(`${pjson.name}/${pjson.version} ${isWsl ? 'wsl' : platform()}-${cpu} node-${process.version}\n`)
 } else {
-  const [{execute}, {moveLeadingFlags}] = await Promise.all([import('@oclif/core'), import('./argv.js')])
+  const [{execute}, {moveLeadingFlags}] = await Promise.all([import('#oclif'), import('./argv.js')])
   await execute({dir: import.meta.url, args: moveLeadingFlags(process.argv.slice(2))})
 }
