@@ -32,11 +32,15 @@ function measured(args: string[]): {seconds: number; peakMb: number; stdout: str
   const started = process.hrtime.bigint()
   const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, 'bin/run.js', ...args], {env, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(`netctl ${args.join(' ')} failed: ${r.stderr}`)
-  return {seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMb: Number(r.stderr.trim().split('\n').at(-1)) / 1024, stdout: r.stdout}
+  const stderr = r.stderr.trim().split('\n')
+  if (process.env.NETCTL_PHASES) for (const line of stderr) if (/^(phases|  )/.test(line)) console.log(`    ${line}`)
+  return {seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMb: Number(stderr.at(-1)) / 1024, stdout: r.stdout}
 }
 /** Lab names with the bench's pid (namespaces are the host's, and other labs may be up): speed<pid><letter>. */
 let labs = 0
 const labName = (): string => `speed${String(process.pid % 100000).padStart(5, '0')}${String.fromCharCode(97 + labs++)}`
+/** NETCTL_BENCH_ONLY=encap: only the encapsulation-change reconcile (with NETCTL_PHASES=1, each run's phase breakdown too). */
+const only = process.env.NETCTL_BENCH_ONLY
 const target = (value: number, limit: number, unit: string) => `(target: under ${limit} ${unit}: ${value < limit ? 'met' : 'MISSED'})`
 
 /** The article's way: every namespace, link, address, route and sysctl its own process. */
@@ -64,6 +68,32 @@ async function onePerStep(nodes: number, pods: number): Promise<number> {
   }
 }
 
+/** The reconcile after one pool's encapsulation changes, on a 1,000-pod lab: `rounds` times each way. */
+function encapReconcile(name: string, rounds: number): void {
+  console.log('reconcile of a 1,000-pod lab (40×25, static routes) after one pool\'s encapsulation changes:')
+  timed(['lab', 'up', '--name', name, '--nodes', '40', '--pods-per-node', '25', '--bgp', 'off', '--encapsulation', 'None'])
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['vxlan', 'none']) {
+        const switched = timed(['encap', 'set', mode, '--yes'])
+        console.log(`  encap set ${mode.padEnd(5)} ${switched.toFixed(2).padStart(6)} s   ${target(switched, 2, 's')}`)
+      }
+    }
+  } finally {
+    timed(['lab', 'down', name])
+  }
+}
+
+if (only === 'encap') {
+  try {
+    encapReconcile(`encap${process.pid}`, Number(process.env.NETCTL_BENCH_ROUNDS ?? 1))
+  } finally {
+    spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--all'], {env})
+    rmSync(state, {recursive: true, force: true})
+  }
+  process.exit(0)
+}
+
 try {
   console.log('lab build and teardown (calico, static routes; the machine may be shared: run it twice):')
   const results: Record<string, number> = {}
@@ -85,14 +115,7 @@ try {
   const plain = await onePerStep(10, 10)
   console.log(`  10×10 by one ip process per step (the seed article's way): ${plain.toFixed(2)} s = ${(plain / results.b10x10!).toFixed(1)}x netctl lab up`)
 
-  console.log('reconcile of a 1,000-pod lab (40×25, static routes) after one pool\'s encapsulation changes:')
-  const reconciled = labName()
-  timed(['lab', 'up', '--name', reconciled, '--nodes', '40', '--pods-per-node', '25', '--bgp', 'off', '--encapsulation', 'None'])
-  for (const mode of ['vxlan', 'none']) {
-    const switched = timed(['encap', 'set', mode, '--yes'])
-    console.log(`  encap set ${mode.padEnd(5)} ${switched.toFixed(2).padStart(6)} s   ${target(switched, 2, 's')}`)
-  }
-  timed(['lab', 'down', reconciled])
+  encapReconcile(labName(), 1)
 
   console.log('BGP convergence of real BIRDs (lab up start → every session Established and every block routed):')
   for (const [nodes, reflectors, limit] of [[3, 0, 0], [10, 0, 0], [50, 0, 10], [100, 2, 15]] as const) {

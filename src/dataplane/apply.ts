@@ -4,6 +4,7 @@
  * per namespace and phase. Namespaces that create links others only configure (veth ends) go first.
  */
 import {readdirSync, readlinkSync, statSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
 import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions, type NetnsPlan} from './diff.js'
@@ -12,6 +13,7 @@ import {emptyObserved, observeCommands, observedFromSpec, parseFdb, parseIpBatch
 import {inNetns, inParallel, run} from './run.js'
 import {ipLine} from '../render/ip.js'
 import {sysctlAssignment} from '../render/sysctl.js'
+import {addPhase, timed} from './phases.js'
 
 const concurrency = 8
 
@@ -185,25 +187,73 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
     }
   }
   let applied = 0
-  for (const wave of applyWaves(specs)) {
+  let observed = 0
+  let observeMs = 0
+  let made = 0
+  const makeStarted = performance.now()
+  const mtuChanges: NetnsPlan[] = []
+  for (const [index, wave] of applyWaves(specs).entries()) {
+    const waveStarted = performance.now()
     plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
         const fresh = options.fresh?.has(spec.netns)
         const known = fresh ? undefined : options.known?.get(spec.netns)
         if (known) trusted.add(spec.netns)
-        const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : known ? observedFromSpec(known) : await observeNetns(spec)
-        const plan = diffNetns(spec, observed, options.diff)
+        const observing = performance.now()
+        const seen = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : known ? observedFromSpec(known) : (observed++, await observeNetns(spec))
+        const plan = diffNetns(spec, seen, options.diff)
+        observeMs += performance.now() - observing
+        if (batchSize(plan.make) > 0 || Object.keys(plan.sysctls).length > 0) made++
         if (fresh) await applyBatch(spec.netns, planLines(plan), plan.sysctls)
+        else if (known && mtuOnly(plan)) mtuChanges.push(plan)
         else await applyPhase(plan, 'make', plan.sysctls)
         options.onApplied?.(++applied, specs.length)
         return plan
       })),
     )
+    // Namespaces whose only change is a link's MTU (every pod, when the encapsulation changes): one process for all of them.
+    const failed = await setMtus(mtuChanges.splice(0))
+    await inParallel(failed, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls))
+    addPhase(`apply: make wave ${index + 1} (${wave.length} namespaces)`, performance.now() - waveStarted)
   }
+  addPhase(`apply: observe and diff (summed over ${observed} observed of ${specs.length})`, observeMs)
+  addPhase(`apply: make (${made} namespaces with lines)`, performance.now() - makeStarted)
   const live = plans.filter((plan) => !options.fresh?.has(plan.netns))
-  await options.afterMake?.()
-  await inParallel(live.filter((plan) => batchSize(plan.switch) > 0), concurrency, (plan) => applyPhase(plan, 'switch'))
-  await options.beforeBreak?.()
-  await inParallel(live.filter((plan) => batchSize(plan.break) > 0), concurrency, (plan) => applyPhase(plan, 'break'))
+  await timed('apply: after make (hook)', () => options.afterMake?.())
+  const switching = live.filter((plan) => batchSize(plan.switch) > 0)
+  await timed(`apply: switch (${switching.length} namespaces)`, () => inParallel(switching, concurrency, (plan) => applyPhase(plan, 'switch')))
+  await timed('apply: before break (hook)', () => options.beforeBreak?.())
+  const breaking = live.filter((plan) => batchSize(plan.break) > 0)
+  await timed(`apply: break (${breaking.length} namespaces)`, () => inParallel(breaking, concurrency, (plan) => applyPhase(plan, 'break')))
   return plans.map((plan) => ({netns: plan.netns, changes: planSize(plan)}))
+}
+
+const mtuLine = /^link set dev (\S+) mtu (\d+)$/
+const mtuHelper = fileURLToPath(new URL('../../libexec/netns-link-mtu.py', import.meta.url))
+
+/** A plan that only changes link MTUs: nothing to switch or break, no sysctl, no fdb entry. */
+function mtuOnly(plan: NetnsPlan): boolean {
+  return plan.make.ip.length > 0 && plan.make.ip.every((line) => mtuLine.test(line)) && plan.make.bridge.length === 0 && Object.keys(plan.sysctls).length === 0 && batchSize(plan.switch) === 0 && batchSize(plan.break) === 0
+}
+
+/**
+ * Apply MTU-only plans through libexec/netns-link-mtu.py: one process that enters each
+ * namespace, instead of an nsenter and an ip process each. Returns the plans it did not
+ * apply (a job that failed, or all of them without python3), for the ordinary path.
+ */
+async function setMtus(plans: NetnsPlan[]): Promise<NetnsPlan[]> {
+  if (plans.length === 0) return []
+  const jobs = plans.flatMap((plan) => plan.make.ip.map((line) => {
+    const [, link, mtu] = mtuLine.exec(line)!
+    return {plan, line: `/run/netns/${plan.netns} ${link} ${mtu}`}
+  }))
+  let outcome: {stdout: string; exitCode: number}
+  try {
+    outcome = await run('python3', [mtuHelper], {input: jobs.map((j) => j.line).join('\n') + '\n', allowFailure: true})
+  } catch {
+    return plans
+  }
+  const results = outcome.stdout.split('\n')
+  const failed = new Set(jobs.filter((_, i) => results[i] !== 'ok').map((j) => j.plan))
+  return plans.filter((plan) => failed.has(plan))
 }
