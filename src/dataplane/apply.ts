@@ -191,31 +191,40 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   let observeMs = 0
   let made = 0
   const makeStarted = performance.now()
-  const mtuChanges: NetnsPlan[] = []
+  // A trusted namespace needs no observation: its plan is known before any wave runs. Those
+  // whose only change is an MTU (every pod, when the encapsulation changes) depend on no
+  // other namespace's batch: one process sets them all while the waves run.
+  const knownPlans = new Map<string, NetnsPlan>()
+  for (const spec of specs) {
+    const known = options.fresh?.has(spec.netns) ? undefined : options.known?.get(spec.netns)
+    if (!known) continue
+    trusted.add(spec.netns)
+    knownPlans.set(spec.netns, diffNetns(spec, observedFromSpec(known), options.diff))
+  }
+  const mtuPlans = new Set([...knownPlans.values()].filter(mtuOnly))
+  const mtusSet = setMtus([...mtuPlans])
+  // Awaited below; until then a failing wave must not leave it rejected unheard.
+  mtusSet.catch(() => {})
   for (const [index, wave] of applyWaves(specs).entries()) {
     const waveStarted = performance.now()
     plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
         const fresh = options.fresh?.has(spec.netns)
-        const known = fresh ? undefined : options.known?.get(spec.netns)
-        if (known) trusted.add(spec.netns)
         const observing = performance.now()
-        const seen = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : known ? observedFromSpec(known) : (observed++, await observeNetns(spec))
-        const plan = diffNetns(spec, seen, options.diff)
+        const plan = knownPlans.get(spec.netns) ?? diffNetns(spec, fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : (observed++, await observeNetns(spec)), options.diff)
         observeMs += performance.now() - observing
         if (batchSize(plan.make) > 0 || Object.keys(plan.sysctls).length > 0) made++
         if (fresh) await applyBatch(spec.netns, planLines(plan), plan.sysctls)
-        else if (known && mtuOnly(plan)) mtuChanges.push(plan)
-        else await applyPhase(plan, 'make', plan.sysctls)
+        else if (!mtuPlans.has(plan)) await applyPhase(plan, 'make', plan.sysctls)
         options.onApplied?.(++applied, specs.length)
         return plan
       })),
     )
-    // Namespaces whose only change is a link's MTU (every pod, when the encapsulation changes): one process for all of them.
-    const failed = await setMtus(mtuChanges.splice(0))
-    await inParallel(failed, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls))
     addPhase(`apply: make wave ${index + 1} (${wave.length} namespaces)`, performance.now() - waveStarted)
   }
+  // What the helper could not set goes the ordinary way (observed again where the record was wrong).
+  const unset = await timed(`apply: make, MTU-only (${mtuPlans.size} namespaces; after the waves)`, () => mtusSet)
+  await inParallel(unset, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls))
   addPhase(`apply: observe and diff (summed over ${observed} observed of ${specs.length})`, observeMs)
   addPhase(`apply: make (${made} namespaces with lines)`, performance.now() - makeStarted)
   const live = plans.filter((plan) => !options.fresh?.has(plan.netns))

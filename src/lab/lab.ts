@@ -190,10 +190,11 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
 /**
- * What netctl last applied to the lab's pod namespaces (applied.json): a reconcile after a
- * datastore write diffs against it instead of observing each pod (lab up observes them all,
- * and so repairs what someone changed by hand). Removed before the kernel is touched and
- * written once all of it was applied, so an interrupted run leaves none to trust.
+ * What netctl last applied to the lab's namespaces, but nodes whose routes BIRD changes
+ * (applied.json): a reconcile after a datastore write diffs against it instead of
+ * observing each of them (lab up observes them all, and so repairs what someone changed by
+ * hand). Removed before the kernel is touched and written once all of it was applied, so an
+ * interrupted run leaves none to trust.
  */
 const appliedFile = (lab: string) => labPath(lab, 'applied.json')
 
@@ -207,12 +208,14 @@ function readApplied(stateDir: string, lab: string): Map<string, NetnsSpec> {
 }
 
 async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress, signal: AbortSignal | undefined, trustApplied: boolean): Promise<{changes: number; bgp?: Convergence}> {
-  const pods = new Set(cluster.pods.map((p) => p.netns))
+  // Every namespace but, with BGP on, the nodes: BIRD adds and removes routes there, so those are observed every time.
+  const birdNodes = new Set(cluster.bgp ? cluster.nodes.map((n) => n.netns) : [])
+  const trustable = new Set(specs.map((s) => s.netns).filter((netns) => !birdNodes.has(netns)))
   const known = trustApplied ? await timed('program: read applied.json', () => readApplied(stateDir, cluster.lab)) : new Map<string, NetnsSpec>()
-  // Only a pod whose links are the same ones (a veth made by the same node): a new link is unconfigured, whatever the record says.
-  const shape = (spec: NetnsSpec | undefined) => JSON.stringify(spec?.links.map((l) => [l.name, l.kind, l.createdIn, l.peer, l.netns]))
+  // Only a namespace whose links made elsewhere are the same ones (a pod's veth made by the same node, a node's uplink by the underlay): a new link is unconfigured, whatever the record says.
+  const shape = (spec: NetnsSpec | undefined) => JSON.stringify(spec?.links.filter((l) => l.createdIn).map((l) => [l.name, l.kind, l.createdIn]))
   const wanted = new Map(specs.map((spec) => [spec.netns, spec]))
-  for (const [netns, spec] of known) if (!pods.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
+  for (const [netns, spec] of known) if (!trustable.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
   removeStateFile(stateDir, appliedFile(cluster.lab))
   if (cluster.flavor === 'calico') await timed('program: tunnel addresses and IPAM', () => recordTunnelAddresses(ds, cluster))
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
@@ -220,12 +223,25 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
-    const changes = (await applySpecs(specs, {fresh, known, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
-    await timed('program: write applied.json', () => writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => pods.has(s.netns)))))
     // Felix's part: each node's policy as nft, with natOutgoing (calico) or flanneld's IPMASQ (flannel).
-    const policy = await timed('program: policy (compile, load)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied))
-    addPhase('program: policy: read and compile', policy.compileMs)
-    addPhase(`program: policy: check and load (${policy.loaded.length} loaded)`, policy.loadMs)
+    // It starts once the routes are switched, while the old devices go (it needs none of them).
+    let policy: Promise<Awaited<ReturnType<typeof applyLabPolicy>>> | undefined
+    const startPolicy = () => (policy ??= timed('program: policy (compile, load; beside the break)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied)))
+    const beforeBreak = async () => {
+      await hooks.beforeBreak?.()
+      startPolicy().catch(() => {})
+    }
+    let changes: number
+    try {
+      changes = (await applySpecs(specs, {fresh, known, ...hooks, beforeBreak, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    } catch (error) {
+      await policy?.catch(() => {})
+      throw error
+    }
+    await timed('program: write applied.json', () => writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => trustable.has(s.netns)))))
+    const loaded = await timed('program: policy, waiting for it', startPolicy)
+    addPhase('program: policy: read and compile', loaded.compileMs)
+    addPhase(`program: policy: check and load (${loaded.loaded.length} loaded)`, loaded.loadMs)
     return changes
   }
   if (!cluster.bgp) {
