@@ -192,8 +192,9 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   let made = 0
   const makeStarted = performance.now()
   // A trusted namespace needs no observation: its plan is known before any wave runs. Those
-  // whose only change is an MTU (every pod, when the encapsulation changes) depend on no
-  // other namespace's batch: one process sets them all while the waves run.
+  // whose make phase only changes MTUs (every pod when the encapsulation changes, and the
+  // nodes' cali ends when it goes) make nothing another namespace waits for: one process
+  // sets them all while the waves run. Their switch and break go as any other's.
   const knownPlans = new Map<string, NetnsPlan>()
   for (const spec of specs) {
     const known = options.fresh?.has(spec.netns) ? undefined : options.known?.get(spec.netns)
@@ -240,9 +241,9 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
 const mtuLine = /^link set dev (\S+) mtu (\d+)$/
 const mtuHelper = fileURLToPath(new URL('../../libexec/netns-link-mtu.py', import.meta.url))
 
-/** A plan that only changes link MTUs: nothing to switch or break, no sysctl, no fdb entry. */
+/** A plan whose make phase only changes link MTUs (no sysctl, no fdb entry): it makes no link another namespace waits for. */
 function mtuOnly(plan: NetnsPlan): boolean {
-  return plan.make.ip.length > 0 && plan.make.ip.every((line) => mtuLine.test(line)) && plan.make.bridge.length === 0 && Object.keys(plan.sysctls).length === 0 && batchSize(plan.switch) === 0 && batchSize(plan.break) === 0
+  return plan.make.ip.length > 0 && plan.make.ip.every((line) => mtuLine.test(line)) && plan.make.bridge.length === 0 && Object.keys(plan.sysctls).length === 0
 }
 
 /**

@@ -217,25 +217,36 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   const wanted = new Map(specs.map((spec) => [spec.netns, spec]))
   for (const [netns, spec] of known) if (!trustable.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
   removeStateFile(stateDir, appliedFile(cluster.lab))
-  if (cluster.flavor === 'calico') await timed('program: tunnel addresses and IPAM', () => recordTunnelAddresses(ds, cluster))
+  // calico-node's part: the tunnel addresses, on the Nodes and in IPAM. BIRD's configs are rendered
+  // from those Nodes; with static routes nothing here reads them, so they are written while the new
+  // devices are made, and done before any route leads there.
+  const tunnelsRecorded = cluster.flavor === 'calico' ? timed('program: tunnel addresses and IPAM', () => recordTunnelAddresses(ds, cluster)) : Promise.resolve()
+  tunnelsRecorded.catch(() => {})
+  if (cluster.bgp) await tunnelsRecorded
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
-  if (tunnels.length > 0) await timed('program: kernel probe', () => checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true))
+  if (tunnels.length > 0) {
+    await timed('program: kernel probe', () => checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)).catch(async (error: unknown) => {
+      await tunnelsRecorded.catch(() => {})
+      throw error
+    })
+  }
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
     // Felix's part: each node's policy as nft, with natOutgoing (calico) or flanneld's IPMASQ (flannel).
-    // It starts once the routes are switched, while the old devices go (it needs none of them).
+    // It starts once every namespace has its new devices, and runs beside the switch and the break (it needs neither).
     let policy: Promise<Awaited<ReturnType<typeof applyLabPolicy>>> | undefined
-    const startPolicy = () => (policy ??= timed('program: policy (compile, load; beside the break)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied)))
-    const beforeBreak = async () => {
-      await hooks.beforeBreak?.()
+    const startPolicy = () => (policy ??= timed('program: policy (compile, load; beside switch and break)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied)))
+    const afterMake = async () => {
+      await hooks.afterMake?.()
+      await tunnelsRecorded
       startPolicy().catch(() => {})
     }
     let changes: number
     try {
-      changes = (await applySpecs(specs, {fresh, known, ...hooks, beforeBreak, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+      changes = (await applySpecs(specs, {fresh, known, ...hooks, afterMake, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
     } catch (error) {
-      await policy?.catch(() => {})
+      await Promise.allSettled([tunnelsRecorded, policy])
       throw error
     }
     await timed('program: write applied.json', () => writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => trustable.has(s.netns)))))
