@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {runCli, tempDir} from '../helpers/cli.js'
+import {pingDuring} from '../../src/lab/ping.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()
@@ -76,5 +77,17 @@ describe('encap set on a lab with static routes: only what changed, nothing obse
     assert.match(await exec('busybox-node01-0', ['ip', 'link', 'show', 'eth0']), /mtu 1500/)
     assert.match(await exec('controlplane', ['ip', 'route']), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0\s*$/m)
     assert.match(await exec('busybox-controlplane-0', ['ping', '-c1', '-W2', '192.168.0.65']), /ttl=62/)
+  })
+
+  it('loses no packet of a 100 pps ping across four switches made this way (vxlan, none, vxlan, none)', async () => {
+    const {sent, lost} = await pingDuring(`nc-${lab}.p-busybox-controlplane-0`, '192.168.0.65', async () => {
+      for (const mode of ['vxlan', 'none', 'vxlan', 'none']) {
+        const set = await netctl(['encap', 'set', mode, '--yes'])
+        assert.equal(set.code, 0, set.stderr)
+      }
+    })
+    console.log(`# 4 live switches on static routes under a 100 pps ping: ${lost} of ${sent} lost`)
+    assert.ok(sent > 50, `${sent} sent`)
+    assert.equal(lost, 0)
   })
 })
