@@ -21,8 +21,9 @@ export function addPhase(phase: string, ms: number): void {
 /** The phases recorded so far, in the order they first ran, in milliseconds. */
 export const phaseTimes = (): Array<[string, number]> => [...spent]
 
-/** One line a phase, and the process's age (its start-up included) now. */
+/** One line a phase, the process's age (its start-up included) and its CPU time (not its children's) now. */
 export function phaseReport(): string {
   const rows = phaseTimes().map(([phase, ms]) => `  ${phase.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms`)
-  return [`phases (wall ms; process age ${performance.now().toFixed(0)} ms):`, ...rows].join('\n')
+  const cpu = process.cpuUsage()
+  return [`phases (wall ms; process age ${performance.now().toFixed(0)} ms, its own CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms):`, ...rows].join('\n')
 }

@@ -53,7 +53,7 @@ describe('encap set on a lab with static routes: only what changed, nothing obse
   it('vxlan: no namespace observed, no pod entered but by one python3, no nft asked, no kernel probe; the phases under --debug', async () => {
     const set = await logged(['encap', 'set', 'vxlan', '--yes', '--debug'])
     assert.equal(set.code, 0, set.stderr)
-    assert.match(set.stderr, /^phases \(wall ms; process age \d+ ms\):$/m)
+    assert.match(set.stderr, /^phases \(wall ms; process age \d+ ms, its own CPU \d+ ms\):$/m)
     assert.match(set.stderr, /^ {2}apply: switch \(2 namespaces\) +\d+ ms$/m)
     assert.deepEqual(set.commands.filter((c) => / -d -j -batch|fdb show|sysctl -e/.test(c)), [], 'nothing observed')
     assert.deepEqual(set.commands.filter((c) => c.includes(`/run/netns/nc-${lab}.p-`)), [], 'no process entered a pod')
