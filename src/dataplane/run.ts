@@ -110,8 +110,8 @@ interface Job {
   reject: (error: Error) => void
 }
 
-/** At most this many commands at once: callers run at most 8 in parallel, and a reconcile's two MTU helpers (apply.ts) beside them. */
-const maxWorkers = 10
+/** At most this many commands at once (callers run at most 8 in parallel). */
+const maxWorkers = 8
 
 /**
  * One `sh` reading commands on its stdin, one at a time. After each command it prints a
