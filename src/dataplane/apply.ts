@@ -172,15 +172,15 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   // Plans made from a trusted spec: if one of their batches fails, observe and apply what is really left.
   const trusted = new Set<string>()
   const observedPlan = async (spec: NetnsSpec) => diffNetns(spec, await observeNetns(spec), options.diff)
-  const applyPhase = async (plan: NetnsPlan, phase: 'make' | 'switch' | 'break', sysctls: Record<string, string> = {}) => {
+  const applyPhase = async (plan: NetnsPlan, phase: 'make' | 'switch' | 'break', sysctls: Record<string, string> = {}, late = false) => {
     try {
       await applyBatch(plan.netns, plan[phase], sysctls)
     } catch (error) {
       if (!trusted.has(plan.netns)) throw error
       trusted.delete(plan.netns)
       const again = await observedPlan(byName.get(plan.netns)!)
-      // Make goes on phase by phase; a later phase finishes the namespace at once.
-      if (phase === 'make') {
+      // Make goes on phase by phase (unless it comes late, after the break); a later phase finishes the namespace at once.
+      if (phase === 'make' && !late) {
         await applyBatch(plan.netns, again.make, again.sysctls)
         Object.assign(plan, {switch: again.switch, break: again.break})
       } else await applyBatch(plan.netns, planLines(again), again.sysctls)
@@ -203,7 +203,10 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
     knownPlans.set(spec.netns, diffNetns(spec, observedFromSpec(known), options.diff))
   }
   const mtuPlans = new Set([...knownPlans.values()].filter(mtuOnly))
-  const mtusSet = setMtus([...mtuPlans])
+  // An MTU that shrinks does so before any route leads where it must fit (make); one that grows,
+  // once routes have moved to the path that carries it: beside the break.
+  const raises = new Set([...mtuPlans].filter((plan) => onlyRaises(plan, options.known!.get(plan.netns)!)))
+  const mtusSet = setMtus([...mtuPlans].filter((plan) => !raises.has(plan)))
   // Awaited below; until then a failing wave must not leave it rejected unheard.
   mtusSet.catch(() => {})
   for (const [index, wave] of applyWaves(specs).entries()) {
@@ -224,7 +227,7 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
     addPhase(`apply: make wave ${index + 1} (${wave.length} namespaces)`, performance.now() - waveStarted)
   }
   // What the helper could not set goes the ordinary way (observed again where the record was wrong).
-  const unset = await timed(`apply: make, MTU-only (${mtuPlans.size} namespaces; after the waves)`, () => mtusSet)
+  const unset = await timed(`apply: make, MTU-only (${mtuPlans.size - raises.size} namespaces; after the waves)`, () => mtusSet)
   await inParallel(unset, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls))
   addPhase(`apply: observe and diff (summed over ${observed} observed of ${specs.length})`, observeMs)
   addPhase(`apply: make (${made} namespaces with lines)`, performance.now() - makeStarted)
@@ -233,13 +236,33 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   const switching = live.filter((plan) => batchSize(plan.switch) > 0)
   await timed(`apply: switch (${switching.length} namespaces)`, () => inParallel(switching, concurrency, (plan) => applyPhase(plan, 'switch')))
   await timed('apply: before break (hook)', () => options.beforeBreak?.())
+  const raised = timed(`apply: MTU raises (${raises.size} namespaces; beside the break)`, async () => {
+    const unraised = await setMtus([...raises])
+    await inParallel(unraised, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls, true))
+  })
+  raised.catch(() => {})
   const breaking = live.filter((plan) => batchSize(plan.break) > 0)
-  await timed(`apply: break (${breaking.length} namespaces)`, () => inParallel(breaking, concurrency, (plan) => applyPhase(plan, 'break')))
+  try {
+    await timed(`apply: break (${breaking.length} namespaces)`, () => inParallel(breaking, concurrency, (plan) => applyPhase(plan, 'break')))
+  } finally {
+    await raised.catch(() => {})
+  }
+  await raised
   return plans.map((plan) => ({netns: plan.netns, changes: planSize(plan)}))
 }
 
 const mtuLine = /^link set dev (\S+) mtu (\d+)$/
 const mtuHelper = fileURLToPath(new URL('../../libexec/netns-link-mtu.py', import.meta.url))
+
+/** Whether every MTU a plan sets is larger than the recorded one. */
+function onlyRaises(plan: NetnsPlan, known: NetnsSpec): boolean {
+  const before = new Map(known.links.map((l) => [l.name, l.mtu]))
+  return plan.make.ip.every((line) => {
+    const [, link, mtu] = mtuLine.exec(line)!
+    const was = before.get(link!)
+    return was !== undefined && Number(mtu) > was
+  })
+}
 
 /** A plan whose make phase only changes link MTUs (no sysctl, no fdb entry): it makes no link another namespace waits for. */
 function mtuOnly(plan: NetnsPlan): boolean {

@@ -218,8 +218,8 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   for (const [netns, spec] of known) if (!trustable.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
   removeStateFile(stateDir, appliedFile(cluster.lab))
   // calico-node's part: the tunnel addresses, on the Nodes and in IPAM. BIRD's configs are rendered
-  // from those Nodes; with static routes nothing here reads them, so they are written while the new
-  // devices are made, and done before any route leads there.
+  // from those Nodes, so with BGP they come first; with static routes nothing here reads them, and
+  // they are written beside the kernel's changes.
   const tunnelsRecorded = cluster.flavor === 'calico' ? timed('program: tunnel addresses and IPAM', () => recordTunnelAddresses(ds, cluster)) : Promise.resolve()
   tunnelsRecorded.catch(() => {})
   if (cluster.bgp) await tunnelsRecorded
@@ -239,7 +239,6 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
     const startPolicy = () => (policy ??= timed('program: policy (compile, load; beside switch and break)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied)))
     const afterMake = async () => {
       await hooks.afterMake?.()
-      await tunnelsRecorded
       startPolicy().catch(() => {})
     }
     let changes: number
@@ -249,8 +248,11 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
       await Promise.allSettled([tunnelsRecorded, policy])
       throw error
     }
+    // Both settled before a failure of either is reported.
+    await timed('program: tunnel addresses and policy, waiting for them', () => Promise.allSettled([tunnelsRecorded, startPolicy()]))
+    await tunnelsRecorded
     await timed('program: write applied.json', () => writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => trustable.has(s.netns)))))
-    const loaded = await timed('program: policy, waiting for it', startPolicy)
+    const loaded = await startPolicy()
     addPhase('program: policy: read and compile', loaded.compileMs)
     addPhase(`program: policy: check and load (${loaded.loaded.length} loaded)`, loaded.loadMs)
     return changes

@@ -50,4 +50,17 @@ describe('MTU-only changes through one process', {skip}, () => {
     assert.equal((await observeNetns(spec(netns[0]!, 1280))).links.find((l) => l.name === 'v0')?.mtu, 1280)
     assert.equal((await observeNetns(spec(netns[1]!, 1280, 'v9'))).links.find((l) => l.name === 'v9')?.mtu, 1280)
   })
+
+  it('an MTU that grows is set beside the break, once routes have moved (one that shrinks, in the make phase)', async () => {
+    const spec = (mtu: number): NetnsSpec => {
+      const s = emptyNetns(netns[0]!)
+      s.links.push({name: 'v0', kind: 'veth', peer: {name: 'v0p', netns: netns[0]!}, mtu})
+      return s
+    }
+    const raisesBefore = phaseTimes().filter(([phase]) => phase.startsWith('apply: MTU raises (1 namespaces')).length
+    await applySpecs([spec(1500)], {known: new Map([[netns[0]!, spec(1280)]])})
+    assert.ok(phaseTimes().some(([phase]) => phase.startsWith('apply: MTU raises (1 namespaces')), JSON.stringify(phaseTimes()))
+    assert.equal(raisesBefore, 0)
+    assert.equal((await observeNetns(spec(1500))).links.find((l) => l.name === 'v0')?.mtu, 1500)
+  })
 })
