@@ -3,6 +3,8 @@
  * built the way the seed article builds by hand: one `ip` (or sysctl) process per step;
  * BGP convergence; throughput per encapsulation against the node baseline; and what a
  * 100 pps ping loses across live switches. Needs root; prints why it skips otherwise.
+ * NETCTL_BENCH_ONLY=encap runs only the encapsulation change (NETCTL_BENCH_ROUNDS rounds, 3 by
+ * default; NETCTL_PHASES=1 prints each run's phase breakdown, as `encap set --debug` does).
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
