@@ -4,6 +4,7 @@
  * per namespace and phase. Namespaces that create links others only configure (veth ends) go first.
  */
 import {readdirSync, readlinkSync, statSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
 import {batchSize, diffNetns, planLines, planSize, type Batch, type DiffOptions, type NetnsPlan} from './diff.js'
@@ -12,6 +13,7 @@ import {emptyObserved, observeCommands, observedFromSpec, parseFdb, parseIpBatch
 import {inNetns, inParallel, run} from './run.js'
 import {ipLine} from '../render/ip.js'
 import {sysctlAssignment} from '../render/sysctl.js'
+import {addPhase, timed} from './phases.js'
 
 const concurrency = 8
 
@@ -170,40 +172,126 @@ export async function applySpecs(specs: readonly NetnsSpec[], options: ApplyOpti
   // Plans made from a trusted spec: if one of their batches fails, observe and apply what is really left.
   const trusted = new Set<string>()
   const observedPlan = async (spec: NetnsSpec) => diffNetns(spec, await observeNetns(spec), options.diff)
-  const applyPhase = async (plan: NetnsPlan, phase: 'make' | 'switch' | 'break', sysctls: Record<string, string> = {}) => {
+  const applyPhase = async (plan: NetnsPlan, phase: 'make' | 'switch' | 'break', sysctls: Record<string, string> = {}, late = false) => {
     try {
       await applyBatch(plan.netns, plan[phase], sysctls)
     } catch (error) {
       if (!trusted.has(plan.netns)) throw error
       trusted.delete(plan.netns)
       const again = await observedPlan(byName.get(plan.netns)!)
-      // Make goes on phase by phase; a later phase finishes the namespace at once.
-      if (phase === 'make') {
+      // Make goes on phase by phase (unless it comes late, after the break); a later phase finishes the namespace at once.
+      if (phase === 'make' && !late) {
         await applyBatch(plan.netns, again.make, again.sysctls)
         Object.assign(plan, {switch: again.switch, break: again.break})
       } else await applyBatch(plan.netns, planLines(again), again.sysctls)
     }
   }
   let applied = 0
-  for (const wave of applyWaves(specs)) {
+  let observed = 0
+  let observeMs = 0
+  let made = 0
+  const makeStarted = performance.now()
+  // A trusted namespace needs no observation: its plan is known before any wave runs. Those
+  // whose make phase only changes MTUs (every pod when the encapsulation changes, and the
+  // nodes' cali ends when it goes) make nothing another namespace waits for: one process
+  // sets them all while the waves run. Their switch and break go as any other's.
+  const knownPlans = new Map<string, NetnsPlan>()
+  for (const spec of specs) {
+    const known = options.fresh?.has(spec.netns) ? undefined : options.known?.get(spec.netns)
+    if (!known) continue
+    trusted.add(spec.netns)
+    knownPlans.set(spec.netns, diffNetns(spec, observedFromSpec(known), options.diff))
+  }
+  const mtuPlans = new Set([...knownPlans.values()].filter(mtuOnly))
+  // An MTU that shrinks does so before any route leads where it must fit (make); one that grows,
+  // once routes have moved to the path that carries it: beside the break.
+  const raises = new Set([...mtuPlans].filter((plan) => onlyRaises(plan, options.known!.get(plan.netns)!)))
+  const mtusSet = setMtus([...mtuPlans].filter((plan) => !raises.has(plan)))
+  // Awaited below; until then a failing wave must not leave it rejected unheard.
+  mtusSet.catch(() => {})
+  for (const [index, wave] of applyWaves(specs).entries()) {
+    const waveStarted = performance.now()
     plans.push(
       ...(await inParallel(wave, concurrency, async (spec) => {
         const fresh = options.fresh?.has(spec.netns)
-        const known = fresh ? undefined : options.known?.get(spec.netns)
-        if (known) trusted.add(spec.netns)
-        const observed = fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : known ? observedFromSpec(known) : await observeNetns(spec)
-        const plan = diffNetns(spec, observed, options.diff)
+        const observing = performance.now()
+        const plan = knownPlans.get(spec.netns) ?? diffNetns(spec, fresh ? {...emptyObserved(), links: [{name: 'lo', up: false}]} : (observed++, await observeNetns(spec)), options.diff)
+        observeMs += performance.now() - observing
+        if (batchSize(plan.make) > 0 || Object.keys(plan.sysctls).length > 0) made++
         if (fresh) await applyBatch(spec.netns, planLines(plan), plan.sysctls)
-        else await applyPhase(plan, 'make', plan.sysctls)
+        else if (!mtuPlans.has(plan)) await applyPhase(plan, 'make', plan.sysctls)
         options.onApplied?.(++applied, specs.length)
         return plan
       })),
     )
+    addPhase(`apply: make wave ${index + 1} (${wave.length} namespaces)`, performance.now() - waveStarted)
   }
+  // What the helper could not set goes the ordinary way (observed again where the record was wrong).
+  const unset = await timed(`apply: make, MTU-only (${mtuPlans.size - raises.size} namespaces; after the waves)`, () => mtusSet)
+  await inParallel(unset, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls))
+  addPhase(`apply: observe and diff (summed over ${observed} observed of ${specs.length})`, observeMs)
+  addPhase(`apply: make (${made} namespaces with lines)`, performance.now() - makeStarted)
   const live = plans.filter((plan) => !options.fresh?.has(plan.netns))
-  await options.afterMake?.()
-  await inParallel(live.filter((plan) => batchSize(plan.switch) > 0), concurrency, (plan) => applyPhase(plan, 'switch'))
-  await options.beforeBreak?.()
-  await inParallel(live.filter((plan) => batchSize(plan.break) > 0), concurrency, (plan) => applyPhase(plan, 'break'))
+  await timed('apply: after make (hook)', () => options.afterMake?.())
+  const switching = live.filter((plan) => batchSize(plan.switch) > 0)
+  await timed(`apply: switch (${switching.length} namespaces)`, () => inParallel(switching, concurrency, (plan) => applyPhase(plan, 'switch')))
+  await timed('apply: before break (hook)', () => options.beforeBreak?.())
+  const raised = timed(`apply: MTU raises (${raises.size} namespaces; beside the break)`, async () => {
+    const unraised = await setMtus([...raises])
+    await inParallel(unraised, concurrency, (plan) => applyPhase(plan, 'make', plan.sysctls, true))
+  })
+  raised.catch(() => {})
+  const breaking = live.filter((plan) => batchSize(plan.break) > 0)
+  try {
+    await timed(`apply: break (${breaking.length} namespaces)`, () => inParallel(breaking, concurrency, (plan) => applyPhase(plan, 'break')))
+  } finally {
+    await raised.catch(() => {})
+  }
+  await raised
   return plans.map((plan) => ({netns: plan.netns, changes: planSize(plan)}))
+}
+
+const mtuLine = /^link set dev (\S+) mtu (\d+)$/
+const mtuHelper = fileURLToPath(new URL('../../libexec/netns-link-mtu.py', import.meta.url))
+
+/** Whether every MTU a plan sets is larger than the recorded one. */
+function onlyRaises(plan: NetnsPlan, known: NetnsSpec): boolean {
+  const before = new Map(known.links.map((l) => [l.name, l.mtu]))
+  return plan.make.ip.every((line) => {
+    const [, link, mtu] = mtuLine.exec(line)!
+    const was = before.get(link!)
+    return was !== undefined && Number(mtu) > was
+  })
+}
+
+/** A plan whose make phase only changes link MTUs (no sysctl, no fdb entry): it makes no link another namespace waits for. */
+function mtuOnly(plan: NetnsPlan): boolean {
+  return plan.make.ip.length > 0 && plan.make.ip.every((line) => mtuLine.test(line)) && plan.make.bridge.length === 0 && Object.keys(plan.sysctls).length === 0
+}
+
+/**
+ * Apply MTU-only plans through libexec/netns-link-mtu.py: one process that enters each
+ * namespace, instead of an nsenter and an ip process each. Returns the plans it did not
+ * apply (a job that failed, or all of them without python3), for the ordinary path.
+ */
+async function setMtus(plans: NetnsPlan[]): Promise<NetnsPlan[]> {
+  if (plans.length === 0) return []
+  const jobs = plans.flatMap((plan) => plan.make.ip.map((line) => {
+    const [, link, mtu] = mtuLine.exec(line)!
+    return {plan, line: `/run/netns/${plan.netns} ${link} ${mtu}`}
+  }))
+  // Two helpers, a half each: most of a job is the kernel's (setns, netlink), and a lab has two cores or more.
+  const halves = jobs.length < 64 ? [jobs] : [jobs.slice(0, jobs.length >> 1), jobs.slice(jobs.length >> 1)]
+  const failed = new Set<NetnsPlan>()
+  await Promise.all(halves.map(async (half) => {
+    let stdout: string
+    try {
+      stdout = (await run('python3', [mtuHelper], {input: half.map((j) => j.line).join('\n') + '\n', allowFailure: true})).stdout
+    } catch {
+      stdout = ''
+    }
+    const results = stdout.split('\n')
+    half.forEach((job, i) => results[i] !== 'ok' && failed.add(job.plan))
+  }))
+  return plans.filter((plan) => failed.has(plan))
 }

@@ -33,6 +33,7 @@ import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {syncUdpProxies} from './udp-proxy.js'
 import {applyLabPolicy} from './policy.js'
+import {addPhase, timed} from '../dataplane/phases.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
 
 /** A step begins (with a detail), or a step advances (done of total: namespaces programmed, BGP sessions up). */
@@ -61,9 +62,18 @@ function labProbe(stateDir: string, name: string): ProbeNamespace {
   }
 }
 
+/** Link kinds this process has seen the kernel make: an encap set probes once, at admission, not again to reconcile. */
+const kernelHas = new Set<LinkKind>()
+/** A loaded module has registered its link kind: no need to make one to know (/sys/module lists loaded modules). */
+const moduleLoaded = (kind: LinkKind): boolean => existsSync(`/sys/module/${kind}`)
+
 async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
+  // In a running lab (its first build probed), a tunnel whose module is loaded needs no throw-away namespace to prove it.
+  const unknown = existed ? kinds.filter((kind) => !kernelHas.has(kind) && !(['ipip', 'vxlan'].includes(kind) && moduleLoaded(kind))) : kinds
+  if (unknown.length === 0) return
   try {
-    await requireLinkKinds(kinds, what, labProbe(stateDir, name))
+    await requireLinkKinds(unknown, what, labProbe(stateDir, name))
+    for (const kind of unknown) kernelHas.add(kind)
   } catch (error) {
     if (!existed) removeLabDir(stateDir, name)
     throw error
@@ -180,10 +190,11 @@ async function buildLab(options: LabUpOptions, previous: LabRecord | undefined):
  * state by diff, BIRD's config by re-render (a reload where it changed), then wait for BGP.
  */
 /**
- * What netctl last applied to the lab's pod namespaces (applied.json): a reconcile after a
- * datastore write diffs against it instead of observing each pod (lab up observes them all,
- * and so repairs what someone changed by hand). Removed before the kernel is touched and
- * written once all of it was applied, so an interrupted run leaves none to trust.
+ * What netctl last applied to the lab's namespaces, but nodes whose routes BIRD changes
+ * (applied.json): a reconcile after a datastore write diffs against it instead of
+ * observing each of them (lab up observes them all, and so repairs what someone changed by
+ * hand). Removed before the kernel is touched and written once all of it was applied, so an
+ * interrupted run leaves none to trust.
  */
 const appliedFile = (lab: string) => labPath(lab, 'applied.json')
 
@@ -197,23 +208,53 @@ function readApplied(stateDir: string, lab: string): Map<string, NetnsSpec> {
 }
 
 async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, specs: NetnsSpec[], fresh: ReadonlySet<string>, progress: Progress, signal: AbortSignal | undefined, trustApplied: boolean): Promise<{changes: number; bgp?: Convergence}> {
-  const pods = new Set(cluster.pods.map((p) => p.netns))
-  const known = trustApplied ? readApplied(stateDir, cluster.lab) : new Map<string, NetnsSpec>()
-  // Only a pod whose links are the same ones (a veth made by the same node): a new link is unconfigured, whatever the record says.
-  const shape = (spec: NetnsSpec | undefined) => JSON.stringify(spec?.links.map((l) => [l.name, l.kind, l.createdIn, l.peer, l.netns]))
+  // Every namespace but, with BGP on, the nodes: BIRD adds and removes routes there, so those are observed every time.
+  const birdNodes = new Set(cluster.bgp ? cluster.nodes.map((n) => n.netns) : [])
+  const trustable = new Set(specs.map((s) => s.netns).filter((netns) => !birdNodes.has(netns)))
+  const known = trustApplied ? await timed('program: read applied.json', () => readApplied(stateDir, cluster.lab)) : new Map<string, NetnsSpec>()
+  // Only a namespace whose links made elsewhere are the same ones (a pod's veth made by the same node, a node's uplink by the underlay): a new link is unconfigured, whatever the record says.
+  const shape = (spec: NetnsSpec | undefined) => JSON.stringify(spec?.links.filter((l) => l.createdIn).map((l) => [l.name, l.kind, l.createdIn]))
   const wanted = new Map(specs.map((spec) => [spec.netns, spec]))
-  for (const [netns, spec] of known) if (!pods.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
+  for (const [netns, spec] of known) if (!trustable.has(netns) || shape(spec) !== shape(wanted.get(netns))) known.delete(netns)
   removeStateFile(stateDir, appliedFile(cluster.lab))
-  if (cluster.flavor === 'calico') await recordTunnelAddresses(ds, cluster)
+  // calico-node's part: the tunnel addresses, on the Nodes and in IPAM. BIRD's configs are rendered
+  // from those Nodes, so with BGP they come first; with static routes nothing here reads them, and
+  // they are written beside the kernel's changes.
+  const tunnelsRecorded = cluster.flavor === 'calico' ? timed('program: tunnel addresses and IPAM', () => recordTunnelAddresses(ds, cluster)) : Promise.resolve()
+  tunnelsRecorded.catch(() => {})
+  if (cluster.bgp) await tunnelsRecorded
   const tunnels = linkKindsOf(specs).filter((kind) => kind !== 'veth' && kind !== 'bridge')
-  if (tunnels.length > 0) await checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)
+  if (tunnels.length > 0) {
+    await timed('program: kernel probe', () => checkKernel(stateDir, cluster.lab, tunnels, `the ${tunnels.join(' and ')} encapsulation`, true)).catch(async (error: unknown) => {
+      await tunnelsRecorded.catch(() => {})
+      throw error
+    })
+  }
   // With BGP on, BIRD owns the routes it installs; with it off, they are stale and go.
   const applied = (done: number, total: number) => progress('programming links, addresses, routes and sysctls', undefined, {done, total})
   const applyKernel = async (hooks: Pick<ApplyOptions, 'afterMake' | 'beforeBreak'> = {}) => {
-    const changes = (await applySpecs(specs, {fresh, known, ...hooks, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
-    writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => pods.has(s.netns))))
     // Felix's part: each node's policy as nft, with natOutgoing (calico) or flanneld's IPMASQ (flannel).
-    await applyLabPolicy(stateDir, ds, cluster)
+    // It starts once every namespace has its new devices, and runs beside the switch and the break (it needs neither).
+    let policy: Promise<Awaited<ReturnType<typeof applyLabPolicy>>> | undefined
+    const startPolicy = () => (policy ??= timed('program: policy (compile, load; beside switch and break)', () => applyLabPolicy(stateDir, ds, cluster, trustApplied)))
+    const afterMake = async () => {
+      await hooks.afterMake?.()
+      startPolicy().catch(() => {})
+    }
+    let changes: number
+    try {
+      changes = (await applySpecs(specs, {fresh, known, ...hooks, afterMake, onApplied: applied, diff: {foreignRouteProtos: routeOwners(cluster)}})).reduce((sum, r) => sum + r.changes, 0)
+    } catch (error) {
+      await Promise.allSettled([tunnelsRecorded, policy])
+      throw error
+    }
+    // Both settled before a failure of either is reported.
+    await timed('program: tunnel addresses and policy, waiting for them', () => Promise.allSettled([tunnelsRecorded, startPolicy()]))
+    await tunnelsRecorded
+    await timed('program: write applied.json', () => writeStateFile(stateDir, appliedFile(cluster.lab), JSON.stringify(specs.filter((s) => trustable.has(s.netns)))))
+    const loaded = await startPolicy()
+    addPhase('program: policy: read and compile', loaded.compileMs)
+    addPhase(`program: policy: check and load (${loaded.loaded.length} loaded)`, loaded.loadMs)
     return changes
   }
   if (!cluster.bgp) {
@@ -287,7 +328,7 @@ export async function admitPool(stateDir: string, name: string, pool: Resource):
   }
   checkPrivileges()
   try {
-    await withLabLock(stateDir, name, () => checkKernel(stateDir, name, wanted, `the ${wanted.join(' and ')} encapsulation`, true))
+    await withLabLock(stateDir, name, () => timed('admission: kernel probe', () => checkKernel(stateDir, name, wanted, `the ${wanted.join(' and ')} encapsulation`, true)))
   } catch (error) {
     if (!isNetctlError(error, 'unsupported')) throw error
     throw new NetctlError('unsupported', `lab "${name}" cannot carry out this change, so nothing was written: ${error.message}`, error.suggestion)
@@ -297,14 +338,19 @@ export async function admitPool(stateDir: string, name: string, pool: Resource):
 /** After `netctl apply`, `ippool set`, … on a lab's datastore: the lab's agents' job, done by netctl. */
 export async function reconcileLab(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
   checkPrivileges()
-  return withLabLock(stateDir, name, () => reconcileLocked(stateDir, name, onProgress))
+  const waiting = performance.now()
+  return withLabLock(stateDir, name, () => {
+    addPhase('reconcile: lab lock', performance.now() - waiting)
+    return timed('reconcile: total inside the lock', () => reconcileLocked(stateDir, name, onProgress))
+  })
 }
 
 async function reconcileLocked(stateDir: string, name: string, onProgress?: Progress): Promise<{changes: number; bgp?: Convergence}> {
-  const record = requireClusterLab(stateDir, name)
+  const record = await timed('reconcile: read lab record', () => requireClusterLab(stateDir, name))
   return withDatastore(stateDir, record, async (ds) => {
-    const cluster = await loadCluster(ds, name, record.topology)
-    return programLab(stateDir, ds, cluster, planLab(cluster), new Set(), onProgress ?? (() => {}), undefined, true)
+    const cluster = await timed('reconcile: read cluster from datastore', () => loadCluster(ds, name, record.topology))
+    const specs = await timed('reconcile: plan namespaces', () => planLab(cluster))
+    return programLab(stateDir, ds, cluster, specs, new Set(), onProgress ?? (() => {}), undefined, true)
   })
 }
 

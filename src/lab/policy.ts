@@ -97,11 +97,11 @@ export async function nodesWithoutPolicy(cluster: LabCluster): Promise<string[]>
   return cluster.nodes.filter((_, i) => !loaded[i]).map((n) => n.name)
 }
 
-async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, script: string): Promise<boolean> {
+async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, script: string, trustRecorded: boolean): Promise<boolean> {
   // Never the host's namespace, nor anyone else's: only a node namespace of this lab.
   if (!node.netns.startsWith(netnsPrefix(cluster.lab))) throw new NetctlError('internal', `node ${node.name}'s namespace ${node.netns} is not lab "${cluster.lab}"'s`)
   const file = nodeFile(cluster.lab, node.name, POLICY_FILE)
-  if (readStateFile(stateDir, file) === script && (await tableLoaded(node.netns))) return false
+  if (readStateFile(stateDir, file) === script && (trustRecorded || (await tableLoaded(node.netns)))) return false
   try {
     await run(...inNetns(node.netns, 'nft', ['-f', '-']), {input: script})
   } catch (error) {
@@ -113,8 +113,12 @@ async function loadNode(stateDir: string, cluster: LabCluster, node: LabNode, sc
   return true
 }
 
-/** Compile every node's script from the datastore and load those that changed. */
-export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: LabCluster): Promise<PolicyApplied> {
+/**
+ * Compile every node's script from the datastore and load those that changed. trustRecorded (a
+ * reconcile after a datastore write, which trusts applied.json likewise): a node whose recorded
+ * script is the same is not asked whether its table is loaded (a process per node saved).
+ */
+export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: LabCluster, trustRecorded = false): Promise<PolicyApplied> {
   if (!enforces(cluster)) return {loaded: [], unchanged: [], compileMs: 0, loadMs: 0, warnings: []}
   const started = performance.now()
   const none = (error: unknown) => {
@@ -124,7 +128,7 @@ export async function applyLabPolicy(stateDir: string, ds: Datastore, cluster: L
   const [world, pools, felixConfigs] = await Promise.all([loadWorld(ds), ds.list(ipPoolKind).catch(none), ds.list(felixConfigurationKind).catch(none)])
   const scripts = compileLabPolicy(world, cluster, natPools(pools), felixConfigs)
   const compiled = performance.now()
-  const loaded = await inParallel(cluster.nodes, 8, (node) => loadNode(stateDir, cluster, node, scripts.get(node.name)!))
+  const loaded = await inParallel(cluster.nodes, 8, (node) => loadNode(stateDir, cluster, node, scripts.get(node.name)!, trustRecorded))
   return {
     loaded: cluster.nodes.filter((_, i) => loaded[i]).map((n) => n.name),
     unchanged: cluster.nodes.filter((_, i) => !loaded[i]).map((n) => n.name),

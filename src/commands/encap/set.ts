@@ -6,6 +6,7 @@ import {cancelled, confirm, isInteractive} from '../../cli/prompts.js'
 import {NetctlError} from '../../errors.js'
 import type {IPPool} from '../../resources/types.js'
 import {encapChange, encapTargets, planEncap, setIpPool, type Encapsulation} from '../../services/ippool.js'
+import {addPhase, phaseReport, timed} from '../../dataplane/phases.js'
 
 const encapsulations = ['ipip', 'vxlan', 'none'] as const satisfies readonly Encapsulation[]
 
@@ -27,21 +28,25 @@ export default class EncapSet extends NetctlCommand {
   }
 
   async run(): Promise<{pools: Array<{before: IPPool; after: IPPool; tries: number}>}> {
+    // Node and oclif starting up, up to here.
+    addPhase('netctl start-up (node, oclif, imports)', performance.now())
     const {args, flags} = await this.parse(EncapSet)
     const encapsulation = args.encapsulation as Encapsulation
     if (encapsulation === 'none' && flags['cross-subnet']) {
       throw new NetctlError('usage', '--cross-subnet needs an encapsulation', 'use netctl encap set ipip --cross-subnet or vxlan --cross-subnet')
     }
     const change = encapChange(encapsulation, flags['cross-subnet'])
+    const previewed = performance.now()
     const ds = await this.datastore(flags)
     const targets = await encapTargets(ds, flags.pool ?? [])
     const preview = await planEncap(ds, targets, change)
     this.log(await poolChangeTable(preview))
+    addPhase('datastore open, pool preview', performance.now() - previewed)
     if (isInteractive() && !flags.yes && !(await confirm(`Switch ${targets.length} pool(s) to ${encapsulation}?`))) {
       throw cancelled()
     }
     const pools = []
-    for (const pool of targets) pools.push(await setIpPool(ds, pool.metadata.name, change))
+    for (const pool of targets) pools.push(await timed('datastore write (admission included)', () => setIpPool(ds, pool.metadata.name, change)))
     const mode = `${encapsulation}${flags['cross-subnet'] ? ' (CrossSubnet)' : ''}`
     const switched = pools.filter((p) => p.changed).length
     // Nothing to switch: nothing written, no resourceVersion bumped, no lab reprogrammed.
@@ -50,7 +55,8 @@ export default class EncapSet extends NetctlCommand {
       return {pools}
     }
     this.log(`Successfully switched ${switched} IPPool(s) to ${mode}${switched < pools.length ? `; ${pools.length - switched} already used it` : ''}`)
-    await this.reconcileLabAfterWrite(flags)
+    await timed('lab reconcile', () => this.reconcileLabAfterWrite(flags))
+    if (flags.debug || process.env.NETCTL_PHASES) this.logToStderr(phaseReport())
     return {pools}
   }
 }
