@@ -75,7 +75,7 @@ describe('encap set on a lab with static routes: only what changed, nothing obse
     assert.deepEqual(observed, [`nc-${lab}.n-node01`], 'only the node whose batch failed')
     for (const node of ['controlplane', 'node01']) assert.doesNotMatch(await exec(node, ['ip', 'link', 'show']), /vxlan\.calico/)
     assert.match(await exec('busybox-node01-0', ['ip', 'link', 'show', 'eth0']), /mtu 1500/)
-    assert.match(await exec('controlplane', ['ip', 'route']), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0\s*$/m)
+    assert.match(await exec('controlplane', ['ip', 'route']), /^192\.168\.0\.64\/26 via 172\.17\.0\.40 dev eth0 proto 80\s*$/m)
     assert.match(await exec('busybox-controlplane-0', ['ping', '-c1', '-W2', '192.168.0.65']), /ttl=62/)
   })
 
