@@ -142,7 +142,7 @@ try {
     const name = labName()
     timed(['lab', 'up', '--name', name, '--flavor', flavor, '--pods-per-node', '1', ...(flavor === 'calico' ? ['--encapsulation', 'None'] : [])])
     const {rows, skipped} = await labBench(state, name, {modes: true})
-    for (const r of rows) console.log(`  ${flavor.padEnd(8)} ${r.mode.padEnd(8)} pods ${r.pods.gbps.toFixed(2).padStart(6)} Gbit/s   nodes ${r.nodes.gbps.toFixed(2).padStart(6)} Gbit/s   ${r.ratio.toFixed(2)}x   rtt ${r.pods.rttMs.toFixed(3)} / ${r.nodes.rttMs.toFixed(3)} ms`)
+    for (const r of rows) console.log(`  ${flavor.padEnd(8)} ${r.mode.padEnd(8)} pods ${r.pods.gbps.toFixed(2).padStart(6)} Gbit/s   nodes ${r.nodes.gbps.toFixed(2).padStart(6)} Gbit/s   ${r.ratio.toFixed(2)}x   rtt ${r.pods.rttMs.toFixed(3)} / ${r.nodes.rttMs.toFixed(3)} ms${r.mode === 'vxlan' ? `   (target: at least 0.85x: ${r.ratio >= 0.85 ? 'met' : 'MISSED'})` : ''}`)
     for (const s of skipped) console.log(`  ${flavor.padEnd(8)} ${s.mode.padEnd(8)} skipped: ${s.reason}`)
 
     const relabUp = (bgp: string) => ['lab', 'up', '--name', name, '--pods-per-node', '1', '--bgp', bgp]

@@ -39,7 +39,8 @@ try {
   console.log(`startup, median of ${runs} runs (ratio to node -e 0):`)
   for (const [name, xs] of Object.entries(times)) {
     const m = median(xs)
-    console.log(`  ${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ${(m / baseline).toFixed(2)}x`)
+    const target = name === 'node -e 0' ? '' : `   (target: under 1.5x: ${m / baseline < 1.5 ? 'met' : 'MISSED'})`
+    console.log(`  ${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ${(m / baseline).toFixed(2)}x${target}`)
   }
 } finally {
   rmSync(state, {recursive: true, force: true})
