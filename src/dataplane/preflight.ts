@@ -53,13 +53,15 @@ export async function missingLinkKinds(kinds: readonly LinkKind[], probeNamespac
   }
 }
 
-export async function requireLinkKinds(kinds: readonly LinkKind[], what: string, probeNamespace: ProbeNamespace): Promise<void> {
+/** `whatHappened` ends the message: "nothing was created" for a new lab, "nothing was written" for a write to a running one. */
+export async function requireLinkKinds(kinds: readonly LinkKind[], what: string, probeNamespace: ProbeNamespace, whatHappened = 'nothing was created', lab?: string): Promise<void> {
   const missing = await missingLinkKinds(kinds, probeNamespace)
   if (missing.length === 0) return
   const list = missing.map((m) => `${m.kind} (kernel module ${m.module}: "${m.error}")`).join(', ')
+  const instead = lab ? `netctl encap set vxlan|none --lab ${lab}` : 'lab up --encapsulation VXLAN|None'
   throw new NetctlError(
     'unsupported',
-    `this kernel cannot build ${what}: it lacks ${list}; nothing was created`,
-    `load the module (modprobe ${missing.map((m) => m.module).join(' ')}) or use a kernel built with it${missing.some((m) => m.kind === 'ipip') ? '; VXLAN or no encapsulation work without it' : ''}`,
+    `this kernel cannot build ${what}: it lacks ${list}; ${whatHappened}`,
+    `load the module (modprobe ${missing.map((m) => m.module).join(' ')}) or use a kernel built with it${missing.some((m) => m.kind === 'ipip') ? `; VXLAN or no encapsulation work without it (${instead})` : ''}`,
   )
 }

@@ -35,6 +35,8 @@ export interface Datastore {
    * nothing if fn throws. Backends without it are used call by call.
    */
   transaction?<T>(fn: (tx: Datastore) => Promise<T>): Promise<T>
+  /** Refuses a write that would not be taken, writing nothing (a lab's datastore: what the lab cannot carry out). */
+  admit?(kind: KindInfo, resource: Resource): Promise<void>
   /** list, a page at a time as the backend reads them (a printer can start before the last page); backends that read all at once have none. */
   listPages?(kind: KindInfo, options?: ListOptions): AsyncIterable<Resource[]>
   /** list, plus the datastore revision the listing was read at (for WriteBatchOptions.unchangedSince). */

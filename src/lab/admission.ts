@@ -19,6 +19,7 @@ export function admittingDatastore(ds: Datastore, stateDir: string, lab: string)
     defaultNamespace: inner.defaultNamespace,
     get: (kind, name, namespace) => inner.get(kind, name, namespace),
     list: (kind, options) => inner.list(kind, options),
+    admit,
     create: (kind, resource) => locked(async () => {
       await admit(kind, resource)
       return inner.create(kind, resource)

@@ -67,12 +67,12 @@ const kernelHas = new Set<LinkKind>()
 /** A loaded module has registered its link kind: no need to make one to know (/sys/module lists loaded modules). */
 const moduleLoaded = (kind: LinkKind): boolean => existsSync(`/sys/module/${kind}`)
 
-async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean): Promise<void> {
+async function checkKernel(stateDir: string, name: string, kinds: LinkKind[], what: string, existed: boolean, whatHappened?: string): Promise<void> {
   // In a running lab (its first build probed), a tunnel whose module is loaded needs no throw-away namespace to prove it.
   const unknown = existed ? kinds.filter((kind) => !kernelHas.has(kind) && !(['ipip', 'vxlan'].includes(kind) && moduleLoaded(kind))) : kinds
   if (unknown.length === 0) return
   try {
-    await requireLinkKinds(unknown, what, labProbe(stateDir, name))
+    await requireLinkKinds(unknown, what, labProbe(stateDir, name), whatHappened, existed ? name : undefined)
     for (const kind of unknown) kernelHas.add(kind)
   } catch (error) {
     if (!existed) removeLabDir(stateDir, name)
@@ -275,7 +275,7 @@ async function programLab(stateDir: string, ds: Datastore, cluster: LabCluster, 
   // A lab whose nodes are not wired yet (a build interrupted after creating its namespaces) gets its kernel first: BGP cannot come up before.
   const birdFirst = fresh.size === 0 && (birdGainsRoutes(stateDir, cluster, configs) || !allBirdsRunning(stateDir, cluster)) && (await nodesWired(cluster))
   const timeoutMs = 20_000 + 1000 * cluster.nodes.length
-  progress('starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
+  progress(allBirdsRunning(stateDir, cluster) ? 'reloading BIRD where its config changed, waiting for BGP' : 'starting BIRD and waiting for BGP', `${cluster.nodes.length} nodes`)
   if (birdFirst) {
     await makeRoomForBird(cluster)
     await syncBirds(stateDir, cluster, configs)
@@ -302,7 +302,6 @@ function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
   }
 }
 
-/** Whether any node's BIRD will be told to program blocks it left to a tunnel so far. */
 /** Whether BIRD takes a pool's routes over from Felix (its kernel filter rejects fewer pools than the running one). */
 function birdGainsRoutes(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
   const rejected = (text: string | undefined) => (text ?? '').split('\n').filter((line) => line.includes('# Cluster routes are handled by Felix.')).length
@@ -328,10 +327,10 @@ export async function admitPool(stateDir: string, name: string, pool: Resource):
   }
   checkPrivileges()
   try {
-    await withLabLock(stateDir, name, () => timed('admission: kernel probe', () => checkKernel(stateDir, name, wanted, `the ${wanted.join(' and ')} encapsulation`, true)))
+    await withLabLock(stateDir, name, () => timed('admission: kernel probe', () => checkKernel(stateDir, name, wanted, `the ${wanted.join(' and ')} encapsulation`, true, 'nothing was written')))
   } catch (error) {
     if (!isNetctlError(error, 'unsupported')) throw error
-    throw new NetctlError('unsupported', `lab "${name}" cannot carry out this change, so nothing was written: ${error.message}`, error.suggestion)
+    throw new NetctlError('unsupported', `lab "${name}" cannot carry out this change: ${error.message}`, error.suggestion)
   }
 }
 

@@ -70,9 +70,11 @@ export async function encapTargets(ds: Datastore, names: string[]): Promise<IPPo
   })
 }
 
-/** Preview of an encap switch: each pool as it is and as it would be, validated, nothing written. */
+/** Preview of an encap switch: each pool as it is and as it would be, validated and admitted (a lab refuses what it cannot carry out), nothing written. */
 export async function planEncap(ds: Datastore, pools: IPPool[], change: PoolChange): Promise<Array<{before: IPPool; after: IPPool}>> {
-  return Promise.all(
+  const preview = await Promise.all(
     pools.map(async (before) => ({before, after: (await prepare(ds, ipPoolKind, {...before, spec: {...before.spec!, ...change}}, before)) as IPPool})),
   )
+  for (const {after} of preview) await ds.admit?.(ipPoolKind, after)
+  return preview
 }

@@ -87,14 +87,17 @@ describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
     const r = await netctl(['ippool', 'set', 'default-ipv4-ippool', '--ipip', 'Always'])
     if (r.code === 0) {
       console.log('# this kernel has ipip: IPIP was switched on for real')
-      assert.match(await routes(), /via 172\.17\.0\.40 dev tunl0 onlink/)
+      assert.match(await routes(), /via 172\.17\.0\.40 dev tunl0 proto 80 onlink/, 'Felix\'s IPIP route (BIRD\'s only where BGPConfiguration gives it the pool)')
     } else {
       console.log('# IPIP skipped: this kernel has no ipip module (the IPIP plan is unit-tested in lab/plan.test.ts)')
       assert.equal(r.code, 1)
-      assert.match(r.stderr, /lab "\w+" cannot carry out this change, so nothing was written: this kernel cannot build the ipip encapsulation: it lacks ipip \(kernel module ipip/)
+      assert.match(r.stderr, /lab "\w+" cannot carry out this change: this kernel cannot build the ipip encapsulation: it lacks ipip \(kernel module ipip: .*\); nothing was written\n/)
+      assert.match(r.stderr, /VXLAN or no encapsulation work without it \(netctl encap set vxlan\|none --lab \w+\)/, 'the way back')
       const pool = JSON.parse((await netctl(['get', 'ippool', 'default-ipv4-ippool', '-o', 'json'])).stdout)
       assert.equal(pool.spec.ipipMode, 'Never', 'nothing was written')
-      assert.equal((await netctl(['encap', 'set', 'ipip', '--yes'])).code, 1, 'encap set is refused the same way')
+      const encap = await netctl(['encap', 'set', 'ipip', '--yes'])
+      assert.equal(encap.code, 1, 'encap set is refused the same way')
+      assert.equal(encap.stdout, '', 'and shows no preview of a change the lab refuses')
       assert.equal((await netctl(['ippool', 'set', 'default-ipv4-ippool', '--nat-outgoing'])).code, 0, 'later writes still work')
     }
     assert.equal((await netctl(['encap', 'set', 'none', '--yes'])).code, 0)

@@ -124,6 +124,6 @@ describe('lab progress', {skip}, () => {
     const plain = await runCli(['lab', 'up', '--name', name, '--pods-per-node', '2'], {stateDir: state.path})
     assert.equal(plain.code, 0, plain.stderr)
     assert.doesNotMatch(plain.stderr, /\[|\d+\/\d+/)
-    assert.match(plain.stderr, /› starting BIRD and waiting for BGP \(2 nodes\)\n/)
+    assert.match(plain.stderr, /› reloading BIRD where its config changed, waiting for BGP \(2 nodes\)\n/)
   })
 })
