@@ -20,7 +20,12 @@ const hostEndpointSpecFields = {
   ports: list(object({name: portName, protocol, port: integer(1, 65535)}, {required: ['name', 'protocol', 'port']}), {max: 1000}),
 }
 
+// Fields of the policy that applies to a host endpoint, easily put on the host endpoint itself.
+const policyFields = ['applyOnForward', 'preDNAT', 'doNotTrack', 'selector', 'order', 'types', 'ingress', 'egress']
+
 export function validateHostEndpoint(resource: Resource): void {
+  const misplaced = isPlainObject(resource.spec) ? policyFields.find((key) => Object.hasOwn(resource.spec as object, key)) : undefined
+  if (misplaced) throw invalid(resource, `spec.${misplaced}`, 'is a field of a GlobalNetworkPolicy, not of a HostEndpoint', 'remove it here, and set it on a GlobalNetworkPolicy whose selector matches this host endpoint\'s labels')
   checkResource(resource, {kind: 'HostEndpoint', namespaced: false, spec: hostEndpointSpecFields})
   const s = spec(resource)
   if (!s.node) throw invalid(resource, 'spec.node', 'is required', 'set spec.node to the name of the node the interface is on')

@@ -297,5 +297,7 @@ describe('Tier, NetworkSet, Profile, HostEndpoint validation', () => {
     rejects(object('HostEndpoint', 'h', {node: 'node01', expectedIPs: ['10.0.0.0/8']}), 'spec.expectedIPs[0]')
     rejects(object('HostEndpoint', 'h', {node: 'node01', interfaceName: 'eth0', profiles: ['Bad_Profile']}), 'spec.profiles[0]')
     rejects(object('HostEndpoint', 'h', {node: 'node01', interfaceName: 'eth0', ports: [{name: 'ping', protocol: 'ICMP', port: 1}]}), 'spec.ports[0].protocol')
+    // A policy's field put on the host endpoint it is about: said so, not "unknown field".
+    rejects(object('HostEndpoint', 'h', {node: 'node01', interfaceName: 'eth0', applyOnForward: true}), 'spec.applyOnForward', /field of a GlobalNetworkPolicy/)
   })
 })
