@@ -64,6 +64,8 @@ function decisionText(d: Decision): string {
       return `${d.verdict}: tier ${d.tier} applies to it and none of its policies matched (end of tier)`
     case 'profile':
       return `${d.verdict} by profile ${d.profile}${d.rule ? `, rule ${d.ruleIndex} (${d.rule})` : ''}`
+    case 'untracked-reply':
+      return `${d.verdict}: tier ${d.tier}, ${ref(d.policy!)}, rule ${d.ruleIndex} (${d.rule}) lets it in untracked (doNotTrack), but no untracked egress rule allows the reply`
     case 'not-an-endpoint':
       return `${d.verdict}: not an endpoint, no policy here`
     default:

@@ -235,7 +235,7 @@ export interface Flow {
   ipVersion?: 4 | 6
 }
 
-export type DecidedBy = 'rule' | 'end-of-tier' | 'profile' | 'no-profile-allowed' | 'no-profiles' | 'not-an-endpoint' | 'failsafe-port' | 'default-endpoint-to-host-action' | 'host-to-local-workload'
+export type DecidedBy = 'rule' | 'end-of-tier' | 'profile' | 'no-profile-allowed' | 'no-profiles' | 'not-an-endpoint' | 'failsafe-port' | 'default-endpoint-to-host-action' | 'host-to-local-workload' | 'untracked-reply'
 
 export interface TraceStep {
   tier?: string
@@ -622,7 +622,8 @@ function hostIngress(world: World, peer: Peer, packet: Packet, options: HostOpti
     const back = decideHostStage(world, peer, 'egress', reply, 'untracked')
     if (back?.verdict === 'allow') return withStaged(peer, untracked)
     notes.push(`doNotTrack policy lets the request in untracked, but no doNotTrack egress rule of ${showRef(peer)} allows the reply${packet.srcPort === undefined ? ' (give --src-port to match rules on it)' : ''}: the connection fails`)
-    return withStaged(peer, {...untracked, verdict: 'deny'})
+    // The rule named is the doNotTrack Allow that let the request in; what denies is the reply's lack of one.
+    return withStaged(peer, {...untracked, verdict: 'deny', decidedBy: 'untracked-reply'})
   }
   const preDNAT = decideHostStage(world, peer, 'ingress', packet, 'preDNAT')
   if (preDNAT) return withStaged(peer, preDNAT)
@@ -638,7 +639,8 @@ function hostEgress(world: World, peer: Peer, packet: Packet, options: HostOptio
     const reply: Packet = {...packet, src: packet.dst, dst: packet.src, srcPort: packet.dstPort, dstPort: packet.srcPort, srcPeers: packet.dstPeers, dstPeers: packet.srcPeers}
     if (decideHostStage(world, peer, 'ingress', reply, 'untracked')?.verdict !== 'allow') {
       notes.push(`doNotTrack policy lets the request out untracked, but no doNotTrack ingress rule of ${showRef(peer)} allows the reply: the connection fails`)
-      return withStaged(peer, {...untracked, verdict: 'deny'})
+      // The rule named is the doNotTrack Allow that let the request in; what denies is the reply's lack of one.
+    return withStaged(peer, {...untracked, verdict: 'deny', decidedBy: 'untracked-reply'})
     }
   }
   return untracked ? withStaged(peer, untracked) : undefined

@@ -92,6 +92,8 @@ describe('policy eval: host endpoints as Felix enforces them', () => {
     const half = run([hostPolicy, inOnly], tcp('172.17.0.99', host1, 8082, 40000))
     assert.equal(half.allowed, false)
     assert.ok(half.notes.some((n) => n.includes('reply')), half.notes.join('\n'))
+    // Denied for the reply, not by the Allow that let the request in.
+    assert.equal(half.ingress.decidedBy, 'untracked-reply')
     const both = gnp('untracked', {selector: "role == 'node'", doNotTrack: true, applyOnForward: true, types: ['Ingress', 'Egress'], ingress: [{action: 'Allow', protocol: 'TCP', destination: {ports: [8082]}}], egress: [{action: 'Allow', protocol: 'TCP', source: {ports: [8082]}}]})
     assert.equal(run([hostPolicy, both], tcp('172.17.0.99', host1, 8082, 40000)).allowed, true)
     const deny = gnp('untracked-deny', {selector: "role == 'node'", doNotTrack: true, applyOnForward: true, types: ['Ingress'], ingress: [{action: 'Deny', protocol: 'TCP', destination: {ports: [8080]}}]})
