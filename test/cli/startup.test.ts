@@ -8,6 +8,7 @@ import {test} from 'node:test'
 import {Config} from '@oclif/core'
 
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
+import {moduleRecorder} from '../helpers/module-recorder.js'
 
 test('--version prints exactly the user agent oclif would print', async () => {
   const config = await Config.load(join(repoRoot, 'bin', 'run.js'))
@@ -22,14 +23,7 @@ test('--version prints exactly the user agent oclif would print', async () => {
 // every ES module URL the CLI resolves to a file; a driver runs bin/run.js as `node bin/run.js ARGS` would
 // and, at exit, adds the CommonJS files Node loaded and which of our modules the bundle (dist/netctl.cjs)
 // initialised, and whether it came from the V8 code cache.
-const recorder = `import {appendFileSync} from 'node:fs'
-let file
-export function initialize(data) { file = data.file }
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context)
-  appendFileSync(file, result.url + '\\n')
-  return result
-}`
+const recorder = moduleRecorder
 
 interface Loaded {
   code: number | null

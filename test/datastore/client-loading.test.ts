@@ -14,16 +14,9 @@ import {after, before, describe, it} from 'node:test'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
+import {moduleRecorder} from '../helpers/module-recorder.js'
 
-// A resolve hook (in the loader thread) that appends every module URL the CLI resolves to a file.
-const recorder = `import {appendFileSync} from 'node:fs'
-let file
-export function initialize(data) { file = data.file }
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context)
-  appendFileSync(file, result.url + '\\n')
-  return result
-}`
+const recorder = moduleRecorder
 
 describe('datastore clients as the built CLI loads them', () => {
   const dir = tempDir()

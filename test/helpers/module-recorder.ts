@@ -1,0 +1,9 @@
+/** A resolve hook (run in the loader thread, registered with --import) that appends every module URL the CLI resolves to a file. */
+export const moduleRecorder = `import {appendFileSync} from 'node:fs'
+let file
+export function initialize(data) { file = data.file }
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context)
+  appendFileSync(file, result.url + '\\n')
+  return result
+}`
