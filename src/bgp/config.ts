@@ -94,6 +94,11 @@ export interface BirdPool {
   ipip?: 'Always' | 'CrossSubnet'
 }
 
+const felixPoolMark = '# Cluster routes are handled by Felix.'
+
+/** How many pools a rendered bird.conf leaves to Felix (fewer in a new config: BIRD takes routes over). */
+export const poolsLeftToFelix = (config: string): number => config.split('\n').filter((line) => line.endsWith(felixPoolMark)).length
+
 /**
  * One pool's statement in calico_kernel_programming, as confd's processIPPool writes it, but for
  * stock BIRD 2: where Calico's BIRD fork sets krt_tunnel="tunl0", an onlink next hop on tunl0
@@ -101,7 +106,7 @@ export interface BirdPool {
  */
 function kernelStatement(pool: BirdPool, localSubnet: string | undefined): string {
   const net = `net ~ ${birdPrefix(pool.cidr)}`
-  if (pool.felix) return `  if ( ${net} ) then { reject; } # Cluster routes are handled by Felix.`
+  if (pool.felix) return `  if ( ${net} ) then { reject; } ${felixPoolMark}`
   if (!pool.ipip) return `  if ( ${net} ) then { accept; }`
   const direct = pool.ipip === 'CrossSubnet' && localSubnet ? `if ( defined(bgp_next_hop) && bgp_next_hop ~ ${birdPrefix(localSubnet)} ) then accept; ` : ''
   return `  if ( ${net} ) then { if ( dest = RTD_BLACKHOLE ) then accept; ${direct}onlink = true; ifname = "tunl0"; gw = bgp_next_hop; accept; }`

@@ -14,11 +14,11 @@ import {routeLine} from '../dataplane/diff.js'
 import {parseRoute} from '../dataplane/observe.js'
 import {inNetns, inParallel, run} from '../dataplane/run.js'
 import type {Datastore} from '../datastore/datastore.js'
-import {checkpoint, isNetctlError, NetctlError} from '../errors.js'
+import {checkpoint, NetctlError} from '../errors.js'
 import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
 import {birdProgramsPool, encapsulationOf} from './calico.js'
-import {checkStored, ownerOf} from './stored.js'
+import {checkStored, ownerOf, readStored} from './stored.js'
 import type {LabCluster, LabNode} from './cluster.js'
 import {adoptStrays, nodeDir, nodeFile, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
 import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
@@ -36,12 +36,7 @@ export async function renderLabBirdConfigs(ds: Datastore, stateDir: string, clus
     ds.list(nodeKind).then((all) => checkStored(nodeKind, all.filter((n) => ownerOf(n) === cluster.lab), where)),
     ds.list(bgpPeerKind).then((all) => checkStored(bgpPeerKind, all, where)),
   ])
-  let config: Awaited<ReturnType<Datastore['get']>> | undefined
-  try {
-    config = checkStored(bgpConfigurationKind, [await ds.get(bgpConfigurationKind, 'default')], where)[0]
-  } catch (error) {
-    if (!isNetctlError(error, 'not-found')) throw error
-  }
+  const config = await readStored(ds, bgpConfigurationKind, 'default', where)
   const nodes = nodeResources.map(nodeFromResource)
   const clusterAs = (config?.spec?.asNumber as number | undefined) ?? defaultASNumber
   const configs = new Map<string, string>()

@@ -8,6 +8,7 @@ import {createHash} from 'node:crypto'
 import {emptyNetns, type NetnsSpec, type RouteSpec} from '../dataplane/model.js'
 import {formatIp, parseCidr} from '../resources/cidr.js'
 import type {Datastore} from '../datastore/datastore.js'
+import {programClusterRoutesValues} from '../resources/bgp.js'
 import {nodeKind} from '../resources/node.js'
 import type {EncapMode, NodeSpec} from '../resources/types.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
@@ -91,7 +92,7 @@ export function birdProgramsPool(cluster: LabCluster): boolean {
   if (!cluster.bgp) return false
   const encap = encapsulationOf(cluster)
   if (encap.vxlan !== 'Never') return false
-  const value = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'].includes(cluster.programClusterRoutes ?? '') ? cluster.programClusterRoutes : 'EnabledNoEncapOnly'
+  const value = (programClusterRoutesValues as readonly string[]).includes(cluster.programClusterRoutes ?? '') ? cluster.programClusterRoutes : 'EnabledNoEncapOnly'
   return encap.ipip !== 'Never' ? value === 'Enabled' || value === 'EnabledIPIPOnly' : value === 'Enabled' || value === 'EnabledNoEncapOnly'
 }
 

@@ -17,7 +17,7 @@ import {ensureClusterInformation} from '../services/resources.js'
 import {allocateAddresses, labContainerID, podHandleID} from '../ipam/allocator.js'
 import {isLabAffinity, readLabIpam, removeLabIpam, syncLabIpam, type LabIpam} from '../ipam/lab.js'
 import type {IPAMBlockSpec, IPAMHandle} from '../resources/ipam.js'
-import {checkStored, labOwnerLabel, ownerOf} from './stored.js'
+import {checkStored, labOwnerLabel, ownerOf, readStored} from './stored.js'
 import {poolModes, type Flavor, type FlannelBackend, type Topology} from './topology.js'
 
 export interface LabSubnet {
@@ -115,20 +115,11 @@ async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
       return checkStored(kind, all.filter(ours), where)
     }),
   )
-  const [pool, bgpConfiguration] = await Promise.all([readDefault(ds, ipPoolKind, poolName, where), readDefault(ds, bgpConfigurationKind, 'default', where)])
+  const [pool, bgpConfiguration] = await Promise.all([readStored(ds, ipPoolKind, poolName, where), readStored(ds, bgpConfigurationKind, 'default', where)])
   const programClusterRoutes = bgpConfiguration?.spec?.programClusterRoutes as string | undefined
   return {nodes: nodes!, affinities: affinities!, weps: weps!, pool: pool as IPPool | undefined, programClusterRoutes, foreign, ipam: await ipam}
 }
 
-/** One named object, validated, or undefined where there is none. */
-async function readDefault(ds: Datastore, kind: Parameters<Datastore['get']>[0], name: string, where: string): Promise<Resource | undefined> {
-  try {
-    return checkStored(kind, [await ds.get(kind, name)], where)[0]
-  } catch (error) {
-    if (!isNetctlError(error, 'not-found')) throw error
-    return undefined
-  }
-}
 
 /**
  * Allocate what is new, keep what exists: a node keeps its address and blocks, a pod its IP,

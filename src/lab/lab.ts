@@ -32,6 +32,7 @@ import {
 import {planBasicLab, type BasicLabKind} from './basic.js'
 import {allBirdsRunning, birdFiles, makeRoomForBird, readBirdConfig, renderLabBirdConfigs, syncBirds, waitForConvergence, type Convergence} from './bird.js'
 import {syncUdpProxies} from './udp-proxy.js'
+import {poolsLeftToFelix} from '../bgp/config.js'
 import {applyLabPolicy} from './policy.js'
 import {addPhase, timed} from '../dataplane/phases.js'
 import {checkFlannelBackend, type FlannelBackend, type Topology} from './topology.js'
@@ -304,10 +305,9 @@ function writeFlannelEnv(stateDir: string, cluster: LabCluster): void {
 
 /** Whether BIRD takes a pool's routes over from Felix (its kernel filter rejects fewer pools than the running one). */
 function birdGainsRoutes(stateDir: string, cluster: LabCluster, configs: Map<string, string>): boolean {
-  const rejected = (text: string | undefined) => (text ?? '').split('\n').filter((line) => line.includes('# Cluster routes are handled by Felix.')).length
   return cluster.nodes.some((node) => {
     const current = readBirdConfig(stateDir, cluster.lab, node.name)
-    return current !== undefined && rejected(configs.get(node.name)) < rejected(current)
+    return current !== undefined && poolsLeftToFelix(configs.get(node.name) ?? '') < poolsLeftToFelix(current)
   })
 }
 

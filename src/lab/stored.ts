@@ -3,6 +3,7 @@
  * client of the lab's own store), so what it reads back is checked like input: every object
  * it uses passes its kind's validation, and it owns only the objects that carry its label.
  */
+import type {Datastore} from '../datastore/datastore.js'
 import {isNetctlError, NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
 import type {Resource} from '../resources/types.js'
@@ -34,4 +35,14 @@ export function checkStored<T extends Resource>(info: KindInfo, resources: T[], 
     }
   }
   return resources
+}
+
+/** One named object, validated as checkStored validates, or undefined where there is none. */
+export async function readStored(ds: Datastore, info: KindInfo, name: string, location: string): Promise<Resource | undefined> {
+  try {
+    return checkStored(info, [await ds.get(info, name)], location)[0]
+  } catch (error) {
+    if (!isNetctlError(error, 'not-found')) throw error
+    return undefined
+  }
 }

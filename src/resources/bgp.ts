@@ -70,6 +70,9 @@ export const bgpPeerKind: KindInfo = {
 const serviceIPBlock = object({cidr: network()})
 
 // Calico's BGPConfigurationSpec (api/pkg/apis/projectcalico/v3/bgpconfig.go).
+/** Which cluster routes BIRD (BGPConfiguration) or Felix (FelixConfiguration) programs: src/lab/calico.ts birdProgramsPool. */
+export const programClusterRoutesValues = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const
+
 const bgpConfigurationSpecFields = {
   logSeverityScreen: string({max: 7, test: (v) => /^(trace|debug|info|warning|error|fatal)$/i.test(v), what: 'a log level', fix: 'use Trace, Debug, Info, Warning, Error or Fatal', allowEmpty: true}),
   nodeToNodeMeshEnabled: boolean,
@@ -87,7 +90,7 @@ const bgpConfigurationSpecFields = {
   ignoredInterfaces: list(ignoredInterface, {max: 100}),
   localWorkloadPeeringIPV4: ip(4),
   localWorkloadPeeringIPV6: ip(6),
-  programClusterRoutes: oneOf(['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly']),
+  programClusterRoutes: oneOf(programClusterRoutesValues),
   ipv4NormalRoutePriority: integer(1, 2147483646),
   ipv6NormalRoutePriority: integer(1, 2147483646),
 }

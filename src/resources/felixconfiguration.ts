@@ -6,6 +6,7 @@
 import {randomUUID} from 'node:crypto'
 
 import {NetctlError} from '../errors.js'
+import {programClusterRoutesValues} from './bgp.js'
 import {cidr, dscp, duration, ifaceFilter, interfaceName, ip, isInterfaceName, port, selector} from './formats.js'
 import {name, type KindInfo} from './kind.js'
 import {checkResource} from './metadata.js'
@@ -117,7 +118,7 @@ export const felixConfigurationSpecFields: Readonly<Record<string, Rule>> = {
   deviceRouteSourceAddressIPv6: ip(6),
   deviceRouteProtocol: integer(0, 255),
   removeExternalRoutes: boolean,
-  programClusterRoutes: oneOf(['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly']),
+  programClusterRoutes: oneOf(programClusterRoutesValues),
   ipForwarding: oneOf(['Enabled', 'Disabled']),
   externalNodesList: list(cidr(4), {max: 1000}),
   debugMemoryProfilePath: path,
