@@ -1,10 +1,10 @@
 /** Switching encapsulation on a running calico lab, proven on the wire (root; tcpdump). */
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {captureDuring} from '../helpers/capture.js'
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {pingDuring} from '../../src/lab/ping.js'
 import {processStartTime} from '../../src/lab/proc.js'
@@ -16,16 +16,8 @@ const tag = `v${process.pid % 10000}`
 const lab = `${tag}x`
 
 /** A bounded capture on the underlay bridge while `during` runs. */
-async function capture(netns: string, filter: string, during: () => Promise<unknown>, flags: string[] = []): Promise<string> {
-  const tcpdump = spawn('ip', ['netns', 'exec', netns, 'timeout', '5', 'tcpdump', '-l', '-n', '-v', ...flags, '-i', 'br0', '-c', '4', filter], {stdio: ['ignore', 'pipe', 'pipe']})
-  let out = ''
-  tcpdump.stdout.on('data', (d) => (out += d))
-  const closed = new Promise((resolve) => tcpdump.on('close', resolve))
-  await new Promise((resolve) => tcpdump.stderr.once('data', resolve)) // "listening on br0"
-  await during()
-  await closed
-  return out
-}
+const capture = (netns: string, filter: string, during: () => Promise<unknown>, flags: string[] = []) =>
+  captureDuring(netns, {iface: 'br0', filter, count: 4, seconds: 5, flags: ['-v', ...flags]}, during)
 
 describe('encapsulation switched live (calico, real BIRD)', {skip}, () => {
   let state: ReturnType<typeof tempDir>

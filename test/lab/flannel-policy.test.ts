@@ -4,12 +4,12 @@
  * address as source. Root only; the host's own nftables are never touched.
  */
 import assert from 'node:assert/strict'
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
 
+import {captureDuring} from '../helpers/capture.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
@@ -29,7 +29,6 @@ describe('flannel lab: Canal policy and flanneld IPMASQ', {skip}, () => {
   const otherNode = 'busybox-node01-0'
   const ping = (from: string, to: string) => sh(['ip', 'netns', 'exec', podNs(from), 'ping', '-c1', '-W1', to]).status === 0
   let before0: string
-  const children: ChildProcess[] = []
 
   before(async () => {
     state = tempDir()
@@ -38,7 +37,6 @@ describe('flannel lab: Canal policy and flanneld IPMASQ', {skip}, () => {
     assert.equal(up.code, 0, up.stderr)
   })
   after(async () => {
-    for (const child of children) if (child.pid && child.exitCode === null) child.kill('SIGKILL')
     await netctl(['lab', 'down', '--all'])
     removeNamespaces(namespacesWithPrefix(`nc-${lab}`))
     state.cleanup()
@@ -47,17 +45,11 @@ describe('flannel lab: Canal policy and flanneld IPMASQ', {skip}, () => {
   it('IPMASQ: lab exec <pod> -- ping 198.51.100.1 works, and the outside host sees the node address', async () => {
     const nodeIp = address(nodeNs('controlplane'))!
     const podIp = address(podNs(a))!
-    const capture = spawn('ip', ['netns', 'exec', `nc-${lab}.outside`, 'timeout', '10', 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', 'icmp and dst host 198.51.100.1'], {stdio: ['ignore', 'pipe', 'pipe']})
-    children.push(capture)
-    const closed = new Promise((resolve) => capture.on('close', resolve))
-    let seen = ''
-    let listening = ''
-    capture.stdout!.on('data', (d) => (seen += d))
-    capture.stderr!.on('data', (d) => (listening += d))
-    for (let i = 0; i < 50 && !listening.includes('listening'); i++) await sleep(100)
-    const exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
+    let exec = {code: -1 as number | null, stdout: '', stderr: ''}
+    const seen = await captureDuring(`nc-${lab}.outside`, {iface: 'eth0', filter: 'icmp and dst host 198.51.100.1', count: 1, seconds: 10}, async () => {
+      exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
+    })
     assert.equal(exec.code, 0, `${exec.stdout}${exec.stderr}`)
-    await closed
     assert.match(seen, new RegExp(`IP ${nodeIp.replace(/\./g, '\\.')} > 198\\.51\\.100\\.1: ICMP echo request`), seen)
     assert.doesNotMatch(seen, new RegExp(podIp.replace(/\./g, '\\.')))
     assert.equal(hostTables(), before0, "the host's nftables are unchanged")

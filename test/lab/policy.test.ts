@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
 
+import {captureDuring} from '../helpers/capture.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
@@ -152,18 +153,11 @@ describe('lab network policy: netctl plays Felix', {skip}, () => {
 
   it('natOutgoing: a pod reaches the outside host, masqueraded to its node address', async () => {
     const nodeIp = address(nodeNs('controlplane'))!
-    const capture = spawn('ip', ['netns', 'exec', `nc-${lab}.outside`, 'timeout', '10', 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '1', 'icmp and dst host 198.51.100.1'], {stdio: ['ignore', 'pipe', 'pipe']})
-    children.push(capture)
-    // Listen for the end now: tcpdump may be done before the ping command returns.
-    const closed = new Promise((resolve) => capture.on('close', resolve))
-    let seen = ''
-    let listening = ''
-    capture.stdout!.on('data', (d) => (seen += d))
-    capture.stderr!.on('data', (d) => (listening += d))
-    for (let i = 0; i < 50 && !listening.includes('listening'); i++) await sleep(100)
-    const exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
+    let exec = {code: -1 as number | null, stdout: '', stderr: ''}
+    const seen = await captureDuring(`nc-${lab}.outside`, {iface: 'eth0', filter: 'icmp and dst host 198.51.100.1', count: 1, seconds: 10}, async () => {
+      exec = await netctl(['lab', 'exec', '--lab', lab, a, '--', 'ping', '-c1', '-W2', '198.51.100.1'])
+    })
     assert.equal(exec.code, 0, `${exec.stdout}${exec.stderr}`)
-    await closed
     assert.match(seen, new RegExp(`IP ${nodeIp.replace(/\./g, '\\.')} > 198\\.51\\.100\\.1: ICMP echo request`), seen)
     assert.doesNotMatch(seen, new RegExp(ipA.replace(/\./g, '\\.')))
     assert.equal(hostTables(), before0)
