@@ -19,6 +19,8 @@ interface Owner {
 }
 
 const isAlive = (pid: number): boolean => {
+  // kill(0 or -n, 0) asks about a process group: such an owner is corrupt, not alive.
+  if (pid <= 0) return false
   try {
     process.kill(pid, 0)
     return true
@@ -29,7 +31,9 @@ const isAlive = (pid: number): boolean => {
 
 async function readOwner(lockDir: string): Promise<Owner | undefined> {
   try {
-    return JSON.parse(await readFile(join(lockDir, 'owner'), 'utf8')) as Owner
+    const owner = JSON.parse(await readFile(join(lockDir, 'owner'), 'utf8')) as Owner
+    // Its fields name the trash directory and the process asked about: only well-formed ones count.
+    return Number.isSafeInteger(owner.pid) && /^[0-9a-f]{16}$/.test(owner.token) ? owner : undefined
   } catch {
     return undefined
   }

@@ -9,7 +9,7 @@ import {processesIn} from '../dataplane/apply.js'
 import {inNetns} from '../dataplane/run.js'
 import {labPath} from '../datastore/config.js'
 import {pathSegment} from '../render/path.js'
-import {forgetOwned, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
+import {forgetOwned, isProcessId, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
 
 /**
  * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot; undefined
@@ -31,16 +31,22 @@ export const nodeDir = (stateDir: string, lab: string, node: string): string => 
 /** A file there, as the state dir's safe file functions take it (relative parts). */
 export const nodeFile = (lab: string, node: string, file: string): string[] => labPath(lab, pathSegment(node), file)
 
+/** Signal one process; a pid that is not one process (0, -1, init, not a number) is refused. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  if (!isProcessId(pid)) throw new NetctlError('internal', `refusing to send ${signal} to pid ${String(pid)}: not a single process`)
+  process.kill(pid, signal)
+}
+
 /** SIGTERM, then SIGKILL after a grace period; false if it was not (any longer) that process. */
 export async function endProcess(pid: number, start: string, graceMs = 2000): Promise<boolean> {
-  if (processStartTime(pid) !== start) return false
-  process.kill(pid, 'SIGTERM')
+  if (!isProcessId(pid) || processStartTime(pid) !== start) return false
+  signalProcess(pid, 'SIGTERM')
   const deadline = Date.now() + graceMs
   while (Date.now() < deadline) {
     if (processStartTime(pid) !== start) return true
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  if (processStartTime(pid) === start) process.kill(pid, 'SIGKILL')
+  if (processStartTime(pid) === start) signalProcess(pid, 'SIGKILL')
   return true
 }
 

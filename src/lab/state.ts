@@ -75,14 +75,26 @@ export function recordOwned(stateDir: string, lab: string, objects: OwnedObject[
 export function readOwned(stateDir: string, lab: string): OwnedObject[] {
   const text = readStateFile(stateDir, labPath(lab, 'owned.jsonl')) ?? ''
   // A line cut short by a crash mid-append is skipped: what it named was not created yet.
+  // So is one of any other shape: a pid of 0 or -1 would signal whole process groups.
   return text.split('\n').flatMap((line) => {
     try {
-      return line.trim() ? [JSON.parse(line) as OwnedObject] : []
+      const o: unknown = line.trim() ? JSON.parse(line) : undefined
+      return isOwnedObject(o) ? [o] : []
     } catch {
       return []
     }
   })
 }
+
+function isOwnedObject(o: unknown): o is OwnedObject {
+  if (typeof o !== 'object' || o === null) return false
+  const r = o as Record<string, unknown>
+  if ('pid' in r) return isProcessId(r.pid) && typeof r.start === 'string' && /^\d+$/.test(r.start) && typeof r.what === 'string'
+  return typeof r.netns === 'string' && (r.ino === undefined || typeof r.ino === 'string')
+}
+
+/** A single process other than init: never 0 or negative, which name process groups (kill(2)). */
+export const isProcessId = (pid: unknown): pid is number => Number.isSafeInteger(pid) && (pid as number) > 1
 
 /** Rewrite owned.jsonl without the objects that are gone. */
 export function forgetOwned(stateDir: string, lab: string, gone: (o: OwnedObject) => boolean): void {

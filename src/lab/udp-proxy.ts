@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url'
 import {NetctlError} from '../errors.js'
 import type {LabCluster, LabNode} from './cluster.js'
 import {udpProxyConfig} from './flannel.js'
-import {adoptStrays, nodeDir, nodeFile, runningDaemons, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
+import {adoptStrays, nodeDir, nodeFile, runningDaemons, signalProcess, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
 import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
 
 const kind = 'flannel-udp-proxy'
@@ -62,7 +62,7 @@ export async function syncUdpProxies(stateDir: string, cluster: LabCluster): Pro
     const proxy = running.get(node.name)
     if (proxy) {
       if (previous !== text) {
-        process.kill(proxy.pid, 'SIGHUP')
+        signalProcess(proxy.pid, 'SIGHUP')
         reloaded++
       }
       continue

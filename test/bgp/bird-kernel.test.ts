@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {after, describe, it} from 'node:test'
@@ -15,6 +15,7 @@ import {after, describe, it} from 'node:test'
 import {bgpSessions, renderBirdConfig, type BgpNode} from '../../src/bgp/config.js'
 import {tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, removeNamespaces} from '../helpers/kernel.js'
+import {killPid} from '../helpers/process.js'
 
 const skip = kernelSkipReason() || (spawnSync('bird', ['--version']).error ? 'needs BIRD 2 (apt-get install bird2)' : false)
 if (skip) console.log(`# skipped: ${skip}`)
@@ -25,6 +26,16 @@ const ip = (...args: string[]) => {
   return r.stdout
 }
 
+/** BIRD's daemonized child writes its pid file after the parent has exited: wait for the number. */
+async function pidFrom(file: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
+    if (/^\d+$/.test(text)) return Number(text)
+    await sleep(20)
+  }
+  throw new Error(`${file} holds no pid after 2 s`)
+}
+
 describe('bird.conf in BIRD 2: an IPIP pool BIRD programs', {skip}, () => {
   const dir = tempDir('netctl-bird-')
   const ns = {a: `ncbird${process.pid}-a`, b: `ncbird${process.pid}-b`}
@@ -33,13 +44,7 @@ describe('bird.conf in BIRD 2: an IPIP pool BIRD programs', {skip}, () => {
   const pids: number[] = []
 
   after(() => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // Already gone.
-      }
-    }
+    for (const pid of pids) killPid(pid)
     removeNamespaces(Object.values(ns))
     dir.cleanup()
   })
@@ -59,7 +64,7 @@ describe('bird.conf in BIRD 2: an IPIP pool BIRD programs', {skip}, () => {
       }))
       const started = spawnSync('ip', ['netns', 'exec', ns[name], 'bird', '-c', files.config, '-s', files.socket, '-P', files.pid], {encoding: 'utf8'})
       assert.equal(started.status, 0, started.stderr)
-      pids.push(Number(readFileSync(files.pid, 'utf8')))
+      pids.push(await pidFrom(files.pid))
     }
     let routes = ''
     for (let i = 0; i < 60 && !/192\.168\.0\.64\/26/.test(routes); i++) {

@@ -19,6 +19,7 @@ import {workloadEndpointKind} from '../../src/resources/workloadendpoint.js'
 import {netctlBin, runCli} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 import {poolYaml, wep, writeWeps} from '../helpers/manifests.js'
+import {killPid} from '../helpers/process.js'
 
 const wepPrefix = '/calico/resources/v3/projectcalico.org/workloadendpoints/'
 const countKeys = (etcd: EtcdServer, prefix: string) => Number(JSON.parse(etcd.etcdctl(['get', prefix, '--prefix', '--keys-only', '--limit', '1', '-w', 'json']).stdout).count ?? 0)
@@ -208,7 +209,7 @@ describe('etcd v3 datastore: writes and reads under trouble', () => {
       const code = new Promise<number | null>((resolve) => child.on('close', resolve))
       // Kill etcd once the apply is writing, well before it is done.
       while (countKeys(dying, wepPrefix) < 200 && child.exitCode === null) await sleep(5)
-      process.kill(dying.pid, 'SIGKILL')
+      killPid(dying.pid)
       assert.equal(await code, 1, stderr)
       await dying.stop()
       reborn = await startEtcd(undefined, {dataDir})

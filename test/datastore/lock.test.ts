@@ -31,11 +31,22 @@ describe('cross-process lock', () => {
     const lock = join(dir.path, 'dead.lock')
     mkdirSync(lock)
     // pid 2^22+1 is above Linux's pid_max: no such process can exist.
-    writeFileSync(join(lock, 'owner'), JSON.stringify({pid: 4194305, token: 'dead'}))
+    writeFileSync(join(lock, 'owner'), JSON.stringify({pid: 4194305, token: '00000000deadbeef'}))
     const started = Date.now()
     const release = await acquireLock(lock, 2000)
     assert.ok(Date.now() - started < 1000)
     await release()
+  })
+
+  it('takes an owner pid of 0 or below as corrupt, not as the process group kill(2) would ask about', async () => {
+    for (const pid of [0, -1]) {
+      const lock = join(dir.path, `group${pid}.lock`)
+      mkdirSync(lock)
+      writeFileSync(join(lock, 'owner'), JSON.stringify({pid, token: '00000000deadbeef'}))
+      const started = Date.now()
+      await (await acquireLock(lock, 2000))()
+      assert.ok(Date.now() - started < 1000, `pid ${pid}`)
+    }
   })
 
   it('times out naming the live holder', async () => {

@@ -1,6 +1,8 @@
 /** For tests that build labs: root check, a snapshot of the host's own namespace, and a safety net. */
 import {spawnSync} from 'node:child_process'
 
+import {killPid} from './process.js'
+
 /** Kernel tests need root; off CI they say so and skip, on CI a missing privilege is a failure. */
 export function kernelSkipReason(): string | false {
   if (process.getuid?.() === 0) return false
@@ -21,18 +23,11 @@ export function rootNamespaceSnapshot(): string {
 export const namespacesWithPrefix = (prefix: string): string[] =>
   sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix))
 
-/** Last resort after a failed test: remove namespaces this test's labs could have made. */
-/** A test's own namespaces, and anything still running in them (a BIRD a failed test left): ended by pid first. */
+/** Last resort after a failed test: a test's own namespaces, and anything still running in them (a BIRD a failed test left), ended by pid first. */
 export function removeNamespaces(names: string[]): void {
   for (const name of names) {
     const pids = spawnSync('ip', ['netns', 'pids', name], {encoding: 'utf8'}).stdout.split('\n').filter((p) => /^\d+$/.test(p))
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL')
-      } catch {
-        // Already gone.
-      }
-    }
+    for (const pid of pids) killPid(Number(pid))
     spawnSync('ip', ['netns', 'del', name])
   }
 }

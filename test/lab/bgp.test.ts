@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
+import {killPid} from '../helpers/process.js'
 
 const skip = kernelSkipReason()
 const tag = `g${process.pid % 10000}`
@@ -53,7 +54,7 @@ describe('BGP in calico labs (real BIRD)', {skip}, () => {
     const lab = `${tag}m`
     const owned = readFileSync(join(state.path, 'labs', lab, 'owned.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
     const bird = owned.find((o: {what?: string}) => o.what === 'bird node01')
-    process.kill(bird.pid, 'SIGKILL')
+    killPid(bird.pid)
     let info = 'Established'
     for (let i = 0; i < 100 && info === 'Established'; i++) {
       await sleep(100)

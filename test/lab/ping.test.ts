@@ -11,6 +11,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
+import {killPid} from '../helpers/process.js'
 import {parseProbeLines, pingPairs, renderGrid, renderProbeReport, summarizeAttempts, summaryLine, type ProbeReport, type ProbeResult} from '../../src/lab/ping.js'
 
 const pods = (perNode: number, nodes: number) =>
@@ -135,7 +136,7 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
     await netctl(['lab', 'down', lab])
     removeNamespaces(namespacesWithPrefix(`nc-${lab}.`))
     // A listener the down missed would still be ours: end it by its pid.
-    for (const pid of pids) if (alive(pid) && startTime(pid) === startOf.get(pid)) process.kill(pid, 'SIGKILL')
+    for (const pid of pids) if (alive(pid) && startTime(pid) === startOf.get(pid)) killPid(pid)
     state.cleanup()
   })
 
@@ -157,7 +158,7 @@ describe('netctl lab ping --port (network namespaces)', {skip}, () => {
     assert.deepEqual(recordedListeners(state.path, lab), listeners)
     // One that died (crashed, killed) is started again, the others kept.
     const victim = listeners.get('busybox-node01-1 tcp/8080')!
-    process.kill(victim, 'SIGKILL')
+    killPid(victim)
     const third = JSON.parse((await netctl(['lab', 'ping', lab, '--port', '8080', '--count', '1', '--json'])).stdout)
     assert.deepEqual([third.listeners.started, third.failed], [1, 0])
     const now = recordedListeners(state.path, lab)

@@ -12,6 +12,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {netctlBin, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
+import {killPid} from '../helpers/process.js'
 
 const skip = kernelSkipReason()
 const tag = `s${process.pid % 10000}`
@@ -203,11 +204,7 @@ describe('lab security: injection, ownership, integrity', {skip}, () => {
     assert.equal((await netctl(['lab', 'up', '--name', name, '--pods-per-node', '1', '--encapsulation', 'None'])).code, 0)
     // What a kill right after "creating namespaces" leaves: namespaces with only lo, and no BIRD.
     for (const line of readFileSync(join(state.path, 'labs', name, 'owned.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"pid"'))) {
-      try {
-        process.kill(JSON.parse(line).pid, 'SIGKILL')
-      } catch {
-        // Already gone.
-      }
+      killPid(JSON.parse(line).pid)
     }
     for (const ns of namespacesWithPrefix(`nc-${name}.`)) if (!ns.endsWith('.underlay')) spawnSync('ip', ['-n', ns, 'link', 'del', 'eth0'])
     spawnSync('ip', ['netns', 'exec', `nc-${name}.n-controlplane`, 'nft', 'delete', 'table', 'inet', 'netctl'])
