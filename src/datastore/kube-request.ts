@@ -62,6 +62,8 @@ export interface BoundedRequest {
   /** "the Kubernetes API at <server>", "GET /api/v1/pods": for the messages. */
   server: string
   what: string
+  /** Called once the request has been handed to the kernel (a caller can go on working while the server does). */
+  onSent?: () => void
 }
 
 export const formatBytes = (bytes: number): string =>
@@ -100,6 +102,7 @@ export function boundedRequest(r: BoundedRequest): Promise<KubeReply> {
     const deadline = setTimeout(() => finish(r.onDeadline(received)), r.deadlineMs)
     req.on('timeout', () => finish(unreachable(r, new Error(`nothing for ${r.idleMs / 1000} s during ${r.what}`))))
     req.on('error', (error) => finish(unreachable(r, error)))
+    if (r.onSent) req.once('finish', r.onSent)
     req.end(r.payload)
   })
 }

@@ -320,19 +320,22 @@ export class KubernetesDatastore implements Datastore {
       error: () => giveUp(`${listing} did not finish within ${listMs / 1000} s (${pages} pages, ${objects} objects so far)`),
     }
     const seenTokens = new Set<string>()
+    /** The page's reply, and when its request is on the wire (or failed before it got there). */
     const request = (token?: string) => {
       const params = new URLSearchParams({...query, limit: String(kubePageSize)})
       if (token) params.set('continue', token)
-      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline})
+      let onSent!: () => void
+      const sent = new Promise<void>((resolve) => (onSent = resolve))
+      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline, onSent})
       // A consumer that stops early (or a failed page) must not leave it unhandled.
       pending.catch(() => {})
-      return pending
+      return {pending, sent: Promise.race([sent, pending.then(() => {}, () => {})])}
     }
-    let next: Promise<Response> | undefined = request()
+    let next: ReturnType<typeof request> | undefined = request()
     let token: string | undefined
     do {
       if (!next) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
-      const response: Response = await next
+      const response: Response = await next.pending
       pages += 1
       if (response.status === 404) {
         throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resource}`, resource === resourceName(kind) ? 'install Calico (its CRDs) in this cluster, or check the kubeconfig context' : 'check the kubeconfig context: the server does not look like a Kubernetes API server')
@@ -347,8 +350,11 @@ export class KubernetesDatastore implements Datastore {
         if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
         seenTokens.add(token)
       }
-      // Ask for the next page before handing this one out: the server works while we convert and print.
+      // Ask for the next page before handing this one out, and see the request sent (credentials, a
+      // socket from the agent and the write take a few turns of the event loop): the server then
+      // works while we convert and print.
       next = token !== undefined && pages < maxListPages ? request(token) : undefined
+      await next?.sent
       yield list.items
     } while (token !== undefined)
   }
@@ -405,7 +411,7 @@ export class KubernetesDatastore implements Datastore {
    * One request, bounded by limits.requestMs (credentials included) and, for a list page,
    * by what is left of the listing's time. A 2xx reply must be JSON.
    */
-  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; body?: unknown; contentType?: string; listDeadline?: ListDeadline}): Promise<Response> {
+  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; body?: unknown; contentType?: string; listDeadline?: ListDeadline; onSent?: () => void}): Promise<Response> {
     const url = new URL(this.server + path)
     const what = `${method} ${url.pathname}`
     const {idleMs, requestMs, maxBodyBytes} = this.limits
@@ -432,7 +438,7 @@ export class KubernetesDatastore implements Datastore {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body))
     if (payload) Object.assign(requestOptions.headers!, {'Content-Type': options.contentType ?? 'application/json', 'Content-Length': payload.length})
     const reply = await boundedRequest({
-      url, options: requestOptions, payload, idleMs, maxBodyBytes, what, server: this.shownServer,
+      url, options: requestOptions, payload, idleMs, maxBodyBytes, what, server: this.shownServer, onSent: options.onSent,
       deadlineMs: deadlineAt - Date.now(), onDeadline: (received) => onDeadline(received),
     })
     const response: Response = {status: reply.status, body: undefined, what}
