@@ -174,8 +174,14 @@ export function podIpNetworks(pod: Pod): string[] {
   return ips.map((ip) => ip.trim()).filter(Boolean).map(asHostNetwork)
 }
 
-/** Calico keeps an annotation's prefix if it has one; a bare address becomes a host route. */
-const asHostNetwork = (ip: string): string => (parseCidr(ip) ? ip : `${ip}/${parseIp(ip)?.family === 6 ? 128 : 32}`)
+/**
+ * Calico keeps an annotation's prefix if it has one; a bare address becomes a host route. Only
+ * an IPv6 address has a colon: the others need no parsing (listings convert thousands).
+ */
+const asHostNetwork = (ip: string): string => {
+  if (ip.includes('/') && parseCidr(ip)) return ip
+  return `${ip}/${ip.includes(':') && parseIp(ip)?.family === 6 ? 128 : 32}`
+}
 
 /** Succeeded or Failed pods have given their IPs back: Calico shows them with none. */
 export const isFinished = (pod: Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' || pod.status?.phase === 'Completed'
