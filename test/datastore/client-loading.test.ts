@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {after, before, describe, it} from 'node:test'
 
-import {runCli, tempDir} from '../helpers/cli.js'
+import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
 import {moduleRecorder} from '../helpers/module-recorder.js'
@@ -49,6 +49,24 @@ describe('datastore clients as the built CLI loads them', () => {
     const loaded = await loadedBy({DATASTORE_TYPE: 'kubernetes', KUBECONFIG: join(dir.path, 'kubeconfig')})
     assert.match(loaded, /\/dist\/vendor\/kubeconfig\.js/)
     assert.ok(!loaded.includes('@kubernetes/client-node'), 'loaded @kubernetes/client-node')
+  })
+
+  it('the bundled KubeConfig still makes proxy agents for a proxy-url (bundled, loaded on first use)', async () => {
+    const {KubeConfig} = (await import(pathToFileURL(join(repoRoot, 'dist/vendor/kubeconfig.js')).href)) as typeof import('@kubernetes/client-node')
+    const agentFor = async (server: string, proxy: string) => {
+      const kc = new KubeConfig()
+      kc.loadFromOptions({
+        clusters: [{name: 'c', server, proxyUrl: proxy, skipTLSVerify: false}],
+        users: [{name: 'u', token: 't'}],
+        contexts: [{name: 'c', cluster: 'c', user: 'u'}],
+        currentContext: 'c',
+      })
+      const options: {agent?: object} = {}
+      await kc.applyToHTTPSOptions(options)
+      return options.agent?.constructor.name
+    }
+    assert.match((await agentFor('https://10.0.0.1:6443', 'socks5://127.0.0.1:1080'))!, /^SocksProxyAgent/)
+    assert.match((await agentFor('https://10.0.0.1:6443', 'http://127.0.0.1:3128'))!, /^HttpsProxyAgent/)
   })
 
   const etcdPackages = ['/node_modules/etcd3/', '/node_modules/@grpc/', '/node_modules/protobufjs/', '/node_modules/cockatiel/']
