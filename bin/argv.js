@@ -1,18 +1,19 @@
+'use strict'
 // kubectl takes its global flags before the command too (`kubectl -n kube-system get pods`); oclif
 // finds the command only in the first words. So flags that come before the command are moved to
 // after it (before a `--`, whose rest belongs to the command `lab exec` runs), where oclif parses them.
 // Only flags known here move: whether the next word is the flag's value or the command depends on it.
 
 /** Flags that take a value: netctl's global flags (src/cli/base-command.ts) and the common per-command ones. */
-export const leadingValueFlags = new Set([
+const leadingValueFlags = new Set([
   '--datastore', '--config', '--state-dir', '--lab', '--etcd-endpoints', '--kubeconfig', '--context',
   '-o', '--output', '-n', '--namespace', '-l', '--selector',
 ])
 /** Flags that take none. */
-export const leadingBooleanFlags = new Set(['--debug', '--json', '-A', '--all-namespaces', '-h', '--help', '--allow-version-mismatch'])
+const leadingBooleanFlags = new Set(['--debug', '--json', '-A', '--all-namespaces', '-h', '--help', '--allow-version-mismatch'])
 
 /** argv with its leading known flags moved after the command words. */
-export function moveLeadingFlags(argv) {
+function moveLeadingFlags(argv) {
   const leading = []
   let i = 0
   while (i < argv.length) {
@@ -43,7 +44,7 @@ export function moveLeadingFlags(argv) {
  * stays a flag for the commands that have -n. The datastore is Kubernetes: kubectl's cluster.
  * `commandHasNamespace(words)` says whether the command those words name takes -n.
  */
-export function kubectlPluginArgs(argv, env, commandHasNamespace) {
+function kubectlPluginArgs(argv, env, commandHasNamespace) {
   const dashes = argv.indexOf('--')
   const own = dashes === -1 ? argv : argv.slice(0, dashes)
   const after = dashes === -1 ? [] : argv.slice(dashes)
@@ -63,3 +64,5 @@ export function kubectlPluginArgs(argv, env, commandHasNamespace) {
   if (namespace !== undefined) pluginEnv.NETCTL_K8S_NAMESPACE = namespace
   return {args: [...args, ...after], env: pluginEnv}
 }
+
+module.exports = {leadingValueFlags, leadingBooleanFlags, moveLeadingFlags, kubectlPluginArgs}

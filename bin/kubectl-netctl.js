@@ -3,13 +3,15 @@
 // `get weps -n kube-system` (kubectl finds kubectl-netctl on PATH; npm installs it from package.json
 // "bin"). It talks to kubectl's cluster: the Kubernetes datastore, with kubectl's --kubeconfig,
 // --context and -n/--namespace (see kubectlPluginArgs), then runs netctl in this process.
-import {readFileSync} from 'node:fs'
+'use strict'
+const {readFileSync} = require('node:fs')
+const {join} = require('node:path')
 
-import {kubectlPluginArgs} from './argv.js'
+const {kubectlPluginArgs} = require('./argv.js')
 
 let commands = {}
 try {
-  commands = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8')).commands ?? {}
+  commands = JSON.parse(readFileSync(join(__dirname, '..', 'oclif.manifest.json'), 'utf8')).commands ?? {}
 } catch {
   // No manifest (a build in progress): -n is then only the default namespace.
 }
@@ -24,5 +26,5 @@ const commandHasNamespace = (words) => {
 const {args, env} = kubectlPluginArgs(process.argv.slice(2), process.env, commandHasNamespace)
 for (const name of Object.keys(process.env)) if (!(name in env)) delete process.env[name]
 Object.assign(process.env, env)
-process.argv = [process.argv[0], new URL('run.js', import.meta.url).pathname, ...args]
-await import('./run.js')
+process.argv = [process.argv[0], join(__dirname, 'run.js'), ...args]
+require('./run.js')

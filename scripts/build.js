@@ -38,14 +38,14 @@ const dist = join(root, 'dist')
 const modules = (dir) => readdirSync(join(src, dir), {recursive: true}).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f.slice(0, -3)}`).sort()
 const entries = [...modules('commands'), ...modules('hooks')]
 
-// The bundle's exports: oclif, and each command and hook as a function that imports it (so only the
-// one run is initialised).
+// The bundle's exports: oclif, and each command and hook as a function that initialises it and
+// returns its exports (so only the one run is initialised; synchronously, for CommonJS callers).
 const entry = [
   `export * as oclif from '@oclif/core'`,
   // Our modules initialised so far, in order (test/cli/startup.test.ts checks what `get` initialises).
   `export const initialized = __netctlInitialized`,
   `export const modules = {`,
-  ...entries.map((m) => `  ${JSON.stringify(m)}: () => import(${JSON.stringify(`./${m}.ts`)}),`),
+  ...entries.map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(`./${m}.ts`)}),`),
   `}`,
 ].join('\n')
 
@@ -102,16 +102,37 @@ const plugin = {
       if (!text.includes(check)) throw new Error(`${args.path}: no picomatch check to leave out`)
       return {contents: text.replace(check, ''), loader: 'js'}
     })
-    // node:crypto takes ~3 ms to load (its ~20 internal modules) and `get` never calls it (only writes,
-    // locks and names do): our modules get functions that load it on their first call.
-    b.onResolve({filter: /^node:crypto$/}, (args) => (args.importer.startsWith(src) ? {path: 'node:crypto', namespace: 'lazy-builtin'} : undefined))
-    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, async () => {
-      const crypto = await import('node:crypto')
-      const names = Object.keys(crypto).filter((name) => name !== 'default' && /^[a-z]/.test(name) && typeof crypto[name] === 'function')
-      return {
-        contents: `let crypto\nconst load = () => (crypto ??= require('node:crypto'))\n${names.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`,
-        loader: 'js',
-      }
+    // oclif asks wsl-utils whether this is WSL at every start, and wsl-utils loads node:child_process
+    // (~1 ms) for its other functions: its isWsl is is-wsl's, asked directly.
+    b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/}, async (args) => {
+      const {readFile} = await import('node:fs/promises')
+      const text = await readFile(args.path, 'utf8')
+      const ask = "(await import('wsl-utils')).isWsl"
+      if (!text.includes(ask)) throw new Error(`${args.path}: no wsl-utils isWsl to ask is-wsl for`)
+      return {contents: text.replace(ask, "(await import('is-wsl')).default"), loader: 'js'}
+    })
+    // Node's modules that take a few internal modules each to load, whose importers only call them in
+    // commands `get` never runs (each internal module costs start-up time): node:crypto (~3 ms: writes,
+    // locks and names use it), child_process (oclif asks Windows for its parent shell), readline (oclif
+    // reads piped arguments), perf_hooks (oclif's --debug timings), net (only cidr.ts: isIPv4/isIPv6).
+    // Each is loaded at its first use instead: our ES modules get functions that load it, oclif's
+    // CommonJS gets an object whose getters do.
+    const lazyBuiltins = [
+      {name: 'node:crypto', importer: (path) => path.startsWith(src)},
+      {name: 'node:net', importer: (path) => path === join(src, 'resources/cidr.ts')},
+      {name: 'node:child_process', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/.test(path)},
+      {name: 'node:readline', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]parser[\\/]parse\.js$/.test(path)},
+      {name: 'node:perf_hooks', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]performance\.js$/.test(path)},
+    ]
+    b.onResolve({filter: /^node:(crypto|net|child_process|readline|perf_hooks)$/}, (args) =>
+      lazyBuiltins.some((l) => l.name === args.path && l.importer(args.importer)) ? {path: args.path, namespace: 'lazy-builtin', pluginData: {commonjs: args.kind === 'require-call'}} : undefined)
+    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, async (args) => {
+      const real = await import(args.path)
+      const names = Object.keys(real).filter((name) => name !== 'default' && /^[A-Za-z]\w*$/.test(name))
+      const load = `let real\nconst load = () => (real ??= require(${JSON.stringify(args.path)}))\n`
+      if (args.pluginData.commonjs) return {contents: `${load}module.exports = {\n${names.map((name) => `  get ${name}() { return load().${name} },`).join('\n')}\n}\n`, loader: 'js'}
+      const functions = names.filter((name) => /^[a-z]/.test(name) && typeof real[name] === 'function')
+      return {contents: `${load}${functions.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`, loader: 'js'}
     })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
@@ -170,14 +191,18 @@ code = `// netctl build ${createHash('sha256').update(code).digest('hex').slice(
 mkdirSync(dist, {recursive: true})
 rmSync(join(dist, 'netctl.cache'), {force: true})
 writeFileSync(join(dist, 'netctl.cjs'), code)
-copyFileSync(join(root, 'scripts/build-runtime/oclif.js'), join(dist, 'oclif.js'))
+copyFileSync(join(root, 'scripts/build-runtime/oclif.cjs'), join(dist, 'oclif.js'))
+// Everything of ours that `netctl get` loads is CommonJS (bin/ says so too): an ES module would bring
+// up Node's ES module loader at every start (~8 ms).
+writeFileSync(join(dist, 'package.json'), '{\n  "type": "commonjs"\n}\n')
 
 // @oclif/plugin-autocomplete's commands (`netctl autocomplete`) as commands of ours, each a module that
 // imports the plugin's own: a plugin would be found, read and its manifest parsed at every start (~5 ms).
 const autocomplete = ['autocomplete/index', 'autocomplete/create', 'autocomplete/script']
 for (const m of autocomplete) {
   if (entries.includes(`commands/${m}`)) throw new Error(`src/commands/${m}.ts: the autocomplete plugin's command has that name`)
-  const file = join(dist, 'commands', `${m}.js`)
+  // An ES module, as the plugin is (.mjs: dist/ is CommonJS).
+  const file = join(dist, 'commands', `${m}.mjs`)
   mkdirSync(dirname(file), {recursive: true})
   writeFileSync(file, `// Built by scripts/build.js: @oclif/plugin-autocomplete's command, run as one of netctl's.\nconst plugin = import.meta.resolve('@oclif/plugin-autocomplete') // its lib/index.js\nexport default (await import(new URL(${JSON.stringify(`commands/${m}.js`)}, plugin))).default\n`)
 }
@@ -185,6 +210,6 @@ for (const m of autocomplete) {
 for (const m of entries) {
   const file = join(dist, `${m}.js`)
   mkdirSync(dirname(file), {recursive: true})
-  writeFileSync(file, `// Built by scripts/build.js from src/${m}.ts, whose code is in dist/netctl.cjs.\nimport {netctl} from '#oclif'\n\nexport default (await netctl.modules[${JSON.stringify(m)}]()).default\n`)
+  writeFileSync(file, `// Built by scripts/build.js from src/${m}.ts, whose code is in dist/netctl.cjs.\nmodule.exports = require(${JSON.stringify(`./${relative(dirname(file), join(dist, 'oclif.js'))}`)}).netctl.modules[${JSON.stringify(m)}]()\n`)
 }
 console.log(`dist/netctl.cjs: ${(code.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules; ${entries.length} command and hook modules; ${count} import() calls made __import()`)

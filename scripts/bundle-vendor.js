@@ -20,14 +20,8 @@ import {build} from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'dist', 'vendor')
-// CommonJS inside an ES module bundle: require of Node's own modules, and __dirname for etcd3's protos.
-const banner = [
-  "import {createRequire as __netctlRequire} from 'node:module';",
-  "import {fileURLToPath as __netctlPath} from 'node:url';",
-  'const require = __netctlRequire(import.meta.url);',
-  "const __dirname = __netctlPath(new URL('.', import.meta.url));",
-].join(' ')
-const options = {bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning', banner: {js: banner}, legalComments: 'inline'}
+// CommonJS, as dist/package.json says: required, not imported (no ES module loader at run time).
+const options = {bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'inline'}
 
 /** client-node's config module imports ./gen/index.js (every API client) for makeApiClient alone. */
 const noApiClients = {

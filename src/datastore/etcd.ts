@@ -5,6 +5,7 @@
  * lost race is a conflict, never a silent overwrite.
  */
 import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
@@ -446,8 +447,9 @@ export class EtcdDatastore implements Datastore {
  * (scripts/bundle-vendor.js), which loads in about half the time; the packages from src.
  */
 async function etcdClient(): Promise<{Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}> {
-  const bundle = new URL('../vendor/etcd3/lib/etcd3.js', import.meta.url)
-  if (existsSync(fileURLToPath(bundle))) return (await import(bundle.href)) as {Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}
+  const bundle = fileURLToPath(new URL('../vendor/etcd3/lib/etcd3.js', import.meta.url))
+  // CommonJS (dist/package.json): required, which keeps Node's ES module loader out of the run.
+  if (existsSync(bundle)) return createRequire(import.meta.url)(bundle) as {Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}
   const [{Etcd3}, {noop}] = await Promise.all([import('etcd3'), import('cockatiel')])
   return {Etcd3, noop}
 }

@@ -8,6 +8,7 @@
  * client-node's own settings (see kubectlCompatible).
  */
 import {accessSync, existsSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -94,8 +95,9 @@ export async function loadKubeconfig(setting: KubeconfigSource, env: NodeJS.Proc
  * the package itself when running from src.
  */
 async function kubeConfigClass(): Promise<typeof import('@kubernetes/client-node').KubeConfig> {
-  const bundle = new URL('../vendor/kubeconfig.js', import.meta.url)
-  if (existsSync(fileURLToPath(bundle))) return ((await import(bundle.href)) as typeof import('@kubernetes/client-node')).KubeConfig
+  const bundle = fileURLToPath(new URL('../vendor/kubeconfig.js', import.meta.url))
+  // CommonJS (dist/package.json): required, which keeps Node's ES module loader out of the run.
+  if (existsSync(bundle)) return (createRequire(import.meta.url)(bundle) as typeof import('@kubernetes/client-node')).KubeConfig
   return (await import('@kubernetes/client-node')).KubeConfig
 }
 

@@ -3,6 +3,8 @@
  * `netctl help <command…>` (kubectl's and git's habit) shows that command's help, and anything
  * else is an unknown command, said as netctl says errors, with the closest command as a guess (exit 2).
  */
+import {createRequire} from 'node:module'
+
 import type {Hook, Interfaces} from '@oclif/core'
 
 type Config = Interfaces.Config
@@ -21,8 +23,7 @@ const hook: Hook<'command_not_found'> = async function (options) {
     words.shift()
   }
   // Only flags and no command (`netctl --lab demo`): bin/argv.js moved nothing, as there was nowhere to.
-  const argvModule = new URL('../../bin/argv.js', import.meta.url).href
-  const {leadingBooleanFlags, leadingValueFlags} = (await import(argvModule)) as {leadingBooleanFlags: Set<string>; leadingValueFlags: Set<string>}
+  const {leadingBooleanFlags, leadingValueFlags} = createRequire(import.meta.url)('../../bin/argv.js') as {leadingBooleanFlags: Set<string>; leadingValueFlags: Set<string>}
   const first = words[0]?.split('=')[0] ?? ''
   if (leadingBooleanFlags.has(first) || leadingValueFlags.has(first)) {
     const flags = [...words, ...(options.argv ?? [])].join(' ')

@@ -11,7 +11,7 @@ import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {moduleRecorder} from '../helpers/module-recorder.js'
 
 test('--version prints exactly the user agent oclif would print', async () => {
-  const config = await Config.load(join(repoRoot, 'bin', 'run.js'))
+  const config = await Config.load(repoRoot)
   const result = await runCli(['--version'])
   assert.equal(result.code, 0, result.stderr)
   assert.equal(result.stdout, `${config.userAgent}\n`)
@@ -45,20 +45,21 @@ function load(dir: string, args: string[], root = repoRoot): Loaded {
   writeFileSync(report, '{}')
   writeFileSync(join(dir, 'hook.mjs'), recorder)
   writeFileSync(join(dir, 'record.mjs'), `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)}, {data: {file: ${JSON.stringify(log)}}})\n`)
-  const oclif = pathToFileURL(join(root, 'dist', 'oclif.js')).href
+  const oclif = join(root, 'dist', 'oclif.js')
   const bin = join(root, 'bin', 'run.js')
   writeFileSync(join(dir, 'driver.mjs'), `import {createRequire} from 'node:module'
 import {cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs'
-let oclif
+const require = createRequire(import.meta.url)
 process.on('exit', () => writeFileSync(${JSON.stringify(report)}, JSON.stringify({
-  cjs: Object.keys(createRequire(import.meta.url).cache),
+  cjs: Object.keys(require.cache),
+
   builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)),
   initialized: oclif?.netctl.initialized, codeCache: oclif?.codeCache,
 })))
 process.argv = [process.argv[0], ${JSON.stringify(bin)}, ...process.argv.slice(2)]
 await import(${JSON.stringify(pathToFileURL(bin).href)})
-// If bin/run.js loaded dist/oclif.js (as '#oclif'), this is the same module, with this run's state.
-if (readFileSync(${JSON.stringify(log)}, 'utf8').includes(${JSON.stringify(oclif)})) oclif = await import(${JSON.stringify(oclif)})
+// If bin/run.js loaded dist/oclif.js, this is that module, with this run's state.
+const oclif = require.cache[${JSON.stringify(oclif)}]?.exports
 `)
   const env: Record<string, string | undefined> = {...process.env, NETCTL_STATE_DIR: dir, XDG_CONFIG_HOME: join(dir, 'config')}
   for (const name of ['DATASTORE_TYPE', 'CALICO_DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'KUBECONFIG', 'NETCTL_CONFIG', 'NETCTL_DEBUG']) delete env[name]
@@ -144,6 +145,30 @@ test('--version loads neither oclif nor any of our code', () => {
     assert.equal(run.initialized, undefined)
     assert.deepEqual(run.files.filter((f) => !f.startsWith('node_modules/')), ['bin/run.js'])
     assert.deepEqual(run.files.filter((f) => f.startsWith('node_modules/@oclif')), [])
+  } finally {
+    dir.cleanup()
+  }
+})
+
+test('get runs without Node\'s ES module loader and without the builtins only other commands use', () => {
+  const dir = tempDir()
+  try {
+    // Run as a user runs it (no ES module driver): a CommonJS preload notes Node's own modules at exit.
+    const preload = join(dir.path, 'builtins.cjs')
+    const report = join(dir.path, 'builtins.txt')
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, process.moduleLoadList.join('\\n')))\n`)
+    const env: Record<string, string | undefined> = {...process.env, NETCTL_STATE_DIR: dir.path, XDG_CONFIG_HOME: join(dir.path, 'config')}
+    for (const name of ['DATASTORE_TYPE', 'CALICO_DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'KUBECONFIG', 'NETCTL_CONFIG', 'NETCTL_DEBUG', 'NODE_OPTIONS']) delete env[name]
+    const builtinsOf = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['-r', preload, ...args], {env, encoding: 'utf8'})
+      assert.equal(r.status, 0, r.stderr)
+      return readFileSync(report, 'utf8').split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length))
+    }
+    // Node itself loads a few of the loader's modules at every start, `node -e 0` too.
+    const always = new Set(builtinsOf(['-e', '0']))
+    const builtins = builtinsOf([join(repoRoot, 'bin', 'run.js'), 'get', 'ippools', '-o', 'yaml'])
+    assert.deepEqual(builtins.filter((m) => m.startsWith('internal/modules/esm/') && !always.has(m)), [], 'the ES module loader was loaded')
+    for (const lazy of ['crypto', 'child_process', 'readline', 'perf_hooks']) assert.ok(!builtins.includes(lazy), `get loaded node:${lazy}`)
   } finally {
     dir.cleanup()
   }

@@ -14,7 +14,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
-import {moduleRecorder} from '../helpers/module-recorder.js'
+import {moduleRecorder, requireRecorder} from '../helpers/module-recorder.js'
 
 const recorder = moduleRecorder
 
@@ -28,6 +28,7 @@ describe('datastore clients as the built CLI loads them', () => {
   before(async () => {
     writeFileSync(join(dir.path, 'hook.mjs'), recorder)
     writeFileSync(hook, `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir.path, 'hook.mjs')).href)}, {data: {file: ${JSON.stringify(log)}}})\n`)
+    writeFileSync(join(dir.path, 'record.cjs'), requireRecorder(log))
     ;[etcd, api] = await Promise.all([startEtcd(), startKubeApiDouble()])
     api.writeKubeconfig(join(dir.path, 'kubeconfig'))
   })
@@ -38,7 +39,7 @@ describe('datastore clients as the built CLI loads them', () => {
 
   const loadedBy = async (env: Record<string, string>, args = ['get', 'workloadendpoints', '-A'], input?: string): Promise<string> => {
     writeFileSync(log, '')
-    const result = await runCli(args, {input, stateDir: dir.path, env: {...env, NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`}})
+    const result = await runCli(args, {input, stateDir: dir.path, env: {...env, NODE_OPTIONS: `--import ${pathToFileURL(hook).href} --require ${join(dir.path, 'record.cjs')}`}})
     assert.equal(result.code, 0, result.stderr)
     const loaded = readFileSync(log, 'utf8')
     assert.match(loaded, /bin\/run\.js/, 'the recorder saw the CLI start')

@@ -7,3 +7,10 @@ export async function resolve(specifier, context, next) {
   appendFileSync(file, result.url + '\\n')
   return result
 }`
+
+/**
+ * The same for CommonJS (preloaded with --require): at exit, appends the file URL of every module
+ * Node required (netctl's own start path and the datastore client bundles are CommonJS).
+ */
+export const requireRecorder = (file: string): string =>
+  `process.on('exit', () => require('node:fs').appendFileSync(${JSON.stringify(file)}, Object.keys(require.cache).map((path) => require('node:url').pathToFileURL(path).href + '\\n').join('')))\n`

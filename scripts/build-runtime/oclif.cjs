@@ -1,20 +1,20 @@
-// dist/oclif.js (copied here by scripts/build.js): loads dist/netctl.cjs, the bundle of netctl's code,
-// @oclif/core, js-yaml and cli-table3, from a V8 code cache (dist/netctl.cache): one file read and no
-// parsing instead of ~220 files that Node would each resolve, read and compile. It exports @oclif/core's
-// API (bin/run.js starts oclif with it) and `netctl`, the bundle, from which dist/commands/** and
-// dist/hooks/** take their code: the CLI, its commands and its hook share one copy of oclif. Imported as
-// '#oclif' (package.json "imports").
-import {readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
-import {dirname} from 'node:path'
-import {fileURLToPath} from 'node:url'
-import vm from 'node:vm'
+// dist/oclif.js (copied here by scripts/build.js; CommonJS, as dist/package.json says): loads
+// dist/netctl.cjs, the bundle of netctl's code, @oclif/core, js-yaml and cli-table3, from a V8 code
+// cache (dist/netctl.cache): one file read and no parsing instead of ~220 files that Node would each
+// resolve, read and compile. It exports @oclif/core's API (bin/run.js starts oclif with it) and
+// `netctl`, the bundle, from which dist/commands/** and dist/hooks/** take their code: the CLI, its
+// commands and its hook share one copy of oclif. Also required as '#oclif' (package.json "imports").
+'use strict'
+const {readFileSync, renameSync, writeFileSync} = require('node:fs')
+const {createRequire} = require('node:module')
+const {dirname, join} = require('node:path')
+const vm = require('node:vm')
 
-const filename = fileURLToPath(new URL('netctl.cjs', import.meta.url))
-const cacheFile = fileURLToPath(new URL('netctl.cache', import.meta.url))
+const filename = join(__dirname, 'netctl.cjs')
+const cacheFile = join(__dirname, 'netctl.cache')
 
 /** Whether this run's bundle came from the code cache: 'accepted', 'rejected' (another Node or build), 'absent'. */
-export let codeCache = 'absent'
+let codeCache = 'absent'
 
 function load() {
   const code = readFileSync(filename, 'latin1')
@@ -53,8 +53,8 @@ function load() {
   return module.exports
 }
 
-export const netctl = load()
-export const {
-  Args, Command, CommandHelp, Config, Constraints, Errors, Flags, Help, HelpBase, Interfaces, ModuleLoader, Parser,
-  Performance, Plugin, execute, flush, getLogger, handle, loadHelpClass, run, settings, toConfiguredId, toStandardizedId, ux,
-} = netctl.oclif
+const netctl = load()
+// What bin/run.js, the command and hook modules and the tests take: the bundle, whether it came from
+// the code cache, and @oclif/core's API (getters: only what is used is initialised).
+module.exports = {netctl, get codeCache() { return codeCache }}
+for (const name of Object.keys(netctl.oclif)) Object.defineProperty(module.exports, name, {enumerable: true, get: () => netctl.oclif[name]})
