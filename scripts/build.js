@@ -2,7 +2,7 @@
 // Builds dist/ with esbuild (tsc only type-checks). Node spends most of netctl's start-up finding, reading
 // and compiling modules: `netctl get` loaded ~220 files, ~170 of them @oclif/core's. So:
 // - dist/netctl.cjs: one CommonJS bundle of our code, @oclif/core, js-yaml and cli-table3, run by dist/oclif.js
-//   (copied from scripts/build-runtime/oclif.js) from a V8 code cache. Code that is imported lazily
+//   (copied from scripts/build-runtime/oclif.cjs) from a V8 code cache (cached-require.cjs). Code that is imported lazily
 //   (import()) stays lazy: it is in the file but neither run nor compiled until it is imported.
 // - dist/commands/**.js, dist/hooks/*.js: one small ES module per command, where oclif.manifest.json says,
 //   that takes its command from the bundle: oclif still finds, loads and runs only the command asked for.
@@ -10,6 +10,8 @@
 import {build} from 'esbuild'
 import {copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
+
+import {asciiOnly} from './ascii.js'
 
 const root = new URL('..', import.meta.url).pathname
 
@@ -180,10 +182,7 @@ code = code.replace(dynamicImport, '__import(')
 const esmInit = 'return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;'
 if (!code.includes(esmInit)) throw new Error('netctl.cjs: esbuild\'s __esm helper changed: update the initialisation record')
 code = `var __netctlInitialized = [];\n${code.replace(esmInit, 'return fn && (__netctlInitialized.push(__getOwnPropNames(fn)[0]), res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;')}`
-// Pure ASCII, so that dist/oclif.js can read it as latin1: a one-byte string, no UTF-8 decoding (esbuild
-// leaves a few characters in comments and regular expressions, where \u escapes mean the same).
-if (/\\[^\x00-\x7f]/.test(code)) throw new Error('netctl.cjs: an escaped non-ASCII character (a \\u escape would change its meaning)')
-code = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+code = asciiOnly(code, 'netctl.cjs')
 // V8 accepts a code cache made for any source of the same length: the cache is tied to this build by
 // its first line, which dist/oclif.js compares.
 const {createHash} = await import('node:crypto')
@@ -192,6 +191,7 @@ mkdirSync(dist, {recursive: true})
 rmSync(join(dist, 'netctl.cache'), {force: true})
 writeFileSync(join(dist, 'netctl.cjs'), code)
 copyFileSync(join(root, 'scripts/build-runtime/oclif.cjs'), join(dist, 'oclif.js'))
+copyFileSync(join(root, 'scripts/build-runtime/cached-require.cjs'), join(dist, 'cached-require.js'))
 // Everything of ours that `netctl get` loads is CommonJS (bin/ says so too): an ES module would bring
 // up Node's ES module loader at every start (~8 ms).
 writeFileSync(join(dist, 'package.json'), '{\n  "type": "commonjs"\n}\n')

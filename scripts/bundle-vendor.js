@@ -12,11 +12,14 @@
  * src/datastore/{kubeconfig,etcd}.ts use these when they exist and the packages otherwise (tests
  * run from src through tsx).
  */
-import {cpSync, mkdirSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {build} from 'esbuild'
+
+import {asciiOnly} from './ascii.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'dist', 'vendor')
@@ -59,13 +62,26 @@ const lazyImports = {
   },
 }
 
-await build({
+/**
+ * The datastores require these through dist/cached-require.js, which keeps a V8 code cache beside
+ * each (FILE.cache, written by the first run that loads it) and takes it only for the build named
+ * on the bundle's first line.
+ */
+async function bundle(buildOptions) {
+  await build(buildOptions)
+  const code = asciiOnly(readFileSync(buildOptions.outfile, 'utf8'), buildOptions.outfile)
+  if (/(?<![\w$."'`])import\(/.test(code)) throw new Error(`${buildOptions.outfile}: an import() call, which code run from a code cache cannot make`)
+  writeFileSync(buildOptions.outfile, `// netctl vendor build ${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n${code}`)
+  rmSync(buildOptions.outfile.replace(/\.js$/, '.cache'), {force: true})
+}
+
+await bundle({
   ...options,
   stdin: {contents: "export {KubeConfig} from '@kubernetes/client-node/dist/config.js'", resolveDir: root, loader: 'js'},
   outfile: join(out, 'kubeconfig.js'),
   plugins: [noApiClients, lazyImports],
 })
 
-await build({...options, stdin: {contents: "export {Etcd3} from 'etcd3'\nexport {noop} from 'cockatiel'", resolveDir: root, loader: 'js'}, outfile: join(out, 'etcd3', 'lib', 'etcd3.js')})
+await bundle({...options, stdin: {contents: "export {Etcd3} from 'etcd3'\nexport {noop} from 'cockatiel'", resolveDir: root, loader: 'js'}, outfile: join(out, 'etcd3', 'lib', 'etcd3.js')})
 mkdirSync(join(out, 'etcd3', 'proto'), {recursive: true})
 cpSync(join(root, 'node_modules', 'etcd3', 'proto'), join(out, 'etcd3', 'proto'), {recursive: true})

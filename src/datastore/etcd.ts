@@ -4,9 +4,7 @@
  * revision as resourceVersion. Every write is a transaction that compares revisions, so a
  * lost race is a conflict, never a silent overwrite.
  */
-import {existsSync, readFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
-import {fileURLToPath} from 'node:url'
+import {readFileSync} from 'node:fs'
 
 import {NetctlError} from '../errors.js'
 import type {KindInfo} from '../resources/kind.js'
@@ -16,6 +14,7 @@ import {alreadyExists, BatchWriteError, conflict, interrupted, notFound, opName,
 import {decodeIpamValue, encodeIpamValue, ipamEtcdKey, ipamEtcdKeyByName, ipamEtcdPrefix, isListedByName} from './etcd-ipam.js'
 import {EtcdRangeClient, EtcdRangeTimeout, type RangeReply, type RangeRequest} from './etcd-range.js'
 import {redactEndpoints} from './redact.js'
+import {requireVendorBundle} from './vendor.js'
 
 type Etcd3 = import('etcd3').Etcd3
 type KeyValue = import('etcd3').IKeyValue
@@ -447,9 +446,8 @@ export class EtcdDatastore implements Datastore {
  * (scripts/bundle-vendor.js), which loads in about half the time; the packages from src.
  */
 async function etcdClient(): Promise<{Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}> {
-  const bundle = fileURLToPath(new URL('../vendor/etcd3/lib/etcd3.js', import.meta.url))
-  // CommonJS (dist/package.json): required, which keeps Node's ES module loader out of the run.
-  if (existsSync(bundle)) return createRequire(import.meta.url)(bundle) as {Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}
+  const bundled = requireVendorBundle<{Etcd3: typeof import('etcd3').Etcd3; noop: typeof import('cockatiel').noop}>('etcd3/lib/etcd3.js')
+  if (bundled) return bundled
   const [{Etcd3}, {noop}] = await Promise.all([import('etcd3'), import('cockatiel')])
   return {Etcd3, noop}
 }

@@ -8,12 +8,11 @@
  * client-node's own settings (see kubectlCompatible).
  */
 import {accessSync, existsSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {delimiter, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {NetctlError} from '../errors.js'
+import {requireVendorBundle} from './vendor.js'
 
 type KubeConfig = import('@kubernetes/client-node').KubeConfig
 
@@ -95,10 +94,7 @@ export async function loadKubeconfig(setting: KubeconfigSource, env: NodeJS.Proc
  * the package itself when running from src.
  */
 async function kubeConfigClass(): Promise<typeof import('@kubernetes/client-node').KubeConfig> {
-  const bundle = fileURLToPath(new URL('../vendor/kubeconfig.js', import.meta.url))
-  // CommonJS (dist/package.json): required, which keeps Node's ES module loader out of the run.
-  if (existsSync(bundle)) return (createRequire(import.meta.url)(bundle) as typeof import('@kubernetes/client-node')).KubeConfig
-  return (await import('@kubernetes/client-node')).KubeConfig
+  return (requireVendorBundle<typeof import('@kubernetes/client-node')>('kubeconfig.js') ?? (await import('@kubernetes/client-node'))).KubeConfig
 }
 
 /** --context and -n over the kubeconfig's current context and its namespace, as kubectl applies them. */
