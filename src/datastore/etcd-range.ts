@@ -137,6 +137,24 @@ export class EtcdRangeClient {
     })
   }
 
+  /**
+   * Resolves once the session has written out what was queued, so requests made so far are on the
+   * wire. HTTP/2 sends from the event loop, a frame a turn (a request's HEADERS, then its DATA), so a
+   * caller about to work a while without yielding waits for this first: until a turn writes nothing
+   * more and nothing is queued (at most a few turns).
+   */
+  async sent(): Promise<void> {
+    const session = this.session
+    if (!session) return
+    let written = -1
+    for (let turn = 0; turn < 8; turn++) {
+      const now = session.socket?.bytesWritten ?? 0
+      if (now === written && session.state.outboundQueueSize === 0) return
+      written = now
+      await new Promise(setImmediate)
+    }
+  }
+
   close(): void {
     this.session?.close()
     this.session = undefined

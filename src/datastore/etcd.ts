@@ -168,6 +168,7 @@ export class EtcdDatastore implements Datastore {
     const range = (key: Buffer, revision?: string) => this.range({key, range_end: end, limit, revision})
     let revision = ''
     const decode = (kv: StoredKey) => this.decode(kind, kv)
+    const sent = async () => this.ranges?.sent()
     async function* pages(): AsyncGenerator<Resource[]> {
       let page = await range(prefix)
       // Every page reads at the first page's revision: the listing is one consistent snapshot.
@@ -179,6 +180,9 @@ export class EtcdDatastore implements Datastore {
         const next = page.more && last ? range(Buffer.concat([last.key, Buffer.from([0])]), revision) : undefined
         // A failed decode (or a consumer that stops early) must not leave the next page's request unhandled.
         next?.catch(() => {})
+        // The next page's request on the wire before this page is handed out: etcd answers while
+        // we decode and print, which would otherwise hold the request back until they are done.
+        if (next) await sent()
         yield page.kvs.map(decode)
         if (!next) return
         page = await next

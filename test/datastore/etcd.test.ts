@@ -15,6 +15,7 @@ import type {Resource} from '../../src/resources/types.js'
 import {workloadEndpointKind} from '../../src/resources/workloadendpoint.js'
 import {repoRoot, runCli} from '../helpers/cli.js'
 import {startEtcd, type EtcdServer} from '../helpers/etcd.js'
+import {startTimedRelay} from '../helpers/relay.js'
 
 const pool = (name: string, cidr: string): Resource => ({apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: {name}, spec: {cidr}})
 const isError = (kind: string) => (error: unknown) => error instanceof NetctlError && error.kind === kind
@@ -118,6 +119,29 @@ describe('etcd v3 datastore', () => {
     const rows = table.stdout.trimEnd().split('\n')
     assert.match(rows[0]!, /^NAMESPACE +WORKLOAD +NODE/)
     assert.equal(rows.slice(1).filter((line) => line.startsWith('alpha ')).length, 550)
+  })
+
+  it('has the next page\'s Range request on the wire before a page is handed out, however long the caller then works', async () => {
+    // A relay in another process notes when bytes from netctl reach it, while this process works on
+    // page 1 for 300 ms without yielding, as printing a big page does. HTTP/2 sends what is queued
+    // as the event loop turns: a request not yet sent when the page is handed out waits for the work.
+    const relay = await startTimedRelay(Number(new URL(etcd.endpoint).port))
+    const relayed = await EtcdDatastore.open({datastoreType: 'etcdv3', stateDir: '', etcdEndpoints: `http://127.0.0.1:${relay.port}`})
+    try {
+      const pages = relayed.listPages(workloadEndpointKind)
+      assert.equal((await pages.next()).done, false)
+      const busyUntil = Date.now() + 300
+      while (Date.now() < busyUntil);
+      for await (const page of {[Symbol.asyncIterator]: () => pages}) assert.ok(page.length > 0)
+      // Chunks that can hold a Range request (HEADERS and DATA, ~190 bytes; the first also carries the
+      // connection preface); SETTINGS acks and WINDOW_UPDATEs are 9-26 bytes.
+      const requests = relay.arrivals().filter((a) => a.bytes >= 100)
+      assert.ok(requests.length >= 2, JSON.stringify(relay.arrivals()))
+      assert.ok(requests[1]!.at < busyUntil, `page 2's request reached etcd ${requests[1]!.at - busyUntil} ms after page 1's work ended`)
+    } finally {
+      await relayed.close()
+      relay.stop()
+    }
   })
 
   it('loses no update when two processes race on one pool', async () => {

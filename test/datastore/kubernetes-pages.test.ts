@@ -1,6 +1,5 @@
 /** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one, over the same connection. */
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
@@ -10,6 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {KubernetesDatastore, kubePageSize} from '../../src/datastore/kubernetes.js'
 import {workloadEndpointKind} from '../../src/resources/workloadendpoint.js'
 import {tempDir} from '../helpers/cli.js'
+import {startTimedRelay} from '../helpers/relay.js'
 import {startKubeApiDouble, type KubeApiDouble} from '../helpers/kube-api-double.js'
 
 /** A kubeconfig whose server is a relay on this port. */
@@ -21,23 +21,6 @@ function writeRelayedKubeconfig(path: string, port: number, token: string): void
     contexts: [{name: 'relayed', context: {cluster: 'relayed', user: 'u'}}],
   }))
 }
-
-/** `node -e timedRelay PORT`: relays to 127.0.0.1:PORT, prints its own port, then {at, request} as each request line arrives. */
-const timedRelay = `
-const net = require('node:net')
-const server = net.createServer((client) => {
-  const upstream = net.connect(Number(process.argv[1]), '127.0.0.1')
-  client.on('data', (chunk) => {
-    for (const m of chunk.toString('latin1').matchAll(/^GET (\\S+)/gm)) console.log(JSON.stringify({at: Date.now(), request: m[1]}))
-    upstream.write(chunk)
-  })
-  upstream.pipe(client)
-  client.on('error', () => upstream.destroy())
-  upstream.on('error', () => client.destroy())
-  client.on('close', () => upstream.destroy())
-})
-server.listen(0, '127.0.0.1', () => console.log(server.address().port))
-`
 
 describe('kubernetes paged listing', () => {
   let api: KubeApiDouble
@@ -71,9 +54,7 @@ describe('kubernetes paged listing', () => {
     const pages = ds.listPages(workloadEndpointKind, {})
     const first = await pages.next()
     assert.equal(first.done, false)
-    // Page 2's request is on the wire before page 1 is handed out: the server reads it at its next
-    // turn of the event loop, however long the caller then works on page 1 without yielding.
-    // The caller is still on page 1: page 3 is not asked for yet.
+    // The caller is still on page 1: page 2 is already asked for, page 3 not yet.
     await sleep(300)
     assert.equal(podLists() - before, 2)
     let count = first.value!.length
@@ -86,13 +67,10 @@ describe('kubernetes paged listing', () => {
     // A relay in another process notes when each request reaches it, while this process works on
     // page 1 for 300 ms without yielding, as printing a big page does. A request that is only sent
     // once the caller yields would reach it after that.
-    const relay = spawn(process.execPath, ['-e', timedRelay, new URL(api.url).port], {stdio: ['ignore', 'pipe', 'inherit']})
-    const lines: string[] = []
-    relay.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)))
+    const relay = await startTimedRelay(Number(new URL(api.url).port))
     try {
-      while (lines.length === 0) await sleep(10)
       const kubeconfig = join(dir.path, 'relayed-timed')
-      writeRelayedKubeconfig(kubeconfig, Number(lines.shift()), api.token)
+      writeRelayedKubeconfig(kubeconfig, relay.port, api.token)
       const relayed = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
       let busyUntil = 0
       try {
@@ -104,12 +82,12 @@ describe('kubernetes paged listing', () => {
       } finally {
         await relayed.close()
       }
-      const arrivals = lines.map((line) => JSON.parse(line) as {at: number; request: string})
-      assert.equal(arrivals.length, 3, lines.join('\n'))
+      const arrivals = relay.arrivals().flatMap(({at, head}) => [...head.matchAll(/^GET (\S+)/gm)].map((m) => ({at, request: m[1]!})))
+      assert.equal(arrivals.length, 3, JSON.stringify(arrivals))
       assert.ok(arrivals[1]!.at < busyUntil, `page 2's request reached the server ${arrivals[1]!.at - busyUntil} ms after page 1's work ended`)
       assert.ok(arrivals[2]!.at >= busyUntil, 'page 3 is asked for only once page 2 has come')
     } finally {
-      relay.kill()
+      relay.stop()
     }
   })
 
