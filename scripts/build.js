@@ -4,8 +4,8 @@
 // - dist/netctl.cjs: one CommonJS bundle of our code, @oclif/core, js-yaml and cli-table3, run by dist/oclif.js
 //   (copied from scripts/build-runtime/oclif.cjs) from a V8 code cache (cached-require.cjs). Code that is imported lazily
 //   (import()) stays lazy: it is in the file but neither run nor compiled until it is imported.
-// - dist/commands/**.js, dist/hooks/*.js: one small ES module per command, where oclif.manifest.json says,
-//   that takes its command from the bundle: oclif still finds, loads and runs only the command asked for.
+// - dist/commands/**.js, dist/hooks/*.js: one small CommonJS module per command, where oclif.manifest.json
+//   says, that takes its command from the bundle: oclif still finds, loads and runs only the command asked for.
 // Other packages are not bundled: they load from node_modules when the code that needs them runs.
 import {build} from 'esbuild'
 import {copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -184,7 +184,7 @@ if (!code.includes(esmInit)) throw new Error('netctl.cjs: esbuild\'s __esm helpe
 code = `var __netctlInitialized = [];\n${code.replace(esmInit, 'return fn && (__netctlInitialized.push(__getOwnPropNames(fn)[0]), res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;')}`
 code = asciiOnly(code, 'netctl.cjs')
 // V8 accepts a code cache made for any source of the same length: the cache is tied to this build by
-// its first line, which dist/oclif.js compares.
+// its first line, which dist/cached-require.js compares.
 const {createHash} = await import('node:crypto')
 code = `// netctl build ${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n${code}`
 mkdirSync(dist, {recursive: true})

@@ -3,8 +3,7 @@
 // cache (dist/netctl.cache, see cached-require.js): one file read and no parsing instead of ~220
 // files that Node would each resolve, read and compile. It exports @oclif/core's API (bin/run.js
 // starts oclif with it) and `netctl`, the bundle, from which dist/commands/** and dist/hooks/** take
-// their code: the CLI, its commands and its hook share one copy of oclif. Also required as '#oclif'
-// (package.json "imports").
+// their code: the CLI, its commands and its hook share one copy of oclif.
 'use strict'
 const {join} = require('node:path')
 
