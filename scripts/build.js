@@ -136,6 +136,26 @@ const plugin = {
       const functions = names.filter((name) => /^[a-z]/.test(name) && typeof real[name] === 'function')
       return {contents: `${load}${functions.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`, loader: 'js'}
     })
+    // Packages oclif requires when its modules load but calls only for what `get` never does (globbing
+    // commands without a manifest, plugin patterns, help and error templates, wrapping long errors):
+    // bundled, and initialised at their first use through an object (or function) that forwards to them.
+    const lazyPackages = new Set(['tinyglobby', 'minimatch', 'ejs', 'wrap-ansi'])
+    b.onResolve({filter: /^(tinyglobby|minimatch|ejs|wrap-ansi)$/}, (args) =>
+      lazyPackages.has(args.path) && args.kind === 'require-call' && /[\\/]@oclif[\\/]core[\\/]lib[\\/]/.test(args.importer)
+        ? {path: args.path, namespace: 'lazy-package', pluginData: {resolveDir: dirname(args.importer)}}
+        : undefined)
+    b.onLoad({filter: /.*/, namespace: 'lazy-package'}, async (args) => {
+      const {createRequire} = await import('node:module')
+      const real = createRequire(join(args.pluginData.resolveDir, 'x.js'))(args.path)
+      const names = Object.keys(real).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name))
+      const load = `let real\nconst load = () => (real ??= require(${JSON.stringify(args.path)}))\n`
+      const target = typeof real === 'function' ? 'function (...args) { return load()(...args) }' : '{}'
+      return {
+        resolveDir: args.pluginData.resolveDir,
+        loader: 'js',
+        contents: `${load}const lazy = ${target}\n${names.map((name) => `Object.defineProperty(lazy, ${JSON.stringify(name)}, {enumerable: true, get: () => load()[${JSON.stringify(name)}]})`).join('\n')}\nmodule.exports = lazy\n`,
+      }
+    })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
     // Bundled: @oclif/core (and what it requires), js-yaml, cli-table3 (every table). Everything else
