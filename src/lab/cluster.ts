@@ -120,7 +120,6 @@ async function readExisting(ds: Datastore, lab: string): Promise<Existing> {
   return {nodes: nodes!, affinities: affinities!, weps: weps!, pool: pool as IPPool | undefined, programClusterRoutes, foreign, ipam: await ipam}
 }
 
-
 /**
  * Allocate what is new, keep what exists: a node keeps its address and blocks, a pod its IP,
  * across `lab up` runs. Pure given the existing objects.

@@ -639,8 +639,8 @@ function hostEgress(world: World, peer: Peer, packet: Packet, options: HostOptio
     const reply: Packet = {...packet, src: packet.dst, dst: packet.src, srcPort: packet.dstPort, dstPort: packet.srcPort, srcPeers: packet.dstPeers, dstPeers: packet.srcPeers}
     if (decideHostStage(world, peer, 'ingress', reply, 'untracked')?.verdict !== 'allow') {
       notes.push(`doNotTrack policy lets the request out untracked, but no doNotTrack ingress rule of ${showRef(peer)} allows the reply: the connection fails`)
-      // The rule named is the doNotTrack Allow that let the request in; what denies is the reply's lack of one.
-    return withStaged(peer, {...untracked, verdict: 'deny', decidedBy: 'untracked-reply'})
+      // The rule named is the doNotTrack Allow that let the request out; what denies is the reply's lack of one.
+      return withStaged(peer, {...untracked, verdict: 'deny', decidedBy: 'untracked-reply'})
     }
   }
   return untracked ? withStaged(peer, untracked) : undefined
