@@ -7,12 +7,20 @@ const {createRequire} = require('node:module')
 const {dirname} = require('node:path')
 const vm = require('node:vm')
 
+const loaded = new Map()
+
 /**
  * The bundle's exports, and whether they came from the cache: 'accepted', 'rejected' (another Node
  * or build), 'absent'. A bundle's first line names its build ('// netctl build HASH'): the cache
  * starts with it, as V8 itself would take a cache made for another bundle of the same length.
  */
 function requireCached(filename) {
+  // Once per process, as require() would: a second datastore of the same kind reuses the first's bundle.
+  if (!loaded.has(filename)) loaded.set(filename, load(filename))
+  return loaded.get(filename)
+}
+
+function load(filename) {
   const cacheFile = filename.replace(/\.c?js$/, '.cache')
   const code = readFileSync(filename, 'latin1')
   const build = Buffer.from(`${code.slice(0, code.indexOf('\n'))}\n`, 'latin1')

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {after, before, describe, it} from 'node:test'
@@ -55,6 +56,12 @@ describe('datastore clients as the built CLI loads them', () => {
     // The bundle runs from dist/cached-require.js, which wrote its code cache at exit.
     assert.match(loaded, /\/dist\/cached-require\.js/)
     assert.ok(existsSync(vendorCache('kubeconfig.js')), 'no code cache of dist/vendor/kubeconfig.js was written')
+  })
+
+  it('a bundle runs once per process, however many datastores ask for it', () => {
+    const {requireCached} = createRequire(import.meta.url)(join(repoRoot, 'dist/cached-require.js')) as {requireCached: (file: string) => {exports: unknown}}
+    const bundle = join(repoRoot, 'dist/vendor/kubeconfig.js')
+    assert.equal(requireCached(bundle).exports, requireCached(bundle).exports)
   })
 
   it('the bundled KubeConfig still makes proxy agents for a proxy-url (bundled, loaded on first use)', async () => {
