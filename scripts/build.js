@@ -113,48 +113,38 @@ const plugin = {
       if (!text.includes(ask)) throw new Error(`${args.path}: no wsl-utils isWsl to ask is-wsl for`)
       return {contents: text.replace(ask, "(await import('is-wsl')).default"), loader: 'js'}
     })
-    // Node's modules that take a few internal modules each to load, whose importers only call them in
-    // commands `get` never runs (each internal module costs start-up time): node:crypto (~3 ms: writes,
-    // locks and names use it), child_process (oclif asks Windows for its parent shell), readline (oclif
-    // reads piped arguments), perf_hooks (oclif's --debug timings), net (only cidr.ts: isIPv4/isIPv6).
-    // Each is loaded at its first use instead: our ES modules get functions that load it, oclif's
-    // CommonJS gets an object whose getters do.
-    const lazyBuiltins = [
+    // Modules whose importers call them only in commands `get` never runs, loaded at their first use
+    // instead of at every start (Node's modules cost their internal modules; bundled packages their
+    // initialisation): node:crypto (~3 ms: writes, locks and names use it), net (cidr.ts: isIPv4/isIPv6),
+    // and what oclif requires for Windows' parent shell (child_process), piped arguments (readline),
+    // --debug timings (perf_hooks), globbing commands without a manifest and plugin patterns
+    // (tinyglobby, minimatch), help and error templates (ejs) and wrapping long errors (wrap-ansi).
+    // Our ES modules get functions that load it; oclif's CommonJS an object (or function) that forwards.
+    const inOclif = (file) => (path) => new RegExp(`[\\\\/]@oclif[\\\\/]core[\\\\/]lib[\\\\/]${file}$`).test(path)
+    const lazy = [
       {name: 'node:crypto', importer: (path) => path.startsWith(src)},
       {name: 'node:net', importer: (path) => path === join(src, 'resources/cidr.ts')},
-      {name: 'node:child_process', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/.test(path)},
-      {name: 'node:readline', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]parser[\\/]parse\.js$/.test(path)},
-      {name: 'node:perf_hooks', importer: (path) => /[\\/]@oclif[\\/]core[\\/]lib[\\/]performance\.js$/.test(path)},
+      {name: 'node:child_process', importer: inOclif('util/os\\.js')},
+      {name: 'node:readline', importer: inOclif('parser/parse\\.js')},
+      {name: 'node:perf_hooks', importer: inOclif('performance\\.js')},
+      ...['tinyglobby', 'minimatch', 'ejs', 'wrap-ansi'].map((name) => ({name, importer: inOclif('.*')})),
     ]
-    b.onResolve({filter: /^node:(crypto|net|child_process|readline|perf_hooks)$/}, (args) =>
-      lazyBuiltins.some((l) => l.name === args.path && l.importer(args.importer)) ? {path: args.path, namespace: 'lazy-builtin', pluginData: {commonjs: args.kind === 'require-call'}} : undefined)
-    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, async (args) => {
-      const real = await import(args.path)
-      const names = Object.keys(real).filter((name) => name !== 'default' && /^[A-Za-z]\w*$/.test(name))
-      const load = `let real\nconst load = () => (real ??= require(${JSON.stringify(args.path)}))\n`
-      if (args.pluginData.commonjs) return {contents: `${load}module.exports = {\n${names.map((name) => `  get ${name}() { return load().${name} },`).join('\n')}\n}\n`, loader: 'js'}
-      const functions = names.filter((name) => /^[a-z]/.test(name) && typeof real[name] === 'function')
-      return {contents: `${load}${functions.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`, loader: 'js'}
-    })
-    // Packages oclif requires when its modules load but calls only for what `get` never does (globbing
-    // commands without a manifest, plugin patterns, help and error templates, wrapping long errors):
-    // bundled, and initialised at their first use through an object (or function) that forwards to them.
-    const lazyPackages = new Set(['tinyglobby', 'minimatch', 'ejs', 'wrap-ansi'])
-    b.onResolve({filter: /^(tinyglobby|minimatch|ejs|wrap-ansi)$/}, (args) =>
-      lazyPackages.has(args.path) && args.kind === 'require-call' && /[\\/]@oclif[\\/]core[\\/]lib[\\/]/.test(args.importer)
-        ? {path: args.path, namespace: 'lazy-package', pluginData: {resolveDir: dirname(args.importer)}}
+    b.onResolve({filter: new RegExp(`^(${lazy.map((l) => l.name).join('|')})$`)}, (args) =>
+      lazy.some((l) => l.name === args.path && l.importer(args.importer))
+        ? {path: args.path, namespace: 'lazy', pluginData: {commonjs: args.kind === 'require-call', resolveDir: dirname(args.importer)}}
         : undefined)
-    b.onLoad({filter: /.*/, namespace: 'lazy-package'}, async (args) => {
+    b.onLoad({filter: /.*/, namespace: 'lazy'}, async (args) => {
       const {createRequire} = await import('node:module')
-      const real = createRequire(join(args.pluginData.resolveDir, 'x.js'))(args.path)
-      const names = Object.keys(real).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name))
+      const real = createRequire(join(args.pluginData.resolveDir, 'importer.js'))(args.path)
+      const names = Object.keys(real).filter((name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name))
       const load = `let real\nconst load = () => (real ??= require(${JSON.stringify(args.path)}))\n`
-      const target = typeof real === 'function' ? 'function (...args) { return load()(...args) }' : '{}'
-      return {
-        resolveDir: args.pluginData.resolveDir,
-        loader: 'js',
-        contents: `${load}const lazy = ${target}\n${names.map((name) => `Object.defineProperty(lazy, ${JSON.stringify(name)}, {enumerable: true, get: () => load()[${JSON.stringify(name)}]})`).join('\n')}\nmodule.exports = lazy\n`,
+      if (!args.pluginData.commonjs) {
+        const functions = names.filter((name) => /^[a-z]/.test(name) && typeof real[name] === 'function')
+        return {contents: `${load}${functions.map((name) => `export function ${name}(...args) { return load().${name}(...args) }`).join('\n')}\n`, loader: 'js'}
       }
+      const target = typeof real === 'function' ? 'function (...args) { return load()(...args) }' : '{}'
+      const getters = names.map((name) => `Object.defineProperty(lazy, ${JSON.stringify(name)}, {enumerable: true, get: () => load()[${JSON.stringify(name)}]})`)
+      return {resolveDir: args.pluginData.resolveDir, loader: 'js', contents: `${load}const lazy = ${target}\n${getters.join('\n')}\nmodule.exports = lazy\n`}
     })
     // js-yaml's ES module build (its package.json maps require() to a different file).
     b.onResolve({filter: /^js-yaml$/}, () => ({path: join(root, 'node_modules/js-yaml/dist/js-yaml.mjs')}))
