@@ -2,6 +2,8 @@
 'use strict'
 // CommonJS (bin/package.json), as is everything `netctl get` loads of ours (dist/package.json): an ES
 // module entry would bring up Node's ES module loader, ~8 ms of every start.
+const {join} = require('node:path')
+
 if (process.argv[2] === '--version') {
   // `netctl --version` is asked often (scripts, bug reports) and needs nothing of oclif but its user
   // agent string, while loading @oclif/core alone doubles the start-up time: print that same string
@@ -10,7 +12,6 @@ if (process.argv[2] === '--version') {
   // `${name}/${version} ${platform}-${arch} node-${version}`.
   const {readFileSync} = require('node:fs')
   const {arch, platform} = require('node:os')
-  const {join} = require('node:path')
   const {pathToFileURL} = require('node:url')
   const pjson = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'))
   // oclif reports WSL as platform 'wsl', asking wsl-utils (its own dependency, an ES module, resolved from there).
@@ -23,5 +24,5 @@ if (process.argv[2] === '--version') {
   const {execute} = require('../dist/oclif.js')
   const {moveLeadingFlags} = require('./argv.js')
   // The package's root, not this file: oclif looks upwards for the first package.json, and bin/ has one.
-  execute({dir: require('node:path').join(__dirname, '..'), args: moveLeadingFlags(process.argv.slice(2))})
+  execute({dir: join(__dirname, '..'), args: moveLeadingFlags(process.argv.slice(2))})
 }
