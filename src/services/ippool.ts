@@ -28,16 +28,18 @@ export async function setIpPool(ds: Datastore, name: string, change: PoolChange)
   const {value: after, tries} = await retryOnConflict(async () => {
     const current = (await ds.get(ipPoolKind, name)) as IPPool
     before ??= current
-    const changed = {...current, spec: {...current.spec!, ...definedOnly(change)}}
-    const ready = await prepare(ds, ipPoolKind, changed, current)
+    const ready = await prepare(ds, ipPoolKind, withChange(current, change), current)
     written = !changesNothing(ready, current)
     return written ? ((await ds.update(ipPoolKind, ready)) as IPPool) : current
   })
   return {before: before!, after, tries, changed: written}
 }
 
-const definedOnly = (change: PoolChange): PoolChange =>
-  Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as PoolChange
+/** The pool with the change's given fields; a field the change leaves undefined keeps its value. */
+const withChange = (pool: IPPool, change: PoolChange): IPPool => ({
+  ...pool,
+  spec: {...pool.spec!, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined))},
+})
 
 export type Encapsulation = 'ipip' | 'vxlan' | 'none'
 
@@ -73,7 +75,7 @@ export async function encapTargets(ds: Datastore, names: string[]): Promise<IPPo
 /** Preview of an encap switch: each pool as it is and as it would be, validated and admitted (a lab refuses what it cannot carry out), nothing written. */
 export async function planEncap(ds: Datastore, pools: IPPool[], change: PoolChange): Promise<Array<{before: IPPool; after: IPPool}>> {
   const preview = await Promise.all(
-    pools.map(async (before) => ({before, after: (await prepare(ds, ipPoolKind, {...before, spec: {...before.spec!, ...change}}, before)) as IPPool})),
+    pools.map(async (before) => ({before, after: (await prepare(ds, ipPoolKind, withChange(before, change), before)) as IPPool})),
   )
   for (const {after} of preview) await ds.admit?.(ipPoolKind, after)
   return preview
