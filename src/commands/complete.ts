@@ -12,7 +12,7 @@ const TIMEOUT_MS = 2000
  */
 export default class Complete extends Command {
   static override hidden = true
-  static override aliases = ['__complete']
+  static override hiddenAliases = ['__complete']
   static override strict = false
   static override summary = 'Print completions for the words given (used by the shell completion scripts).'
 

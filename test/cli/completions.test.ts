@@ -68,6 +68,13 @@ describe('shell completions', () => {
     assert.ok(!top.some((c) => c === 'complete' || c === '__complete'), top.join(' '))
   })
 
+  it('--help lists neither the hidden completion command nor its alias', async () => {
+    const help = await runCli(['--help'], {stateDir: state.path})
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /^COMMANDS/m)
+    assert.doesNotMatch(help.stdout, /^ +(__)?complete /m)
+  })
+
   it('bash completes kinds and their aliases, also after a comma', () => {
     assert.deepEqual(bash('netctl get ipp'), ['ippool', 'ippools', 'ipp', 'ipps'])
     assert.ok(bash('netctl get ').includes('globalnetworkpolicies'))
