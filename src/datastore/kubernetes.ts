@@ -54,16 +54,6 @@ interface KubeStatus {
   reason?: string
 }
 
-/** The comparison String.prototype.localeCompare makes, without making a collator per call. */
-const collate = new Intl.Collator().compare
-
-/** calicoctl's order for WorkloadEndpoints from pods: namespace/name (each key built once, not per comparison). */
-function byNamespacedName(resources: Resource[]): Resource[] {
-  const keyed = resources.map((r) => ({key: r.metadata.namespace! + '/' + r.metadata.name, r}))
-  keyed.sort((a, b) => collate(a.key, b.key))
-  return keyed.map(({r}) => r)
-}
-
 export class KubernetesDatastore implements Datastore {
   readonly location: string
   readonly defaultNamespace: string
@@ -115,7 +105,7 @@ export class KubernetesDatastore implements Datastore {
     if (kind.kind === 'WorkloadEndpoint') {
       const out: Resource[] = []
       for await (const page of this.listPages(kind, options)) out.push(...page)
-      return byNamespacedName(out)
+      return out
     }
     if (kind.kind === 'Profile') return this.listProfiles(kind)
     const out: Resource[] = []
@@ -129,15 +119,16 @@ export class KubernetesDatastore implements Datastore {
   }
 
   /**
-   * The listing page by page as the API server hands them out (a page of WorkloadEndpoints
-   * sorted within itself): a printer can start before the last page. Kinds assembled from
+   * The listing page by page as the API server hands them out: a printer can start before the
+   * last page. WorkloadEndpoints keep their pods' order (namespace, then pod name), as calicoctl
+   * prints them: libcalico-go converts each page of pods and sorts nothing. Kinds assembled from
    * several listings (Profiles, NetworkPolicies) come as one page.
    */
   async *listPages(kind: KindInfo, options: ListOptions = {}): AsyncGenerator<Resource[]> {
     if (kind.kind === 'WorkloadEndpoint') {
       const base = options.namespace !== undefined ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods` : '/api/v1/pods'
       const query: Record<string, string> = options.node ? {fieldSelector: `spec.nodeName=${options.node}`} : {}
-      for await (const pods of this.pageArrays<Pod>(base, query, kind)) yield byNamespacedName(pods.filter(hasWorkloadEndpoint).map(podToWorkloadEndpoint))
+      for await (const pods of this.pageArrays<Pod>(base, query, kind)) yield pods.filter(hasWorkloadEndpoint).map(podToWorkloadEndpoint)
     } else if (kind.kind === 'Profile' || kind.kind === 'NetworkPolicy') {
       yield await this.list(kind, options)
     } else {

@@ -55,11 +55,12 @@ describe('kubernetes datastore (against the Kubernetes API test double)', () => 
   it('shows pods as workload endpoints, in the context namespace by default', async () => {
     const r = await netctl(['get', 'workloadendpoints'])
     assert.equal(r.code, 0, r.stderr)
-    // Sorted by endpoint name, like calicoctl; interface names hash "<namespace>.<pod>".
+    // In the pods' order, as calicoctl prints them in seed 000 (not by endpoint name, which would put
+    // controlplane's first); interface names hash "<namespace>.<pod>".
     assert.equal(r.stdout, [
       'WORKLOAD                             NODE           NETWORKS             INTERFACE',
-      `busybox-deployment-8c7dc8548-x6ljh   controlplane   192.168.49.66/32     ${calicoInterfaceName('team-a', 'busybox-deployment-8c7dc8548-x6ljh')}`,
       `busybox-deployment-8c7dc8548-btnkv   node01         192.168.196.131/32   ${calicoInterfaceName('team-a', 'busybox-deployment-8c7dc8548-btnkv')}`,
+      `busybox-deployment-8c7dc8548-x6ljh   controlplane   192.168.49.66/32     ${calicoInterfaceName('team-a', 'busybox-deployment-8c7dc8548-x6ljh')}`,
       '',
     ].join('\n'))
     const all = await netctl(['get', 'weps', '-A'])
