@@ -8,12 +8,12 @@ import type {Resource, WorkloadEndpointSpec} from './types.js'
 import {integer, invalid, list, object, show, string, type Rule} from './validate.js'
 
 /** Calico escapes "-" inside each name segment as "--" so that "-" can join the segments. */
-const escapeSegment = (segment: string): string => segment.replaceAll('-', '--')
+const escapeSegment = (segment: string): string => (segment.includes('-') ? segment.replaceAll('-', '--') : segment)
 
 /** `node01`, `busybox-x` → `node01-k8s-busybox--x-eth0`, the name calicoctl shows for a pod's endpoint. */
 export function workloadEndpointName(parts: {node: string; pod: string; endpoint?: string; orchestrator?: string}): string {
-  const segments = [parts.node, parts.orchestrator ?? 'k8s', parts.pod, parts.endpoint ?? 'eth0']
-  return segments.map(escapeSegment).join('-')
+  // A template, not map/join: a listing names thousands.
+  return `${escapeSegment(parts.node)}-${escapeSegment(parts.orchestrator ?? 'k8s')}-${escapeSegment(parts.pod)}-${escapeSegment(parts.endpoint ?? 'eth0')}`
 }
 
 /**

@@ -86,6 +86,18 @@ describe('pods → WorkloadEndpoints (Calico KDD)', () => {
     assert.equal(wep.metadata.labels!['projectcalico.org/serviceaccount'], undefined)
   })
 
+  it('copies the pod\'s labels as they are, a "__proto__" key as an own label (never the object\'s prototype)', () => {
+    const pod = busybox()
+    pod.metadata.labels = JSON.parse('{"app":"busybox","__proto__":{"polluted":"yes"},"projectcalico.org/namespace":"forged"}')
+    const labels = podToWorkloadEndpoint(pod).metadata.labels!
+    assert.equal(Object.getPrototypeOf(labels), Object.prototype)
+    assert.deepEqual(Object.keys(labels), ['app', '__proto__', 'projectcalico.org/namespace', 'projectcalico.org/orchestrator', 'projectcalico.org/serviceaccount'])
+    assert.deepEqual(Object.getOwnPropertyDescriptor(labels, '__proto__')?.value, {polluted: 'yes'})
+    assert.equal((labels as Record<string, unknown>).polluted, undefined)
+    // Calico's own labels win over a pod's label of the same name.
+    assert.equal(labels['projectcalico.org/namespace'], 'default')
+  })
+
   it('parses an escaped endpoint name back into its parts', () => {
     assert.deepEqual(parseWorkloadEndpointName('node01-k8s-busybox--deployment--8c7dc8548--btnkv-eth0'), {
       node: 'node01', orchestrator: 'k8s', pod: 'busybox-deployment-8c7dc8548-btnkv', endpoint: 'eth0',
