@@ -64,6 +64,8 @@ export interface BoundedRequest {
   what: string
   /** Called once the request has been handed to the kernel (a caller can go on working while the server does). */
   onSent?: () => void
+  /** Called once with the start of a 2xx body (its first chunk, up to 4 KiB, as text), or '' if none comes. */
+  onHead?: (head: string) => void
 }
 
 export const formatBytes = (bytes: number): string =>
@@ -75,10 +77,16 @@ export function boundedRequest(r: BoundedRequest): Promise<KubeReply> {
   return new Promise<KubeReply>((resolve, reject) => {
     let received = 0
     let settled = false
+    let onHead = r.onHead
+    const head = (text: string) => {
+      onHead?.(text)
+      onHead = undefined
+    }
     const finish = (error: NetctlError | undefined, reply?: KubeReply) => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
+      head('')
       if (error) {
         req.destroy()
         reject(error)
@@ -90,10 +98,12 @@ export function boundedRequest(r: BoundedRequest): Promise<KubeReply> {
       const declared = Number(res.headers['content-length'])
       if (Number.isFinite(declared) && declared > r.maxBodyBytes) return finish(tooLarge())
       const chunks: Buffer[] = []
+      const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300
       res.on('data', (chunk: Buffer) => {
         received += chunk.length
         if (received > r.maxBodyBytes) return finish(tooLarge())
         chunks.push(chunk)
+        if (ok) head(chunk.toString('utf8', 0, 4096))
       })
       res.on('end', () => finish(undefined, {status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8')}))
       res.on('error', (error) => finish(unreachable(r, error)))

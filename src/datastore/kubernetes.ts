@@ -54,6 +54,16 @@ interface KubeStatus {
   reason?: string
 }
 
+/**
+ * The continue token of a list whose body starts as the API server writes it,
+ * `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"TOKEN",...`;
+ * undefined for any other start (the token then comes from the parsed page).
+ */
+export function headContinueToken(head: string): string | undefined {
+  const metadata = /^\{(?:"(?:kind|apiVersion)":"[^"\\]*",){0,2}"metadata":\{([^{}[\]]*)\}/.exec(head)?.[1]
+  return metadata === undefined ? undefined : /(?:^|,)"continue":"([^"\\]+)"/.exec(metadata)?.[1]
+}
+
 export class KubernetesDatastore implements Datastore {
   readonly location: string
   readonly defaultNamespace: string
@@ -311,43 +321,62 @@ export class KubernetesDatastore implements Datastore {
       error: () => giveUp(`${listing} did not finish within ${listMs / 1000} s (${pages} pages, ${objects} objects so far)`),
     }
     const seenTokens = new Set<string>()
-    /** The page's reply, and when its request is on the wire (or failed before it got there). */
-    const request = (token?: string) => {
+    // However the listing ends (done, failed, or its caller stopped), a page asked for ahead is not waited for.
+    const ended = new AbortController()
+    /** The page's reply, when its request is on the wire (or failed before it got there), and the start of its body. */
+    type Request = {pending: Promise<Response>; sent: Promise<void>; head: Promise<string>}
+    const request = (token?: string): Request => {
       const params = new URLSearchParams({...query, limit: String(kubePageSize)})
       if (token) params.set('continue', token)
       let onSent!: () => void
       const sent = new Promise<void>((resolve) => (onSent = resolve))
-      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline, onSent})
+      let onHead!: (head: string) => void
+      const head = new Promise<string>((resolve) => (onHead = resolve))
+      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline, onSent, onHead, signal: ended.signal})
       // A consumer that stops early (or a failed page) must not leave it unhandled.
       pending.catch(() => {})
-      return {pending, sent: Promise.race([sent, pending.then(() => {}, () => {})])}
+      const settled = pending.then(() => {}, () => {})
+      return {pending, sent: Promise.race([sent, settled]), head: Promise.race([head, settled.then(() => '')])}
     }
-    let next: ReturnType<typeof request> | undefined = request()
+    let next: Request | undefined = request()
     let token: string | undefined
-    do {
-      if (!next) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
-      const response: Response = await next.pending
-      pages += 1
-      if (response.status === 404) {
-        throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resource}`, resource === resourceName(kind) ? 'install Calico (its CRDs) in this cluster, or check the kubeconfig context' : 'check the kubeconfig context: the server does not look like a Kubernetes API server')
-      }
-      this.check(response, 'list', kind, resource)
-      const list: {items: T[]; continue?: string} = this.listPage<T>(response)
-      objects += list.items.length
-      if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
-      token = list.continue
-      // Checked before the page is handed out: a page that repeats an earlier one is never printed.
-      if (token !== undefined) {
-        if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
-        seenTokens.add(token)
-      }
-      // Ask for the next page before handing this one out, and see the request sent (credentials, a
-      // socket from the agent and the write take a few turns of the event loop): the server then
-      // works while we convert and print.
-      next = token !== undefined && pages < maxListPages ? request(token) : undefined
-      await next?.sent
-      yield list.items
-    } while (token !== undefined)
+    try {
+      do {
+        if (!next) throw giveUp(`${listing} did not end after ${pages} pages (${objects} objects)`)
+        // The page's continue token is at the start of its body: the page after it is asked for as
+        // soon as that arrives, and the server works on it while this one arrives, is parsed and
+        // printed. Used only if the parsed page carries the same token; at most one page ahead of
+        // the one the caller asked for.
+        const ahead: Promise<{token: string; request: Request} | undefined> = next.head.then((head) => {
+          const early = headContinueToken(head)
+          return early !== undefined && !seenTokens.has(early) && pages + 1 < maxListPages ? {token: early, request: request(early)} : undefined
+        })
+        const response: Response = await next.pending
+        pages += 1
+        if (response.status === 404) {
+          throw new NetctlError('unavailable', `the API server at ${this.shownServer} does not serve ${resource}`, resource === resourceName(kind) ? 'install Calico (its CRDs) in this cluster, or check the kubeconfig context' : 'check the kubeconfig context: the server does not look like a Kubernetes API server')
+        }
+        this.check(response, 'list', kind, resource)
+        const list: {items: T[]; continue?: string} = this.listPage<T>(response)
+        objects += list.items.length
+        if (objects > maxListObjects) throw giveUp(`${listing} returned more than ${maxListObjects} objects`)
+        token = list.continue
+        // Checked before the page is handed out: a page that repeats an earlier one is never printed.
+        if (token !== undefined) {
+          if (seenTokens.has(token)) throw giveUp(`the API server at ${this.shownServer} sent the same continue token twice (page ${pages}) when listing ${listed}: the list would never end`)
+          seenTokens.add(token)
+        }
+        // The next page is asked for before this one is handed out (if its head did not already), and
+        // its request seen sent (credentials, a socket from the agent and the write take a few turns
+        // of the event loop): the server then works while we convert and print.
+        const asked = await ahead
+        next = token === undefined || pages >= maxListPages ? undefined : asked?.token === token ? asked.request : request(token)
+        await next?.sent
+        yield list.items
+      } while (token !== undefined)
+    } finally {
+      ended.abort()
+    }
   }
 
   // --- the shape of replies ---------------------------------------------------------------
@@ -402,7 +431,7 @@ export class KubernetesDatastore implements Datastore {
    * One request, bounded by limits.requestMs (credentials included) and, for a list page,
    * by what is left of the listing's time. A 2xx reply must be JSON.
    */
-  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; body?: unknown; contentType?: string; listDeadline?: ListDeadline; onSent?: () => void}): Promise<Response> {
+  private async call(method: string, path: string, options: {verb: string; kind: KindInfo; body?: unknown; contentType?: string; listDeadline?: ListDeadline; onSent?: () => void; onHead?: (head: string) => void; signal?: AbortSignal}): Promise<Response> {
     const url = new URL(this.server + path)
     const what = `${method} ${url.pathname}`
     const {idleMs, requestMs, maxBodyBytes} = this.limits
@@ -415,7 +444,7 @@ export class KubernetesDatastore implements Datastore {
     const onDeadline = listDeadline && listDeadline.at < requestDeadline.at ? () => listDeadline.error() : requestDeadline.error
     const deadlineAt = Math.min(requestDeadline.at, listDeadline?.at ?? Infinity)
 
-    const requestOptions: RequestOptions = {method, headers: {Accept: 'application/json'}}
+    const requestOptions: RequestOptions = {method, headers: {Accept: 'application/json'}, signal: options.signal}
     try {
       // An exec credential plugin can hang too.
       await withDeadline(this.kc.applyToHTTPSOptions(requestOptions), deadlineAt - Date.now(), () =>
@@ -429,7 +458,7 @@ export class KubernetesDatastore implements Datastore {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body))
     if (payload) Object.assign(requestOptions.headers!, {'Content-Type': options.contentType ?? 'application/json', 'Content-Length': payload.length})
     const reply = await boundedRequest({
-      url, options: requestOptions, payload, idleMs, maxBodyBytes, what, server: this.shownServer, onSent: options.onSent,
+      url, options: requestOptions, payload, idleMs, maxBodyBytes, what, server: this.shownServer, onSent: options.onSent, onHead: options.onHead,
       deadlineMs: deadlineAt - Date.now(), onDeadline: (received) => onDeadline(received),
     })
     const response: Response = {status: reply.status, body: undefined, what}

@@ -1,12 +1,13 @@
-/** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one, over the same connection. */
+/** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one, over kept-alive connections. */
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
+import {createServer as createHttpServer} from 'node:http'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
 
-import {KubernetesDatastore, kubePageSize} from '../../src/datastore/kubernetes.js'
+import {headContinueToken, KubernetesDatastore, kubePageSize} from '../../src/datastore/kubernetes.js'
 import {workloadEndpointKind} from '../../src/resources/workloadendpoint.js'
 import {tempDir} from '../helpers/cli.js'
 import {startTimedRelay} from '../helpers/relay.js'
@@ -91,7 +92,7 @@ describe('kubernetes paged listing', () => {
     }
   })
 
-  it('reads every page over one connection (client-node would make one per request)', async () => {
+  it('reads every page over two kept-alive connections (client-node would make one per request)', async () => {
     // A TCP relay in front of the double counts the connections netctl opens.
     const target = new URL(api.url)
     let connections = 0
@@ -109,8 +110,11 @@ describe('kubernetes paged listing', () => {
     writeRelayedKubeconfig(kubeconfig, (relay.address() as {port: number}).port, api.token)
     const relayed = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
     try {
+      // Two listings of three pages: six requests. The next page is asked for while this one still
+      // arrives, so two connections take turns.
       assert.equal((await relayed.list(workloadEndpointKind)).length, names.length)
-      assert.equal(connections, 1)
+      assert.equal((await relayed.list(workloadEndpointKind)).length, names.length)
+      assert.ok(connections <= 2, `${connections} connections for six requests`)
     } finally {
       await relayed.close()
       for (const socket of sockets) socket.destroy()
@@ -128,5 +132,63 @@ describe('kubernetes paged listing', () => {
     assert.deepEqual(pods(await ds.list(workloadEndpointKind)), podOrder)
     // The test tells the two apart.
     assert.notDeepEqual(podOrder, [...podOrder].sort((a, b) => a.localeCompare(b)))
+  })
+})
+
+describe('the continue token at the head of a page', () => {
+  it('is read from the list\'s own metadata as the API server writes it, and from nothing else', () => {
+    assert.equal(headContinueToken('{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"eyJh","remainingItemCount":3},"items":[{"metadata":{'), 'eyJh')
+    assert.equal(headContinueToken('{"metadata":{"continue":"abc"},"items":[]}'), 'abc')
+    for (const head of [
+      '{"items":[],"metadata":{"continue":"after-the-items"}}',
+      '{"kind":"PodList","metadata":{"annotations":{"continue":"nested"}},"items":[]}',
+      '{"metadata":{"resourceVersion":"9","note":"x,\\"continue\\":\\"in-a-string"},"items":[]}',
+      '{"metadata":{"continue":""},"items":[]}',
+      '{"metadata":{"continue":"cut-off',
+      ' {"metadata":{"continue":"after-a-space"}}',
+      '',
+    ]) assert.equal(headContinueToken(head), undefined, head)
+  })
+
+  it('asks for the next page as soon as this one\'s head arrives, and follows only the token the parsed page carries', async () => {
+    // The first page names token "early" first and "parsed" last (JSON.parse keeps the last). The
+    // server sends its head, then holds the rest back until the page "early" is asked for (or 5 s
+    // pass). The page asked for with "early" must not be printed.
+    const log: string[] = []
+    let earlyAsked: () => void
+    const early = new Promise<void>((resolve) => (earlyAsked = resolve))
+    const item = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
+    const server = createHttpServer(async (req, res) => {
+      const token = new URL(req.url!, 'http://x').searchParams.get('continue') ?? ''
+      log.push(`asked ${token || 'first'}`)
+      res.writeHead(200, {'Content-Type': 'application/json'})
+      if (token === '') {
+        res.write('{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"early","continue":"parsed"},"items":[')
+        await Promise.race([early, sleep(5000)])
+        log.push('first page ended')
+        res.end(`${item('first')}]}`)
+        return
+      }
+      if (token === 'early') earlyAsked()
+      res.end(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[${item(token === 'parsed' ? 'last' : 'never-printed')}]}`)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const dir = tempDir()
+    try {
+      const kubeconfig = join(dir.path, 'kubeconfig')
+      writeRelayedKubeconfig(kubeconfig, (server.address() as {port: number}).port, 'any')
+      const ds = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
+      try {
+        const pods = (await ds.list(workloadEndpointKind)).map((w) => (w.spec as {pod: string}).pod)
+        assert.deepEqual(pods, ['first', 'last'])
+        assert.deepEqual(log, ['asked first', 'asked early', 'first page ended', 'asked parsed'])
+      } finally {
+        await ds.close()
+      }
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      dir.cleanup()
+    }
   })
 })
