@@ -44,7 +44,7 @@ const entries = [...modules('commands'), ...modules('hooks')]
 // returns its exports (so only the one run is initialised; synchronously, for CommonJS callers).
 const entry = [
   `export * as oclif from '@oclif/core'`,
-  // Our modules initialised so far, in order (test/cli/startup.test.ts checks what `get` initialises).
+  // The bundle's modules initialised so far, in order (test/cli/startup.test.ts checks what `get` initialises).
   `export const initialized = __netctlInitialized`,
   `export const modules = {`,
   ...entries.map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(`./${m}.ts`)}),`),
@@ -113,6 +113,19 @@ const plugin = {
       if (!text.includes(ask)) throw new Error(`${args.path}: no wsl-utils isWsl to ask is-wsl for`)
       return {contents: text.replace(ask, "(await import('is-wsl')).default"), loader: 'js'}
     })
+    const inOclif = (file) => (path) => new RegExp(`[\\\\/]@oclif[\\\\/]core[\\\\/]lib[\\\\/]${file}$`).test(path)
+    // oclif's logger makes a debug() per namespace at every start, and the debug package loads tty,
+    // supports-color and its colour tables (~3 ms). It only prints when DEBUG names a namespace, read
+    // once at its load: without DEBUG, oclif gets functions that do nothing, and debug is not loaded.
+    b.onResolve({filter: /^debug$/}, (args) => (inOclif('logger\\.js')(args.importer) ? {path: 'debug', namespace: 'oclif-debug'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'oclif-debug'}, () => ({
+      resolveDir: root,
+      loader: 'js',
+      contents: [
+        'const off = (namespace) => Object.assign(() => {}, {namespace, enabled: false, extend: (sub, delimiter = ":") => off(namespace + delimiter + sub)})',
+        'module.exports = (namespace) => (process.env.DEBUG ? require("debug")(namespace) : off(namespace))',
+      ].join('\n'),
+    }))
     // Modules whose importers call them only in commands `get` never runs, loaded at their first use
     // instead of at every start (Node's modules cost their internal modules; bundled packages their
     // initialisation): node:crypto (~3 ms: writes, locks and names use it), net (cidr.ts: isIPv4/isIPv6),
@@ -120,7 +133,6 @@ const plugin = {
     // --debug timings (perf_hooks), globbing commands without a manifest and plugin patterns
     // (tinyglobby, minimatch), help and error templates (ejs) and wrapping long errors (wrap-ansi).
     // Our ES modules get functions that load it; oclif's CommonJS an object (or function) that forwards.
-    const inOclif = (file) => (path) => new RegExp(`[\\\\/]@oclif[\\\\/]core[\\\\/]lib[\\\\/]${file}$`).test(path)
     const lazy = [
       {name: 'node:crypto', importer: (path) => path.startsWith(src)},
       {name: 'node:net', importer: (path) => path === join(src, 'resources/cidr.ts')},
@@ -188,10 +200,13 @@ const dynamicImport = /(?<![\w$."'`])import\(/g
 const count = code.match(dynamicImport)?.length ?? 0
 if (count < 5) throw new Error(`netctl.cjs: expected import() calls to rewrite, found ${count}`)
 code = code.replace(dynamicImport, '__import(')
-// Record each of our modules (esbuild's lazy __esm wrappers: name = source path) as it is initialised.
+// Record each module as it is initialised (esbuild's lazy __esm and __commonJS wrappers: name = source path).
 const esmInit = 'return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;'
-if (!code.includes(esmInit)) throw new Error('netctl.cjs: esbuild\'s __esm helper changed: update the initialisation record')
-code = `var __netctlInitialized = [];\n${code.replace(esmInit, 'return fn && (__netctlInitialized.push(__getOwnPropNames(fn)[0]), res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;')}`
+const cjsInit = 'return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;'
+if (!code.includes(esmInit) || !code.includes(cjsInit)) throw new Error('netctl.cjs: esbuild\'s __esm or __commonJS helper changed: update the initialisation record')
+code = `var __netctlInitialized = [];\n${code
+  .replace(esmInit, 'return fn && (__netctlInitialized.push(__getOwnPropNames(fn)[0]), res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;')
+  .replace(cjsInit, 'return mod || (__netctlInitialized.push(__getOwnPropNames(cb)[0]), 0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;')}`
 code = asciiOnly(code, 'netctl.cjs')
 // V8 accepts a code cache made for any source of the same length: the cache is tied to this build by
 // its first line, which dist/cached-require.js compares.

@@ -97,6 +97,8 @@ test('get ippools on the file store loads five small modules of ours and initial
       for (const module of initialized) {
         assert.doesNotMatch(module, /^src\/(lab|policy|bgp|dataplane|ipam)\/|^src\/datastore\/(etcd|kubernetes|kubeconfig)\.ts$|^src\/cli\/progress\.ts$/, `${what} initialised ${module}`)
       }
+      // oclif's debug logging costs only when DEBUG asks for it (the test below).
+      assert.deepEqual(run.initialized!.filter((m) => /^node_modules\/debug\//.test(m)), [], `${what} initialised the debug package`)
       // node:crypto (~3 ms) only where something is written, locked or hashed.
       assert.ok(!run.builtins.includes('crypto'), `${what} loaded node:crypto`)
       // 36 when this was written (get, the base command, the resource kinds, the file datastore).
@@ -104,6 +106,20 @@ test('get ippools on the file store loads five small modules of ours and initial
       // The second run of the same build compiles nothing: the bundle comes from the code cache.
       assert.equal(run.codeCache, 'accepted', `${what}: the V8 code cache of dist/netctl.cjs was not used`)
     }
+  } finally {
+    dir.cleanup()
+  }
+})
+
+test('DEBUG=oclif:* still prints oclif\'s debug log (the debug package loads only then)', () => {
+  const dir = tempDir()
+  try {
+    const env: Record<string, string | undefined> = {...process.env, NETCTL_STATE_DIR: dir.path, XDG_CONFIG_HOME: join(dir.path, 'config'), DEBUG: 'oclif:*'}
+    for (const name of ['DATASTORE_TYPE', 'CALICO_DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'KUBECONFIG', 'NETCTL_CONFIG', 'NETCTL_DEBUG']) delete env[name]
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'get', 'ippools'], {env, encoding: 'utf8'})
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /oclif:main process\.argv: /)
+    assert.match(r.stdout, /^NAME +CIDR +SELECTOR/)
   } finally {
     dir.cleanup()
   }
