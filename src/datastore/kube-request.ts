@@ -103,7 +103,7 @@ export function boundedRequest(r: BoundedRequest): Promise<KubeReply> {
         received += chunk.length
         if (received > r.maxBodyBytes) return finish(tooLarge())
         chunks.push(chunk)
-        if (ok) head(chunk.toString('utf8', 0, 4096))
+        if (ok && onHead) head(chunk.toString('utf8', 0, 4096))
       })
       res.on('end', () => finish(undefined, {status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8')}))
       res.on('error', (error) => finish(unreachable(r, error)))
