@@ -64,7 +64,10 @@ export interface BoundedRequest {
   what: string
   /** Called once the request has been handed to the kernel (a caller can go on working while the server does). */
   onSent?: () => void
-  /** Called once with the start of a 2xx body (its first chunk, up to 4 KiB, as text), or '' if none comes. */
+  /**
+   * Called once with the start of a 2xx body (its first chunk, up to 4 KiB, as text) if more of the
+   * body is still to come then, else with ''.
+   */
   onHead?: (head: string) => void
 }
 
@@ -103,7 +106,11 @@ export function boundedRequest(r: BoundedRequest): Promise<KubeReply> {
         received += chunk.length
         if (received > r.maxBodyBytes) return finish(tooLarge())
         chunks.push(chunk)
-        if (ok && onHead) head(chunk.toString('utf8', 0, 4096))
+        // Told after this turn's I/O: a body that ended with this chunk has nothing left to wait for.
+        if (ok && onHead && chunks.length === 1) {
+          const text = chunk.toString('utf8', 0, 4096)
+          setImmediate(() => settled || head(text))
+        }
       })
       res.on('end', () => finish(undefined, {status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8')}))
       res.on('error', (error) => finish(unreachable(r, error)))

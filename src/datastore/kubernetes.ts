@@ -321,10 +321,12 @@ export class KubernetesDatastore implements Datastore {
       error: () => giveUp(`${listing} did not finish within ${listMs / 1000} s (${pages} pages, ${objects} objects so far)`),
     }
     const seenTokens = new Set<string>()
-    // However the listing ends (done, failed, or its caller stopped), a page asked for ahead is not waited for.
-    const ended = new AbortController()
-    /** The page's reply, when its request is on the wire (or failed before it got there), and the start of its body. */
-    type Request = {pending: Promise<Response>; sent: Promise<void>; head: Promise<string>}
+    // However the listing ends (done, failed, or its caller stopped), no page is asked for after it,
+    // and a page asked for ahead is not waited for.
+    let over = false
+    const outstanding = new Set<AbortController>()
+    /** The page's reply, when its request is on the wire (or failed before it got there), the start of its body, and its cancellation. */
+    type Request = {pending: Promise<Response>; sent: Promise<void>; head: Promise<string>; cancel: () => void}
     const request = (token?: string): Request => {
       const params = new URLSearchParams({...query, limit: String(kubePageSize)})
       if (token) params.set('continue', token)
@@ -332,11 +334,13 @@ export class KubernetesDatastore implements Datastore {
       const sent = new Promise<void>((resolve) => (onSent = resolve))
       let onHead!: (head: string) => void
       const head = new Promise<string>((resolve) => (onHead = resolve))
-      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline, onSent, onHead, signal: ended.signal})
+      const cancel = new AbortController()
+      outstanding.add(cancel)
+      const pending = this.call('GET', `${path}?${params}`, {verb: 'list', kind, listDeadline: deadline, onSent, onHead, signal: cancel.signal})
       // A consumer that stops early (or a failed page) must not leave it unhandled.
       pending.catch(() => {})
-      const settled = pending.then(() => {}, () => {})
-      return {pending, sent: Promise.race([sent, settled]), head: Promise.race([head, settled.then(() => '')])}
+      const settled = pending.then(() => void outstanding.delete(cancel), () => void outstanding.delete(cancel))
+      return {pending, sent: Promise.race([sent, settled]), head: Promise.race([head, settled.then(() => '')]), cancel: () => cancel.abort()}
     }
     let next: Request | undefined = request()
     let token: string | undefined
@@ -349,7 +353,7 @@ export class KubernetesDatastore implements Datastore {
         // the one the caller asked for.
         const ahead: Promise<{token: string; request: Request} | undefined> = next.head.then((head) => {
           const early = headContinueToken(head)
-          return early !== undefined && !seenTokens.has(early) && pages + 1 < maxListPages ? {token: early, request: request(early)} : undefined
+          return !over && early !== undefined && !seenTokens.has(early) && pages + 1 < maxListPages ? {token: early, request: request(early)} : undefined
         })
         const response: Response = await next.pending
         pages += 1
@@ -370,12 +374,14 @@ export class KubernetesDatastore implements Datastore {
         // its request seen sent (credentials, a socket from the agent and the write take a few turns
         // of the event loop): the server then works while we convert and print.
         const asked = await ahead
+        if (asked && asked.token !== token) asked.request.cancel()
         next = token === undefined || pages >= maxListPages ? undefined : asked?.token === token ? asked.request : request(token)
         await next?.sent
         yield list.items
       } while (token !== undefined)
     } finally {
-      ended.abort()
+      over = true
+      for (const cancel of outstanding) cancel.abort()
     }
   }
 
@@ -445,6 +451,8 @@ export class KubernetesDatastore implements Datastore {
     const deadlineAt = Math.min(requestDeadline.at, listDeadline?.at ?? Infinity)
 
     const requestOptions: RequestOptions = {method, headers: {Accept: 'application/json'}, signal: options.signal}
+    // A cancelled request runs no credential plugin and opens no connection.
+    options.signal?.throwIfAborted()
     try {
       // An exec credential plugin can hang too.
       await withDeadline(this.kc.applyToHTTPSOptions(requestOptions), deadlineAt - Date.now(), () =>

@@ -1,6 +1,6 @@
 /** Paged listings on the Kubernetes datastore: the next page is on its way while the caller works on this one, over kept-alive connections. */
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {createServer as createHttpServer} from 'node:http'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
@@ -150,13 +150,18 @@ describe('the continue token at the head of a page', () => {
     ]) assert.equal(headContinueToken(head), undefined, head)
   })
 
-  it('asks for the next page as soon as this one\'s head arrives, and follows only the token the parsed page carries', async () => {
+  it('asks for the next page as soon as this one\'s head arrives, follows only the token the parsed page carries, and cancels the other', async () => {
     // The first page names token "early" first and "parsed" last (JSON.parse keeps the last). The
     // server sends its head, then holds the rest back until the page "early" is asked for (or 5 s
+    // pass). It never answers "early", and answers "parsed" only once "early" was given up (or 5 s
     // pass). The page asked for with "early" must not be printed.
     const log: string[] = []
-    let earlyAsked: () => void
-    const early = new Promise<void>((resolve) => (earlyAsked = resolve))
+    const signal = () => {
+      let done!: () => void
+      return {promise: new Promise<void>((resolve) => (done = resolve)), done: () => done()}
+    }
+    const earlyAsked = signal()
+    const earlyGivenUp = signal()
     const item = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
     const server = createHttpServer(async (req, res) => {
       const token = new URL(req.url!, 'http://x').searchParams.get('continue') ?? ''
@@ -164,13 +169,17 @@ describe('the continue token at the head of a page', () => {
       res.writeHead(200, {'Content-Type': 'application/json'})
       if (token === '') {
         res.write('{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"early","continue":"parsed"},"items":[')
-        await Promise.race([early, sleep(5000)])
+        await Promise.race([earlyAsked.promise, sleep(5000)])
         log.push('first page ended')
         res.end(`${item('first')}]}`)
-        return
+      } else if (token === 'early') {
+        res.on('close', () => earlyGivenUp.done())
+        earlyAsked.done()
+      } else {
+        await Promise.race([earlyGivenUp.promise, sleep(5000)])
+        log.push(`answered ${token}`)
+        res.end(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[${item(token === 'parsed' ? 'last' : 'never-printed')}]}`)
       }
-      if (token === 'early') earlyAsked()
-      res.end(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[${item(token === 'parsed' ? 'last' : 'never-printed')}]}`)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const dir = tempDir()
@@ -179,9 +188,49 @@ describe('the continue token at the head of a page', () => {
       writeRelayedKubeconfig(kubeconfig, (server.address() as {port: number}).port, 'any')
       const ds = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
       try {
+        const started = performance.now()
         const pods = (await ds.list(workloadEndpointKind)).map((w) => (w.spec as {pod: string}).pod)
         assert.deepEqual(pods, ['first', 'last'])
-        assert.deepEqual(log, ['asked first', 'asked early', 'first page ended', 'asked parsed'])
+        assert.deepEqual(log, ['asked first', 'asked early', 'first page ended', 'asked parsed', 'answered parsed'])
+        assert.ok(performance.now() - started < 4000, 'the page asked for with "early" was given up only when the listing ended')
+      } finally {
+        await ds.close()
+      }
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      dir.cleanup()
+    }
+  })
+
+  it('asks for nothing after a page fails, not even credentials for the page its head named', async () => {
+    // One page, in one chunk, with a continue token and more objects than the listing may hold:
+    // its head and its end arrive together, and the page fails. The exec plugin notes each run.
+    const dir = tempDir()
+    const runs = join(dir.path, 'runs')
+    const plugin = join(dir.path, 'plugin.cjs')
+    writeFileSync(plugin, `require('node:fs').appendFileSync(${JSON.stringify(runs)}, 'run\\n')\nprocess.stdout.write(JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: {token: 't'}}))\n`)
+    const asked: string[] = []
+    const item = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
+    const server = createHttpServer((req, res) => {
+      asked.push(req.url!)
+      res.writeHead(200, {'Content-Type': 'application/json'}).end(`{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"more"},"items":[${item('a')},${item('b')}]}`)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const kubeconfig = join(dir.path, 'kubeconfig')
+      writeFileSync(kubeconfig, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+        clusters: [{name: 'c', cluster: {server: `http://127.0.0.1:${(server.address() as {port: number}).port}`, 'insecure-skip-tls-verify': true}}],
+        users: [{name: 'u', user: {exec: {apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin], interactiveMode: 'Never'}}}],
+        contexts: [{name: 'c', context: {cluster: 'c', user: 'u'}}],
+      }))
+      const ds = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'}, {maxListObjects: 1})
+      try {
+        await assert.rejects(ds.list(workloadEndpointKind), /returned more than 1 objects/)
+        await sleep(300)
+        assert.equal(readFileSync(runs, 'utf8'), 'run\n')
+        assert.equal(asked.length, 1)
       } finally {
         await ds.close()
       }
