@@ -126,6 +126,14 @@ const plugin = {
         'module.exports = (namespace) => (process.env.DEBUG ? require("debug")(namespace) : off(namespace))',
       ].join('\n'),
     }))
+    // supports-color asks tty.isatty(1) and (2) at load; node:tty costs ~1 ms (net, streams) when
+    // the output is not a terminal (a file, /dev/null: a pipe loads net itself). process.stdout and
+    // process.stderr, which oclif makes at load anyway, know the same.
+    b.onResolve({filter: /^tty$/}, (args) => (/[\\/]supports-color[\\/]index\.js$/.test(args.importer) ? {path: 'tty', namespace: 'stdio-tty'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'stdio-tty'}, () => ({
+      loader: 'js',
+      contents: 'module.exports = {isatty: (fd) => (fd === 1 ? Boolean(process.stdout.isTTY) : fd === 2 ? Boolean(process.stderr.isTTY) : require("node:tty").isatty(fd))}',
+    }))
     // Modules whose importers call them only in commands `get` never runs, loaded at their first use
     // instead of at every start (Node's modules cost their internal modules; bundled packages their
     // initialisation): node:crypto (~3 ms: writes, locks and names use it), net (cidr.ts: isIPv4/isIPv6),

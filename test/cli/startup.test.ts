@@ -185,6 +185,8 @@ test('get runs without Node\'s ES module loader and without the builtins only ot
     const builtins = builtinsOf([join(repoRoot, 'bin', 'run.js'), 'get', 'ippools', '-o', 'yaml'])
     assert.deepEqual(builtins.filter((m) => m.startsWith('internal/modules/esm/') && !always.has(m)), [], 'the ES module loader was loaded')
     for (const lazy of ['crypto', 'child_process', 'readline', 'perf_hooks']) assert.ok(!builtins.includes(lazy), `get loaded node:${lazy}`)
+    // Output to a pipe here, not a terminal: whether stdout and stderr are terminals comes from process.stdout and process.stderr.
+    assert.ok(!builtins.includes('tty'), 'get loaded node:tty for output that is not a terminal')
   } finally {
     dir.cleanup()
   }
