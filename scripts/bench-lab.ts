@@ -14,12 +14,12 @@ import {join} from 'node:path'
 import {applyWaves} from '../src/dataplane/apply.js'
 import {diffNetns, planLines} from '../src/dataplane/diff.js'
 import {emptyObserved} from '../src/dataplane/observe.js'
-import {planCluster} from '../src/lab/cluster.js'
-import {labBench} from '../src/lab/bench.js'
-import {planLab} from '../src/lab/plan.js'
-import {podNetns} from '../src/lab/names.js'
-import {pingDuring} from '../src/lab/ping.js'
-import {defaultTopology} from '../src/lab/topology.js'
+import {planCluster} from '../src/lab/plan/cluster.js'
+import {labBench} from '../src/lab/inspect/bench.js'
+import {planLab} from '../src/lab/plan/plan.js'
+import {podNetns} from '../src/lab/topology/names.js'
+import {pingDuring} from '../src/lab/inspect/ping.js'
+import {defaultTopology} from '../src/lab/topology/topology.js'
 
 if (process.getuid?.() !== 0) {
   console.log('lab benchmarks skipped: building namespaces needs root')

@@ -94,8 +94,8 @@ async function labReconcile(): Promise<void> {
     return Number(process.hrtime.bigint() - started) / 1e6
   }
   const {openLabDatastore, requireClusterLab} = await import('../src/lab/lab.js')
-  const {loadCluster} = await import('../src/lab/cluster.js')
-  const {applyLabPolicy} = await import('../src/lab/policy.js')
+  const {loadCluster} = await import('../src/lab/plan/cluster.js')
+  const {applyLabPolicy} = await import('../src/lab/daemons/policy.js')
   const {networkPolicyKind} = await import('../src/resources/policy.js')
   const {workloadEndpointKind} = await import('../src/resources/workloadendpoint.js')
   try {

@@ -119,10 +119,10 @@ async function labTargets(context: CompletionContext): Promise<string[]> {
   const record = readLabRecord(values.stateDir, lab)
   if (!record) return []
   if (record.basic) {
-    const {planBasicLab} = await import('../lab/basic.js')
+    const {planBasicLab} = await import('../lab/plan/basic.js')
     return Object.keys(planBasicLab(lab, record.basic as Parameters<typeof planBasicLab>[1]).targets)
   }
-  const [{withDatastore}, {loadCluster}] = await Promise.all([import('../lab/lab.js'), import('../lab/cluster.js')])
+  const [{withDatastore}, {loadCluster}] = await Promise.all([import('../lab/lab.js'), import('../lab/plan/cluster.js')])
   const cluster = await withDatastore(values.stateDir, record, (ds) => loadCluster(ds, lab, record.topology!))
   return [...cluster.nodes.map((n) => n.name), ...cluster.pods.map((p) => p.name), 'underlay']
 }

@@ -7,7 +7,7 @@
  */
 import {createNamespaces, deleteNamespaces, isEmptyNamespace, killProcessesIn, listNamespaces, namespaceInode} from '../dataplane/apply.js'
 import {NetctlError} from '../errors.js'
-import {netnsPrefix} from './names.js'
+import {netnsPrefix} from './topology/names.js'
 import {forgetOwned, readOwned, recordOwned} from './state.js'
 
 /** Recorded namespace → its inode, or undefined where only the intent to create it was recorded. */

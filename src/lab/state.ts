@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {currentContextPath, labDirectory, labPath} from '../datastore/config.js'
 import {appendStateFile, checkStateDirs, listStateDir, readStateFile, removeStateFile, removeStateTree, writeStateFile} from '../datastore/safe-fs.js'
 import {NetctlError} from '../errors.js'
-import type {Topology} from './topology.js'
+import type {Topology} from './topology/topology.js'
 
 export interface LabDatastore {
   type: 'file' | 'etcdv3'

@@ -70,7 +70,7 @@ export const bgpPeerKind: KindInfo = {
 const serviceIPBlock = object({cidr: network()})
 
 // Calico's BGPConfigurationSpec (api/pkg/apis/projectcalico/v3/bgpconfig.go).
-/** Which cluster routes BIRD (BGPConfiguration) or Felix (FelixConfiguration) programs: src/lab/calico.ts birdProgramsPool. */
+/** Which cluster routes BIRD (BGPConfiguration) or Felix (FelixConfiguration) programs: src/lab/plan/calico.ts birdProgramsPool. */
 export const programClusterRoutesValues = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const
 
 const bgpConfigurationSpecFields = {

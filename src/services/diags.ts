@@ -145,7 +145,7 @@ async function collectInto(temp: string, options: DiagsOptions): Promise<DiagsRe
 
   if (options.lab) {
     const {name: lab, stateDir} = options.lab
-    const [{ownNamespaces}, {nodeNetns}] = await Promise.all([import('../lab/namespaces.js'), import('../lab/names.js')])
+    const [{ownNamespaces}, {nodeNetns}] = await Promise.all([import('../lab/namespaces.js'), import('../lab/topology/names.js')])
     const {readLabRecord} = await import('../lab/state.js')
     const record = readLabRecord(stateDir, lab)
     if (record) await put('lab/lab.json', JSON.stringify(maskSecrets(record), null, 2) + '\n')
@@ -161,7 +161,7 @@ async function collectInto(temp: string, options: DiagsOptions): Promise<DiagsRe
     await put('lab/namespaces', namespaces.join('\n') + '\n')
     const jobs = namespaces.flatMap((netns) => namespaceCommands(netns).map((c) => ({path: `namespaces/${netns}/${c.file}`, c})))
     await inParallel(jobs, limit, (j) => runInto(j.path, j.c))
-    const {birdFiles} = await import('../lab/bird.js')
+    const {birdFiles} = await import('../lab/daemons/bird.js')
     const birdNodes = record?.topology?.bgp && record.topology.flavor !== 'flannel' ? nodes.filter((n) => !options.lab!.nodes?.length || options.lab!.nodes.includes(n)) : []
     if (record?.topology && birdNodes.length === 0) notes.push(`lab "${lab}" runs no BIRD (${record.topology.flavor === 'flannel' ? 'a flannel lab' : 'static routes'})`)
     for (const node of birdNodes) {

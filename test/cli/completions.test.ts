@@ -10,7 +10,7 @@ import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {defaultTopology} from '../../src/lab/topology.js'
+import {defaultTopology} from '../../src/lab/topology/topology.js'
 import {netctlBin, repoRoot, runCli, tempDir} from '../helpers/cli.js'
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`

@@ -10,7 +10,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {commandToRun, needsDashes, splitAtDashes} from '../../src/commands/lab/exec.js'
 import {NetctlError} from '../../src/errors.js'
-import {planBasicLab} from '../../src/lab/basic.js'
+import {planBasicLab} from '../../src/lab/plan/basic.js'
 import {writeLabRecord} from '../../src/lab/state.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 

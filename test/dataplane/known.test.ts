@@ -9,9 +9,9 @@ import {applySpecs, createNamespaces, deleteNamespaces, observeNetns} from '../.
 import {diffNetns, planSize} from '../../src/dataplane/diff.js'
 import {emptyNetns, type NetnsSpec} from '../../src/dataplane/model.js'
 import {observedFromSpec} from '../../src/dataplane/observe.js'
-import {planCluster} from '../../src/lab/cluster.js'
-import {planLab} from '../../src/lab/plan.js'
-import {parseTopology} from '../../src/lab/topology.js'
+import {planCluster} from '../../src/lab/plan/cluster.js'
+import {planLab} from '../../src/lab/plan/plan.js'
+import {parseTopology} from '../../src/lab/topology/topology.js'
 import type {IPPoolSpec} from '../../src/resources/types.js'
 
 const none = {nodes: [], affinities: [], weps: []}

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {runCli, tempDir} from '../helpers/cli.js'
-import {pingDuring} from '../../src/lab/ping.js'
+import {pingDuring} from '../../src/lab/inspect/ping.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 
 const skip = kernelSkipReason()

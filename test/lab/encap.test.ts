@@ -6,8 +6,8 @@ import {after, before, describe, it} from 'node:test'
 
 import {captureDuring} from '../helpers/capture.js'
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
-import {pingDuring} from '../../src/lab/ping.js'
-import {processStartTime} from '../../src/lab/proc.js'
+import {pingDuring} from '../../src/lab/inspect/ping.js'
+import {processStartTime} from '../../src/lab/daemons/proc.js'
 import {readOwned} from '../../src/lab/state.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 

@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {endProcess} from '../../src/lab/proc.js'
+import {endProcess} from '../../src/lab/daemons/proc.js'
 import {readOwned} from '../../src/lab/state.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'

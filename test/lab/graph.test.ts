@@ -7,11 +7,11 @@ import {describe, it} from 'node:test'
 
 import type {PeerStatus} from '../../src/bgp/protocols.js'
 import {NetctlError} from '../../src/errors.js'
-import {clusterResources, planCluster, routeReflectorLabel, type LabCluster} from '../../src/lab/cluster.js'
+import {clusterResources, planCluster, routeReflectorLabel, type LabCluster} from '../../src/lab/plan/cluster.js'
 import {
   buildLabGraph, dotString, dotToSvg, inlineSvg, mermaidOverLimits, mermaidText, renderLabGraph, toDot, toHtml, toMermaid, type LabFacts,
 } from '../../src/lab/inspect/graph.js'
-import {defaultTopology, parseTopology, type Topology} from '../../src/lab/topology.js'
+import {defaultTopology, parseTopology, type Topology} from '../../src/lab/topology/topology.js'
 import {API_VERSION, type Resource} from '../../src/resources/types.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 

@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli, tempDir} from '../helpers/cli.js'
 import {kernelSkipReason, namespacesWithPrefix, removeNamespaces} from '../helpers/kernel.js'
 import {killPid} from '../helpers/process.js'
-import {parseProbeLines, pingPairs, renderGrid, renderProbeReport, summarizeAttempts, summaryLine, type ProbeReport, type ProbeResult} from '../../src/lab/ping.js'
+import {parseProbeLines, pingPairs, renderGrid, renderProbeReport, summarizeAttempts, summaryLine, type ProbeReport, type ProbeResult} from '../../src/lab/inspect/ping.js'
 
 const pods = (perNode: number, nodes: number) =>
   Array.from({length: nodes}, (_, n) => Array.from({length: perNode}, (_, i) => ({name: `p${n}-${i}`, node: `n${n}`}))).flat()

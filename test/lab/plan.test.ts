@@ -3,12 +3,12 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {diffNetns, planLines} from '../../src/dataplane/diff.js'
-import {planCalicoNode, planCalicoPod} from '../../src/lab/calico.js'
-import {clusterResources, planCluster, type LabNode} from '../../src/lab/cluster.js'
-import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig, cni0Mac} from '../../src/lab/flannel.js'
-import {planLab} from '../../src/lab/plan.js'
-import {checkLabName} from '../../src/lab/names.js'
-import {defaultTopology, flannelBackends, parseTopology, poolModes, resolveTopology, topologyFields} from '../../src/lab/topology.js'
+import {planCalicoNode, planCalicoPod} from '../../src/lab/plan/calico.js'
+import {clusterResources, planCluster, type LabNode} from '../../src/lab/plan/cluster.js'
+import {flannelSubnetEnv, planFlannelNode, planFlannelPod, udpProxyConfig, cni0Mac} from '../../src/lab/plan/flannel.js'
+import {planLab} from '../../src/lab/plan/plan.js'
+import {checkLabName} from '../../src/lab/topology/names.js'
+import {defaultTopology, flannelBackends, parseTopology, poolModes, resolveTopology, topologyFields} from '../../src/lab/topology/topology.js'
 import {NetctlError} from '../../src/errors.js'
 
 const none = {nodes: [], affinities: [], weps: []}
@@ -162,7 +162,7 @@ describe('lab dataplane plans', () => {
 
 describe('lab ping pairs', () => {
   it('pings every pair in a small lab and samples a large one across all nodes', async () => {
-    const {pingPairs} = await import('../../src/lab/ping.js')
+    const {pingPairs} = await import('../../src/lab/inspect/ping.js')
     const small = Array.from({length: 4}, (_, i) => ({name: `p${i}`, node: `n${i % 2}`}))
     assert.equal(pingPairs(small, false).length, 12)
     const large = Array.from({length: 100}, (_, i) => ({name: `p${i}`, node: `n${i % 10}`}))
@@ -179,7 +179,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
   const withModes = (cluster: ReturnType<typeof twoSubnets>, ipipMode: string, vxlanMode: string) => ({...cluster, pool: {...cluster.pool, spec: {...cluster.pool.spec!, ipipMode, vxlanMode}}}) as typeof cluster
 
   it('VXLAN Always: vxlan.calico (VNI 4096, 4789, MTU 1450), then per peer a neighbour, an fdb entry and an onlink route', async () => {
-    const {tunnelAddress, vtepMac} = await import('../../src/lab/calico.js')
+    const {tunnelAddress, vtepMac} = await import('../../src/lab/plan/calico.js')
     const cluster = withModes(twoSubnets(), 'Never', 'Always')
     const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]]
     const spec = planCalicoNode(cluster, a)
@@ -211,7 +211,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
   })
 
   it('who programs the pool\'s routes follows BGPConfiguration programClusterRoutes, as confd reads it', async () => {
-    const {birdProgramsPool} = await import('../../src/lab/calico.js')
+    const {birdProgramsPool} = await import('../../src/lab/plan/calico.js')
     const owner = (ipip: string, vxlan: string, programClusterRoutes?: string, bgp = true) => birdProgramsPool({...withModes(twoSubnets(), ipip, vxlan), programClusterRoutes, bgp}) ? 'bird' : 'felix'
     // Calico 3.33's defaults: BIRD programs pools without encapsulation, Felix IPIP and VXLAN ones.
     assert.deepEqual([owner('Never', 'Never'), owner('Always', 'Never'), owner('CrossSubnet', 'Never'), owner('Never', 'Always')], ['bird', 'felix', 'felix', 'felix'])
@@ -251,7 +251,7 @@ describe('calico encapsulation plans (REFERENCE.md §3)', () => {
 
 describe('flannel backends (REFERENCE.md §4)', () => {
   it('vxlan: flannel.1 (VNI 1, 8472, MTU 1450) holding the subnet\'s .0; neighbour, fdb, onlink route per peer; DirectRouting for the same subnet', async () => {
-    const {flannelVtepMac} = await import('../../src/lab/flannel.js')
+    const {flannelVtepMac} = await import('../../src/lab/plan/flannel.js')
     const topology = parseTopology({flavor: 'flannel', backend: {type: 'vxlan', directRouting: true}, underlay: {subnets: ['172.17.0.0/24', '172.18.0.0/24']}, nodes: [{name: 'a', pods: 1}, {name: 'b', pods: 1}, {name: 'c', subnet: 1, pods: 1}]})
     const cluster = planCluster('f', topology, none)
     const spec = planFlannelNode(cluster, cluster.nodes[0]!)

@@ -197,9 +197,9 @@ describe('lab network policy at scale', {skip}, () => {
     const applySeconds = (performance.now() - started) / 1000
     assert.equal(applied.code, 0, applied.stderr)
     // Compile and load alone, in-process, forcing every node to reload.
-    const {applyLabPolicy} = await import('../../src/lab/policy.js')
+    const {applyLabPolicy} = await import('../../src/lab/daemons/policy.js')
     const {requireClusterLab, openLabDatastore} = await import('../../src/lab/lab.js')
-    const {loadCluster} = await import('../../src/lab/cluster.js')
+    const {loadCluster} = await import('../../src/lab/plan/cluster.js')
     const record = requireClusterLab(state.path, lab)
     const ds = await openLabDatastore(state.path, record)
     try {

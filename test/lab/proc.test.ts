@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
 import {NetctlError} from '../../src/errors.js'
-import {endProcess, processStartTime, signalProcess} from '../../src/lab/proc.js'
+import {endProcess, processStartTime, signalProcess} from '../../src/lab/daemons/proc.js'
 import {readOwned} from '../../src/lab/state.js'
 import {tempDir} from '../helpers/cli.js'
 

@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import type {LabCluster} from '../../src/lab/cluster.js'
+import type {LabCluster} from '../../src/lab/plan/cluster.js'
 import {
   labMode, markObserved, parseCapture, resolveEnd, smallestMtu, tracePath, traceRows, verdictAgrees, type Ask, type Hop,
 } from '../../src/lab/inspect/trace.js'

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
 
-import {felixSettings} from '../../src/lab/policy.js'
+import {felixSettings} from '../../src/lab/daemons/policy.js'
 import {compileNodePolicy, FAILSAFE_INBOUND, FAILSAFE_OUTBOUND, type NodePolicyInput} from '../../src/policy/nft.js'
 import {buildWorld} from '../../src/policy/world.js'
 import type {Resource} from '../../src/resources/types.js'

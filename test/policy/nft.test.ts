@@ -238,8 +238,8 @@ describe('policy → nft', () => {
     assert.deepEqual(mergeRanges([{min: 5, max: 9}, {min: 1, max: 3}, {min: 4, max: 4}, {min: 20, max: 30}, {min: 25, max: 26}]), [{min: 1, max: 9}, {min: 20, max: 30}])
   })
 
-  it('a lab node\'s script (src/lab/policy.ts) takes the WorkloadEndpoint on this node with the pod\'s interface, and every pool for natOutgoing', async () => {
-    const {compileLabPolicy, natPools} = await import('../../src/lab/policy.js')
+  it('a lab node\'s script (src/lab/daemons/policy.ts) takes the WorkloadEndpoint on this node with the pod\'s interface, and every pool for natOutgoing', async () => {
+    const {compileLabPolicy, natPools} = await import('../../src/lab/daemons/policy.js')
     const here = wep('default', 'pod-a', {}, '192.168.0.1', {node: 'n1', interfaceName: 'cali1'})
     // Same interface name on another node: not this pod's endpoint.
     const elsewhere = wep('default', 'pod-x', {}, '192.168.0.99', {node: 'n2', interfaceName: 'cali2'})
@@ -258,7 +258,7 @@ describe('policy → nft', () => {
   })
 
   it('a flannel node (Canal): bridge ports marked and pinned to their pod address, egress by mark, ingress by address via cni0, flanneld IPMASQ', async () => {
-    const {compileLabPolicy} = await import('../../src/lab/policy.js')
+    const {compileLabPolicy} = await import('../../src/lab/daemons/policy.js')
     const here = wep('default', 'pod-a', {}, '10.244.1.2', {node: 'n1', interfaceName: 'veth0a'})
     const world = buildWorld({resources: [here, np('default', 'deny', {selector: 'all()'})]})
     const cluster = {

@@ -5,8 +5,8 @@ import {describe, it} from 'node:test'
 
 import {load} from 'js-yaml'
 
-import {clusterResources, planCluster, routeReflectorClusterID, routeReflectorLabel} from '../../src/lab/cluster.js'
-import {defaultTopology, parseTopology, type Topology} from '../../src/lab/topology.js'
+import {clusterResources, planCluster, routeReflectorClusterID, routeReflectorLabel} from '../../src/lab/plan/cluster.js'
+import {defaultTopology, parseTopology, type Topology} from '../../src/lab/topology/topology.js'
 import {kindInfo} from '../../src/resources/registry.js'
 import {API_VERSION, type Resource} from '../../src/resources/types.js'
 import {repoRoot} from '../helpers/cli.js'
@@ -24,7 +24,7 @@ function checkLab(topology: Topology): number {
   const cluster = planCluster('demo', topology, none)
   const written = clusterResources(cluster, topology.routeReflectors)
   const all = [cluster.pool as Resource, ...written.nodes, ...written.affinities, ...written.weps]
-  // ensureBgpConfiguration's objects (src/lab/cluster.ts).
+  // ensureBgpConfiguration's objects (src/lab/plan/cluster.ts).
   all.push({apiVersion: API_VERSION, kind: 'BGPConfiguration', metadata: {name: 'default'}, spec: {asNumber: 64512, nodeToNodeMeshEnabled: topology.routeReflectors === 0, logSeverityScreen: 'Info'}})
   all.push({apiVersion: API_VERSION, kind: 'BGPPeer', metadata: {name: 'peer-with-route-reflectors'}, spec: {nodeSelector: 'all()', peerSelector: `${routeReflectorLabel} == 'true'`}})
   for (const resource of all) check(resource)

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetctlCommand} from '../../cli/base-command.js'
 import {formatColumns} from '../../cli/output.js'
 import {progressReporter} from '../../cli/progress.js'
-import {labBench, type BenchResult} from '../../lab/bench.js'
+import {labBench, type BenchResult} from '../../lab/inspect/bench.js'
 import {resolveLabName} from '../../lab/lab.js'
 
 export default class LabBench extends NetctlCommand {

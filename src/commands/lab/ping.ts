@@ -4,7 +4,7 @@ import {NetctlCommand} from '../../cli/base-command.js'
 import {progressReporter} from '../../cli/progress.js'
 import {formatColumns} from '../../cli/output.js'
 import {resolveLabName} from '../../lab/lab.js'
-import {fullMatrixLimit, labPing, labProbe, renderProbeReport, type PingResult, type ProbeReport} from '../../lab/ping.js'
+import {fullMatrixLimit, labPing, labProbe, renderProbeReport, type PingResult, type ProbeReport} from '../../lab/inspect/ping.js'
 
 const allPairs = (results: PingResult[]) => {
   const pods = new Set(results.flatMap((r) => [r.from, r.to])).size

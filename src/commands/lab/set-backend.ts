@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {NetctlCommand} from '../../cli/base-command.js'
 import {progressReporter} from '../../cli/progress.js'
 import {resolveLabName, setFlannelBackend} from '../../lab/lab.js'
-import {flannelBackends, type FlannelBackend} from '../../lab/topology.js'
+import {flannelBackends, type FlannelBackend} from '../../lab/topology/topology.js'
 
 export default class LabSetBackend extends NetctlCommand {
   static override summary = "Switch a running flannel lab's backend (host-gw, vxlan or udp), live."

@@ -5,11 +5,11 @@ import {readDocument} from '../../cli/input.js'
 import {progressReporter} from '../../cli/progress.js'
 import {clusterTables, tryCommand} from '../../cli/lab-output.js'
 import {NetctlError} from '../../errors.js'
-import {basicLabKinds, type BasicLabKind} from '../../lab/basic.js'
+import {basicLabKinds, type BasicLabKind} from '../../lab/plan/basic.js'
 import {basicLabUp, labUp, type BasicLabSummary, type LabSummary} from '../../lab/lab.js'
 import {checkPrivileges} from '../../dataplane/preflight.js'
 import {readLabRecord} from '../../lab/state.js'
-import {calicoEncapsulations, flannelBackends, flavors, resolveTopology, type CalicoEncapsulation, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology.js'
+import {calicoEncapsulations, flannelBackends, flavors, resolveTopology, type CalicoEncapsulation, topologyChange, topologyName, type FlannelBackend, type TopologyChange, type TopologyRequest} from '../../lab/topology/topology.js'
 import {cancelled, confirm, isInteractive} from '../../cli/prompts.js'
 
 export default class LabUp extends NetctlCommand {

@@ -6,12 +6,12 @@
 import {listNamespaces, observeNetns} from '../../dataplane/apply.js'
 import {diffNetns, phases, planSize} from '../../dataplane/diff.js'
 import {inParallel} from '../../dataplane/run.js'
-import {allBirdsRunning, bgpGaps} from '../bird.js'
-import {encapsulationOf} from '../calico.js'
-import type {LabCluster} from '../cluster.js'
-import {planLab, routeOwners} from '../plan.js'
-import {nodesWithoutPolicy} from '../policy.js'
-import {runningDaemons} from '../proc.js'
+import {allBirdsRunning, bgpGaps} from '../daemons/bird.js'
+import {encapsulationOf} from '../plan/calico.js'
+import type {LabCluster} from '../plan/cluster.js'
+import {planLab, routeOwners} from '../plan/plan.js'
+import {nodesWithoutPolicy} from '../daemons/policy.js'
+import {runningDaemons} from '../daemons/proc.js'
 
 export interface LabHealth {
   healthy: boolean

@@ -17,11 +17,11 @@ import {run, type RunResult} from '../../dataplane/run.js'
 import {NetctlError} from '../../errors.js'
 import {parseCidr} from '../../resources/cidr.js'
 import type {FlowVerdict} from '../../policy/index.js'
-import {calicoHostMac} from '../calico.js'
-import {loadCluster, type LabCluster, type LabNode, type LabPod} from '../cluster.js'
-import {flannelUdp} from '../flannel.js'
+import {calicoHostMac} from '../plan/calico.js'
+import {loadCluster, type LabCluster, type LabNode, type LabPod} from '../plan/cluster.js'
+import {flannelUdp} from '../plan/flannel.js'
 import {requireClusterLab, withDatastore, type Progress} from '../lab.js'
-import {underlayPort} from '../names.js'
+import {underlayPort} from '../topology/names.js'
 
 export const traceProtocols = ['icmp', 'tcp', 'udp'] as const
 export type TraceProtocol = (typeof traceProtocols)[number]

@@ -8,11 +8,11 @@
  */
 import {createHash} from 'node:crypto'
 
-import {emptyNetns, type NetnsSpec} from '../dataplane/model.js'
-import {formatIp, parseCidr} from '../resources/cidr.js'
+import {emptyNetns, type NetnsSpec} from '../../dataplane/model.js'
+import {formatIp, parseCidr} from '../../resources/cidr.js'
 import type {LabCluster, LabNode, LabPod} from './cluster.js'
 import {planNodeUplink} from './underlay.js'
-import {sysctlKey} from '../render/sysctl.js'
+import {sysctlKey} from '../../render/sysctl.js'
 
 const gatewayOf = (subnet: string) => formatIp(4, parseCidr(subnet)!.network + 1n)
 const prefixOf = (subnet: string) => parseCidr(subnet)!.prefix

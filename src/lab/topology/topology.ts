@@ -2,9 +2,9 @@
  * A lab's shape: flavor, nodes, pods, underlay subnets, pool. Written by hand as YAML
  * (schema: schemas/lab-topology.schema.json) or made from --nodes/--pods-per-node.
  */
-import {NetctlError} from '../errors.js'
-import {formatCidr, isMasked, overlaps, parseCidr} from '../resources/cidr.js'
-import type {EncapMode} from '../resources/types.js'
+import {NetctlError} from '../../errors.js'
+import {formatCidr, isMasked, overlaps, parseCidr} from '../../resources/cidr.js'
+import type {EncapMode} from '../../resources/types.js'
 import {checkLabName, checkObjectName} from './names.js'
 
 export type Flavor = 'calico' | 'flannel'

@@ -2,8 +2,8 @@
  * The small labs of the netns article (seed 001): two namespaces on a veth pair, on a
  * bridge, behind proxy ARP, on macvlan (and ipvlan where the kernel has it).
  */
-import {emptyNetns, type LinkKind, type NetnsSpec} from '../dataplane/model.js'
-import {netnsPrefix} from './names.js'
+import {emptyNetns, type LinkKind, type NetnsSpec} from '../../dataplane/model.js'
+import {netnsPrefix} from '../topology/names.js'
 
 export const basicLabKinds = ['veth', 'bridge', 'proxy-arp', 'macvlan', 'ipvlan'] as const
 export type BasicLabKind = (typeof basicLabKinds)[number]

@@ -4,12 +4,12 @@ import {closeSync, constants, existsSync, openSync, readFileSync, rmSync} from '
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {NetctlError} from '../errors.js'
-import {processesIn} from '../dataplane/apply.js'
-import {inNetns} from '../dataplane/run.js'
-import {labPath} from '../datastore/config.js'
-import {pathSegment} from '../render/path.js'
-import {forgetOwned, isProcessId, labDir, readOwned, recordOwned, type OwnedObject} from './state.js'
+import {NetctlError} from '../../errors.js'
+import {processesIn} from '../../dataplane/apply.js'
+import {inNetns} from '../../dataplane/run.js'
+import {labPath} from '../../datastore/config.js'
+import {pathSegment} from '../../render/path.js'
+import {forgetOwned, isProcessId, labDir, readOwned, recordOwned, type OwnedObject} from '../state.js'
 
 /**
  * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot; undefined

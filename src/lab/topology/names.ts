@@ -1,7 +1,7 @@
 /** Names a lab puts on the command line and in the kernel, validated before any use. */
 import {createHash} from 'node:crypto'
 
-import {NetctlError} from '../errors.js'
+import {NetctlError} from '../../errors.js'
 
 const labName = /^[a-z][a-z0-9-]{0,14}$/
 const objectName = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/

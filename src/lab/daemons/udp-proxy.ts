@@ -7,15 +7,15 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {NetctlError} from '../errors.js'
-import type {LabCluster, LabNode} from './cluster.js'
-import {udpProxyConfig} from './flannel.js'
+import {NetctlError} from '../../errors.js'
+import type {LabCluster, LabNode} from '../plan/cluster.js'
+import {udpProxyConfig} from '../plan/flannel.js'
 import {adoptStrays, nodeDir, nodeFile, runningDaemons, signalProcess, startDaemon, stopDaemons, type DaemonSpec} from './proc.js'
-import {readStateFile, writeStateFile} from '../datastore/safe-fs.js'
+import {readStateFile, writeStateFile} from '../../datastore/safe-fs.js'
 
 const kind = 'flannel-udp-proxy'
 // From dist/lab/ or src/lab/ alike.
-const program = fileURLToPath(new URL('../../libexec/flannel-udp-proxy.py', import.meta.url))
+const program = fileURLToPath(new URL('../../../libexec/flannel-udp-proxy.py', import.meta.url))
 
 const udpProxyFiles = (stateDir: string, lab: string, node: string) => {
   const dir = nodeDir(stateDir, lab, node)

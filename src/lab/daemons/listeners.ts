@@ -10,19 +10,19 @@ import {mkdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {NetctlError} from '../errors.js'
-import {inParallel} from '../dataplane/run.js'
-import {pathSegment} from '../render/path.js'
-import type {LabPod} from './cluster.js'
-import {withLabLock} from './lab.js'
+import {NetctlError} from '../../errors.js'
+import {inParallel} from '../../dataplane/run.js'
+import {pathSegment} from '../../render/path.js'
+import type {LabPod} from '../plan/cluster.js'
+import {withLabLock} from '../lab.js'
 import {adoptStrays, endProcess, processStartTime, runningDaemons, startDaemon, type DaemonSpec} from './proc.js'
-import {forgetOwned, labDir, readOwned, type OwnedObject} from './state.js'
+import {forgetOwned, labDir, readOwned, type OwnedObject} from '../state.js'
 
 export type ProbeProtocol = 'tcp' | 'udp'
 
 export const listenerKind = 'probe-listener'
 // From dist/lab/ or src/lab/ alike.
-export const probeProgram = fileURLToPath(new URL('../../libexec/port-probe.py', import.meta.url))
+export const probeProgram = fileURLToPath(new URL('../../../libexec/port-probe.py', import.meta.url))
 
 /** What follows the kind in the owned record: "<pod> tcp/8080". */
 export const listenerKey = (pod: string, protocol: ProbeProtocol, port: number): string => `${pod} ${protocol}/${port}`

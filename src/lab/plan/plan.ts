@@ -1,5 +1,5 @@
 /** A cluster lab's desired kernel state: every namespace's spec, from the cluster model. Pure. */
-import type {LinkKind, NetnsSpec} from '../dataplane/model.js'
+import type {LinkKind, NetnsSpec} from '../../dataplane/model.js'
 import {calicoUnderlayRoutes, planCalicoNode, planCalicoPod} from './calico.js'
 import type {LabCluster} from './cluster.js'
 import {planFlannelNode, planFlannelPod} from './flannel.js'

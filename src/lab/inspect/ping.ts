@@ -5,12 +5,12 @@
 import {spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {formatColumns} from '../cli/output.js'
-import {NetctlError} from '../errors.js'
-import {inParallel, run} from '../dataplane/run.js'
-import {loadCluster} from './cluster.js'
-import {requireClusterLab, withDatastore} from './lab.js'
-import {ensureListeners, probeProgram, type ProbeProtocol} from './listeners.js'
+import {formatColumns} from '../../cli/output.js'
+import {NetctlError} from '../../errors.js'
+import {inParallel, run} from '../../dataplane/run.js'
+import {loadCluster} from '../plan/cluster.js'
+import {requireClusterLab, withDatastore} from '../lab.js'
+import {ensureListeners, probeProgram, type ProbeProtocol} from '../daemons/listeners.js'
 
 export interface PingResult {
   from: string

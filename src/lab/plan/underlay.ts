@@ -1,9 +1,9 @@
 /** The lab's "physical" network: one bridge per subnet, and a router (gateway .1) between them. */
 import {createHash} from 'node:crypto'
 
-import {emptyNetns, type NetnsSpec, type RouteSpec} from '../dataplane/model.js'
+import {emptyNetns, type NetnsSpec, type RouteSpec} from '../../dataplane/model.js'
 import type {LabCluster, LabNode} from './cluster.js'
-import {outsideNetns, underlayPort} from './names.js'
+import {outsideNetns, underlayPort} from '../topology/names.js'
 
 const labMac = (prefix: string, what: string): string =>
   `${prefix}:${createHash('sha1').update(what).digest('hex').slice(0, 10).match(/../g)!.join(':')}`

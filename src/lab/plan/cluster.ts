@@ -3,22 +3,22 @@
  * the lab's datastore (Nodes, BlockAffinities, WorkloadEndpoints, the IPPool), then read
  * back as the plain model the dataplane planners work from.
  */
-import type {Datastore} from '../datastore/datastore.js'
-import {isNetctlError, NetctlError} from '../errors.js'
-import {bgpConfigurationKind, bgpPeerKind} from '../resources/bgp.js'
-import {blockAffinityKind, blockAffinityName} from '../resources/blockaffinity.js'
-import {formatIp, parseCidr} from '../resources/cidr.js'
-import {ipPoolKind} from '../resources/ippool.js'
-import {nodeKind} from '../resources/node.js'
-import {API_VERSION, type IPPool, type Resource} from '../resources/types.js'
-import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../resources/workloadendpoint.js'
-import {flannelVethName, nodeNetns, podNetns, underlayNetns} from './names.js'
-import {ensureClusterInformation} from '../services/resources.js'
-import {allocateAddresses, labContainerID, podHandleID} from '../ipam/allocator.js'
-import {isLabAffinity, readLabIpam, removeLabIpam, syncLabIpam, type LabIpam} from '../ipam/lab.js'
-import type {IPAMBlockSpec, IPAMHandle} from '../resources/ipam.js'
-import {checkStored, labOwnerLabel, ownerOf, readStored} from './stored.js'
-import {poolModes, type Flavor, type FlannelBackend, type Topology} from './topology.js'
+import type {Datastore} from '../../datastore/datastore.js'
+import {isNetctlError, NetctlError} from '../../errors.js'
+import {bgpConfigurationKind, bgpPeerKind} from '../../resources/bgp.js'
+import {blockAffinityKind, blockAffinityName} from '../../resources/blockaffinity.js'
+import {formatIp, parseCidr} from '../../resources/cidr.js'
+import {ipPoolKind} from '../../resources/ippool.js'
+import {nodeKind} from '../../resources/node.js'
+import {API_VERSION, type IPPool, type Resource} from '../../resources/types.js'
+import {calicoInterfaceName, workloadEndpointKind, workloadEndpointName} from '../../resources/workloadendpoint.js'
+import {flannelVethName, nodeNetns, podNetns, underlayNetns} from '../topology/names.js'
+import {ensureClusterInformation} from '../../services/resources.js'
+import {allocateAddresses, labContainerID, podHandleID} from '../../ipam/allocator.js'
+import {isLabAffinity, readLabIpam, removeLabIpam, syncLabIpam, type LabIpam} from '../../ipam/lab.js'
+import type {IPAMBlockSpec, IPAMHandle} from '../../resources/ipam.js'
+import {checkStored, labOwnerLabel, ownerOf, readStored} from '../stored.js'
+import {poolModes, type Flavor, type FlannelBackend, type Topology} from '../topology/topology.js'
 
 export interface LabSubnet {
   cidr: string
