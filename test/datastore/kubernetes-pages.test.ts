@@ -135,6 +135,22 @@ describe('kubernetes paged listing', () => {
   })
 })
 
+/** A pod as a list item: a name in default, on node01. */
+const podItem = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
+
+/** An HTTP server on a free loopback port; close() ends its connections too. */
+async function startServer(handler: Parameters<typeof createHttpServer>[1]): Promise<{port: number; close: () => Promise<void>}> {
+  const server = createHttpServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as {port: number}).port,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
 describe('the continue token at the head of a page', () => {
   it('is read from the list\'s own metadata as the API server writes it, and from nothing else', () => {
     assert.equal(headContinueToken('{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"eyJh","remainingItemCount":3},"items":[{"metadata":{'), 'eyJh')
@@ -162,8 +178,7 @@ describe('the continue token at the head of a page', () => {
     }
     const earlyAsked = signal()
     const earlyGivenUp = signal()
-    const item = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
-    const server = createHttpServer(async (req, res) => {
+    const server = await startServer(async (req, res) => {
       const token = new URL(req.url!, 'http://x').searchParams.get('continue') ?? ''
       log.push(`asked ${token || 'first'}`)
       res.writeHead(200, {'Content-Type': 'application/json'})
@@ -171,21 +186,20 @@ describe('the continue token at the head of a page', () => {
         res.write('{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"early","continue":"parsed"},"items":[')
         await Promise.race([earlyAsked.promise, sleep(5000)])
         log.push('first page ended')
-        res.end(`${item('first')}]}`)
+        res.end(`${podItem('first')}]}`)
       } else if (token === 'early') {
         res.on('close', () => earlyGivenUp.done())
         earlyAsked.done()
       } else {
         await Promise.race([earlyGivenUp.promise, sleep(5000)])
         log.push(`answered ${token}`)
-        res.end(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[${item(token === 'parsed' ? 'last' : 'never-printed')}]}`)
+        res.end(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[${podItem(token === 'parsed' ? 'last' : 'never-printed')}]}`)
       }
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const dir = tempDir()
     try {
       const kubeconfig = join(dir.path, 'kubeconfig')
-      writeRelayedKubeconfig(kubeconfig, (server.address() as {port: number}).port, 'any')
+      writeRelayedKubeconfig(kubeconfig, server.port, 'any')
       const ds = await KubernetesDatastore.open({datastoreType: 'kubernetes', stateDir: dir.path, kubeconfig, kubeconfigSource: 'flag --kubeconfig'})
       try {
         const started = performance.now()
@@ -197,8 +211,7 @@ describe('the continue token at the head of a page', () => {
         await ds.close()
       }
     } finally {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await server.close()
       dir.cleanup()
     }
   })
@@ -211,17 +224,15 @@ describe('the continue token at the head of a page', () => {
     const plugin = join(dir.path, 'plugin.cjs')
     writeFileSync(plugin, `require('node:fs').appendFileSync(${JSON.stringify(runs)}, 'run\\n')\nprocess.stdout.write(JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: {token: 't'}}))\n`)
     const asked: string[] = []
-    const item = (name: string) => JSON.stringify({metadata: {name, namespace: 'default'}, spec: {nodeName: 'node01'}, status: {podIP: '10.0.0.1'}})
-    const server = createHttpServer((req, res) => {
+    const server = await startServer((req, res) => {
       asked.push(req.url!)
-      res.writeHead(200, {'Content-Type': 'application/json'}).end(`{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"more"},"items":[${item('a')},${item('b')}]}`)
+      res.writeHead(200, {'Content-Type': 'application/json'}).end(`{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"more"},"items":[${podItem('a')},${podItem('b')}]}`)
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const kubeconfig = join(dir.path, 'kubeconfig')
       writeFileSync(kubeconfig, JSON.stringify({
         apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-        clusters: [{name: 'c', cluster: {server: `http://127.0.0.1:${(server.address() as {port: number}).port}`, 'insecure-skip-tls-verify': true}}],
+        clusters: [{name: 'c', cluster: {server: `http://127.0.0.1:${server.port}`, 'insecure-skip-tls-verify': true}}],
         users: [{name: 'u', user: {exec: {apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin], interactiveMode: 'Never'}}}],
         contexts: [{name: 'c', context: {cluster: 'c', user: 'u'}}],
       }))
@@ -235,8 +246,7 @@ describe('the continue token at the head of a page', () => {
         await ds.close()
       }
     } finally {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await server.close()
       dir.cleanup()
     }
   })
