@@ -121,10 +121,8 @@ const plugin = {
     b.onLoad({filter: /.*/, namespace: 'oclif-debug'}, () => ({
       resolveDir: root,
       loader: 'js',
-      contents: [
-        'const off = (namespace) => Object.assign(() => {}, {namespace, enabled: false, extend: (sub, delimiter = ":") => off(namespace + delimiter + sub)})',
-        'module.exports = (namespace) => (process.env.DEBUG ? require("debug")(namespace) : off(namespace))',
-      ].join('\n'),
+      // oclif only calls the function debug(namespace) returns.
+      contents: 'module.exports = (namespace) => (process.env.DEBUG ? require("debug")(namespace) : () => {})',
     }))
     // supports-color asks tty.isatty(1) and (2) at load; node:tty costs ~1 ms (net, streams) when
     // the output is not a terminal (a file, /dev/null: a pipe loads net itself). process.stdout and
